@@ -1,0 +1,282 @@
+//! The one configuration value: network sizes, relaxation constants, optimizer, training and
+//! generation settings. Defaults are the paper's (SPEC, Table 1); a YAML file overrides any subset
+//! of fields, and every value is checked before any work starts.
+
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Layer sizes and initialisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Visible units (pixels).
+    pub n_x: usize,
+    /// First hidden layer.
+    pub n_h1: usize,
+    /// Second hidden layer.
+    pub n_h2: usize,
+    /// Xavier-normal gain of the weight init.
+    pub init_gain: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { n_x: 64, n_h1: 128, n_h2: 128, init_gain: 0.5 }
+    }
+}
+
+/// The spring-clamped, nudged relaxation (SPEC "GradEP").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelaxConfig {
+    /// Gradient-descent steps per phase (T).
+    pub steps: usize,
+    /// Step size (eps).
+    pub eps: f64,
+    /// Spring constant (k).
+    pub k: f64,
+    /// Output scale (alpha).
+    pub alpha: f64,
+    /// Nudge strength (beta).
+    pub beta: f64,
+}
+
+impl Default for RelaxConfig {
+    fn default() -> Self {
+        RelaxConfig { steps: 300, eps: 0.1, k: 15.0, alpha: 2.0, beta: 1.25e-3 }
+    }
+}
+
+impl RelaxConfig {
+    /// Coefficient of x in the visible-unit step; the explicit step is stable only while
+    /// `eps * visible_coefficient < 2`.
+    pub fn visible_coefficient(&self) -> f64 {
+        1.0 + self.k + self.beta * (self.alpha * self.k).powi(2)
+    }
+}
+
+/// Learning-rate schedule over the epochs of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// `lr` throughout (the paper).
+    Constant,
+    /// Cosine decay from `lr` to `lr_min` over the run.
+    Cosine,
+}
+
+/// Global-norm clipping then Adam (SPEC "Update").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimConfig {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// Maximum global gradient norm (<= 0 disables clipping).
+    pub clip_norm: f64,
+    pub schedule: Schedule,
+    /// Final learning rate of the cosine schedule.
+    pub lr_min: f64,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            clip_norm: 1.0,
+            schedule: Schedule::Constant,
+            lr_min: 1e-4,
+        }
+    }
+}
+
+/// The training loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub seed: u64,
+    /// Write a checkpoint every this many epochs (and at the end).
+    pub checkpoint_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { epochs: 2000, seed: 0, checkpoint_every: 50 }
+    }
+}
+
+/// How generation reads the velocity (SPEC "Generation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum VelocityMode {
+    /// Hidden units relaxed with x held fixed, `v = -alpha dE/dx`.
+    Energy,
+    /// Spring-clamped relaxation around x, `v = alpha k (x* - x)`.
+    Spring,
+}
+
+/// Euler generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenerateConfig {
+    pub dt: f64,
+    /// End time; > 1 is the paper's extended generation.
+    pub t1: f64,
+    pub mode: VelocityMode,
+}
+
+impl Default for GenerateConfig {
+    fn default() -> Self {
+        GenerateConfig { dt: 0.01, t1: 1.0, mode: VelocityMode::Energy }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub model: ModelConfig,
+    pub relax: RelaxConfig,
+    pub optim: OptimConfig,
+    pub train: TrainConfig,
+    pub generate: GenerateConfig,
+}
+
+impl Config {
+    /// Reads a YAML config; absent fields keep their defaults, unknown fields are errors.
+    pub fn from_yaml_file(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Config::from_yaml_str(&text, &path.display().to_string())
+    }
+
+    /// Parses YAML text (`origin` names it in errors) and validates the result.
+    pub fn from_yaml_str(text: &str, origin: &str) -> Result<Config, Error> {
+        let config: Config = serde_yaml_ng::from_str(text)
+            .map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })?;
+        config.validate().map_err(|e| e.within(origin))?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the field and the value.
+    pub fn validate(&self) -> Result<(), Error> {
+        fn check(ok: bool, field: &str, value: impl ToString, why: &str) -> Result<(), Error> {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::invalid(field, value, why))
+            }
+        }
+        let finite_pos = |x: f64| x.is_finite() && x > 0.0;
+        let m = &self.model;
+        check(m.n_x >= 1, "model.n_x", m.n_x, "must be at least 1")?;
+        check(m.n_h1 >= 1, "model.n_h1", m.n_h1, "must be at least 1")?;
+        check(m.n_h2 >= 1, "model.n_h2", m.n_h2, "must be at least 1")?;
+        check(finite_pos(m.init_gain), "model.init_gain", m.init_gain, "must be > 0")?;
+        let r = &self.relax;
+        check(r.steps >= 1, "relax.steps", r.steps, "must be at least 1")?;
+        check(finite_pos(r.eps), "relax.eps", r.eps, "must be > 0")?;
+        check(finite_pos(r.k), "relax.k", r.k, "must be > 0")?;
+        check(finite_pos(r.alpha), "relax.alpha", r.alpha, "must be > 0")?;
+        check(finite_pos(r.beta), "relax.beta", r.beta, "must be > 0")?;
+        let stability = r.eps * r.visible_coefficient();
+        check(
+            stability < 2.0,
+            "relax.eps",
+            r.eps,
+            &format!(
+                "the relaxation diverges: eps*(1+k+beta*(alpha*k)^2) = {stability:.4} must be < 2 \
+                 (reduce eps or beta)"
+            ),
+        )?;
+        let nudge = r.beta * (r.alpha * r.k).powi(2);
+        check(
+            nudge < 1.0 + r.k,
+            "relax.beta",
+            r.beta,
+            &format!(
+                "the -beta phase has no minimum: beta*(alpha*k)^2 = {nudge:.4} must be < 1+k = {}",
+                1.0 + r.k
+            ),
+        )?;
+        let o = &self.optim;
+        check(finite_pos(o.lr), "optim.lr", o.lr, "must be > 0")?;
+        check((0.0..1.0).contains(&o.beta1), "optim.beta1", o.beta1, "must be in [0, 1)")?;
+        check((0.0..1.0).contains(&o.beta2), "optim.beta2", o.beta2, "must be in [0, 1)")?;
+        check(finite_pos(o.eps), "optim.eps", o.eps, "must be > 0")?;
+        check(o.clip_norm.is_finite(), "optim.clip_norm", o.clip_norm, "must be finite")?;
+        check(
+            o.lr_min.is_finite() && o.lr_min >= 0.0 && o.lr_min <= o.lr,
+            "optim.lr_min",
+            o.lr_min,
+            "must be in [0, lr]",
+        )?;
+        let t = &self.train;
+        check(t.epochs >= 1, "train.epochs", t.epochs, "must be at least 1")?;
+        check(t.checkpoint_every >= 1, "train.checkpoint_every", t.checkpoint_every, "must be at least 1")?;
+        let g = &self.generate;
+        check(finite_pos(g.dt) && g.dt <= 1.0, "generate.dt", g.dt, "must be in (0, 1]")?;
+        check(finite_pos(g.t1), "generate.t1", g.t1, "must be > 0")?;
+        Ok(())
+    }
+
+    /// The resolved config as YAML (written next to every run).
+    pub fn to_yaml(&self) -> String {
+        serde_yaml_ng::to_string(self).expect("a config always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_paper_settings_and_valid() {
+        let c = Config::default();
+        assert_eq!((c.model.n_x, c.model.n_h1, c.model.n_h2), (64, 128, 128));
+        assert_eq!((c.relax.steps, c.relax.eps, c.relax.k, c.relax.alpha), (300, 0.1, 15.0, 2.0));
+        assert_eq!(c.relax.beta, 1.25e-3);
+        assert_eq!(c.train.epochs, 2000);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn yaml_overrides_a_subset_and_round_trips() {
+        let c = Config::from_yaml_str("relax:\n  steps: 20\ntrain:\n  epochs: 3\n", "t").unwrap();
+        assert_eq!(c.relax.steps, 20);
+        assert_eq!(c.train.epochs, 3);
+        assert_eq!(c.relax.k, 15.0);
+        assert_eq!(Config::from_yaml_str(&c.to_yaml(), "t").unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = Config::from_yaml_str("relax:\n  stepz: 20\n", "cfg.yaml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("cfg.yaml") && msg.contains("stepz"), "{msg}");
+    }
+
+    #[test]
+    fn diverging_step_size_is_rejected_up_front() {
+        let err = Config::from_yaml_str("relax:\n  beta: 0.01\n", "cfg.yaml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("relax.eps") && msg.contains("diverges"), "{msg}");
+        let err = Config::from_yaml_str("relax:\n  eps: 0.01\n  beta: 0.02\n", "c").unwrap_err();
+        assert!(err.to_string().contains("relax.beta") && err.to_string().contains("no minimum"), "{err}");
+        let err = Config::from_yaml_str("relax:\n  eps: -1\n", "c").unwrap_err();
+        assert!(err.to_string().contains("relax.eps"));
+    }
+
+    #[test]
+    fn malformed_yaml_is_an_error_with_origin() {
+        let err = Config::from_yaml_str("relax: [1, 2", "bad.yaml").unwrap_err();
+        assert!(err.to_string().contains("bad.yaml"), "{err}");
+        let err = Config::from_yaml_str("relax:\n  steps: many\n", "bad.yaml").unwrap_err();
+        assert!(err.to_string().contains("steps"), "{err}");
+    }
+}

@@ -1,0 +1,49 @@
+//! The library's error type: each variant says what was wrong and where (file, field, value).
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+
+    #[error("config {origin}: {message}")]
+    Config { origin: String, message: String },
+
+    #[error("invalid value for {field}: {value}: {why}")]
+    Invalid { field: String, value: String, why: String },
+
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+
+    #[error("{origin}: {message}")]
+    Data { origin: String, message: String },
+
+    #[error(
+        "training diverged at epoch {epoch} in the {phase} phase (non-finite values); \
+         the last good checkpoint is kept"
+    )]
+    Diverged { epoch: usize, phase: String },
+}
+
+impl Error {
+    pub fn io(path: &Path, source: std::io::Error) -> Error {
+        Error::Io { path: path.to_path_buf(), source }
+    }
+
+    pub fn invalid(field: &str, value: impl ToString, why: &str) -> Error {
+        Error::Invalid { field: field.to_string(), value: value.to_string(), why: why.to_string() }
+    }
+
+    pub fn checkpoint(path: &Path, message: impl ToString) -> Error {
+        Error::Checkpoint { path: path.to_path_buf(), message: message.to_string() }
+    }
+
+    /// Puts a validation error in the context of the file it came from.
+    pub fn within(self, origin: &str) -> Error {
+        match self {
+            Error::Invalid { .. } => Error::Config { origin: origin.to_string(), message: self.to_string() },
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! floweqprop: FlowEqProp (flow matching trained by Gradient Equilibrium Propagation), from the
+//! float reference to a bit-accurate fixed-point golden model and the generated hardware.
+//!
+//! The float reference, in the order the data flows:
+//! [`dataset`] -> [`flow`] (noise, [`assignment`], interpolation) -> [`energy`] -> [`relax`]
+//! -> [`gradep`] -> [`optim`] -> [`train`] ([`checkpoint`]); then [`generate`].
+//! Numbers and kernels: [`real`]. Settings: [`config`]. Output: [`plot`], [`io`].
+
+pub mod assignment;
+pub mod bench;
+pub mod checkpoint;
+pub mod config;
+pub mod dataset;
+pub mod energy;
+pub mod error;
+pub mod flow;
+pub mod generate;
+pub mod gradep;
+pub mod io;
+pub mod model;
+pub mod optim;
+pub mod plot;
+pub mod real;
+pub mod relax;
+pub mod train;

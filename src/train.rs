@@ -1,0 +1,182 @@
+//! The training loop: per epoch, a flow-matching batch of the whole data set, one GradEP
+//! measurement, clipping and Adam. Writes `config.yaml`, `loss.csv` (a line per epoch),
+//! `checkpoint.json` (every `train.checkpoint_every` epochs and at the end) and `loss.png`.
+
+use crate::checkpoint::{Checkpoint, EpochRecord};
+use crate::config::Config;
+use crate::error::Error;
+use crate::flow::{epoch_rng, flow_batch, init_rng};
+use crate::gradep::gradep_step;
+use crate::io::atomic_write;
+use crate::model::{Dims, Params};
+use crate::optim::{clip_global_norm, learning_rate, Adam};
+use crate::plot::{line_plot_png, LinePlot, Series};
+use crate::real::Real;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where a run writes, and how it reports.
+pub struct RunOptions {
+    pub out: PathBuf,
+    pub progress: bool,
+}
+
+/// Paths of a run's outputs.
+pub fn checkpoint_path(out: &Path) -> PathBuf {
+    out.join("checkpoint.json")
+}
+
+/// A finished run.
+pub struct Trained<T> {
+    pub params: Params<T>,
+    pub history: Vec<EpochRecord>,
+}
+
+/// Trains from scratch (`resume = None`) or continues a checkpoint, up to `config.train.epochs`.
+/// An interrupted run loses at most the epochs since its last checkpoint; a run that turns
+/// non-finite stops with the epoch and phase and leaves the last good checkpoint in place.
+pub fn train<T: Real>(
+    config: &Config,
+    images: &[f64],
+    resume: Option<&Checkpoint>,
+    opts: &RunOptions,
+) -> Result<Trained<T>, Error> {
+    config.validate()?;
+    let d = Dims::of(&config.model);
+    let (mut params, mut adam, mut history) = match resume {
+        Some(ck) => (ck.params::<T>(), ck.adam::<T>(), ck.history.clone()),
+        None => {
+            let p = Params::<T>::init(d, config.model.init_gain, &mut init_rng(config.train.seed));
+            (p, Adam::new(d), Vec::new())
+        }
+    };
+    let out = &opts.out;
+    atomic_write(&out.join("config.yaml"), config.to_yaml().as_bytes())?;
+    let csv_path = out.join("loss.csv");
+    let mut csv_text = format!("{}\n", EpochRecord::CSV_HEADER);
+    history.iter().for_each(|r| csv_text += &format!("{}\n", r.csv_line()));
+    atomic_write(&csv_path, csv_text.as_bytes())?;
+    let mut csv =
+        std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
+
+    let (start, epochs) = (history.len(), config.train.epochs);
+    let bar = progress_bar(opts.progress, start, epochs);
+    for epoch in start..epochs {
+        let t0 = Instant::now();
+        let batch = flow_batch::<T, _>(&mut epoch_rng(config.train.seed, epoch), images, d.n_x);
+        let step = gradep_step(&params, &config.relax, &batch.x_t, &batch.u)
+            .map_err(|phase| Error::Diverged { epoch: epoch + 1, phase: phase.to_string() })?;
+        let mut grad = step.grad;
+        let grad_norm = clip_global_norm(&mut grad, config.optim.clip_norm);
+        if !grad_norm.is_finite() {
+            return Err(Error::Diverged { epoch: epoch + 1, phase: "EP gradient".into() });
+        }
+        let lr = learning_rate(&config.optim, epoch, epochs);
+        adam.step(&config.optim, lr, &mut params, &grad);
+        if !params.values().all(|v| v.is_finite()) {
+            return Err(Error::Diverged { epoch: epoch + 1, phase: "update".into() });
+        }
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            loss: step.loss,
+            grad_norm,
+            lr,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        writeln!(csv, "{}", record.csv_line()).map_err(|e| Error::io(&csv_path, e))?;
+        bar.set_message(format!("loss {:.4}  {:.2} s/epoch", record.loss, record.seconds));
+        bar.inc(1);
+        history.push(record);
+        let done = epoch + 1;
+        if done % config.train.checkpoint_every == 0 || done == epochs {
+            Checkpoint::new(config, done, &params, &adam, &history).save(&checkpoint_path(out))?;
+            if bar.is_hidden() {
+                let last = history.last().expect("just pushed");
+                eprintln!(
+                    "epoch {done}/{epochs}: loss {:.4} ({:.2} s/epoch), checkpoint written",
+                    last.loss, last.seconds
+                );
+            }
+        }
+    }
+    bar.finish();
+    atomic_write(&out.join("loss.png"), &loss_curve_png(&history, "FlowEqProp training loss"))?;
+    Ok(Trained { params, history })
+}
+
+fn progress_bar(enabled: bool, start: usize, epochs: usize) -> ProgressBar {
+    let bar = if enabled { ProgressBar::new(epochs as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("epoch {pos}/{len} {wide_bar} {msg} [{elapsed_precise} eta {eta}]")
+            .expect("valid template"),
+    );
+    bar.set_position(start as u64);
+    bar.reset_eta();
+    bar
+}
+
+/// Width of the moving mean drawn over the per-epoch loss.
+pub const LOSS_WINDOW: usize = 100;
+
+/// Means of consecutive, non-overlapping windows of `width` epochs: `(first epoch, mean)`.
+pub fn window_means(history: &[EpochRecord], width: usize) -> Vec<(usize, f64)> {
+    history
+        .chunks(width)
+        .filter(|w| w.len() == width)
+        .map(|w| (w[0].epoch, w.iter().map(|r| r.loss).sum::<f64>() / width as f64))
+        .collect()
+}
+
+/// The loss curve (per epoch, and its trailing mean over `LOSS_WINDOW` epochs) as a PNG.
+pub fn loss_curve_png(history: &[EpochRecord], title: &str) -> Vec<u8> {
+    let raw: Vec<(f64, f64)> = history.iter().map(|r| (r.epoch as f64, r.loss)).collect();
+    let mut series = vec![Series { name: "loss per epoch".into(), points: raw }];
+    if history.len() >= LOSS_WINDOW {
+        let trailing = (LOSS_WINDOW..=history.len())
+            .map(|end| {
+                let w = &history[end - LOSS_WINDOW..end];
+                (w[LOSS_WINDOW - 1].epoch as f64, w.iter().map(|r| r.loss).sum::<f64>() / LOSS_WINDOW as f64)
+            })
+            .collect();
+        series.push(Series { name: format!("{LOSS_WINDOW}-epoch mean"), points: trailing });
+    }
+    line_plot_png(&LinePlot {
+        title: title.to_string(),
+        x_label: "epoch".into(),
+        y_label: "loss  mean (v - u)^2".into(),
+        series,
+        log_y: false,
+        width: 900,
+        height: 560,
+    })
+}
+
+/// Reads a `loss.csv` written by [`train`].
+pub fn read_loss_csv(path: &Path) -> Result<Vec<EpochRecord>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bad = |line: usize, why: &str| Error::Data {
+        origin: path.display().to_string(),
+        message: format!("line {line}: {why}"),
+    };
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim() == EpochRecord::CSV_HEADER => {}
+        _ => return Err(bad(1, &format!("expected header {:?}", EpochRecord::CSV_HEADER))),
+    }
+    lines
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let f: Vec<f64> = l
+                .split(',')
+                .map(|v| v.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(i + 1, &e.to_string()))?;
+            if f.len() != 5 {
+                return Err(bad(i + 1, &format!("{} fields, expected 5", f.len())));
+            }
+            Ok(EpochRecord { epoch: f[0] as usize, loss: f[1], grad_norm: f[2], lr: f[3], seconds: f[4] })
+        })
+        .collect()
+}
