@@ -69,7 +69,7 @@ mod tests {
         let b: FlowBatch<f64> = flow_batch(&mut epoch_rng(3, 0), &images, 4);
         assert_eq!(b.x_t.len(), 160);
         // x1 = x_t + (1-t) u and x0 = x_t - t u: recover t from one pixel, check the rest.
-        let mut used = vec![false; 40];
+        let mut used = [false; 40];
         for i in 0..40 {
             let row = |v: &[f64]| v[i * 4..(i + 1) * 4].to_vec();
             let (xt, u) = (row(&b.x_t), row(&b.u));

@@ -12,8 +12,8 @@ use crate::relax::{energy_grad_x, relax, Packed, States, Visible};
 use rayon::prelude::*;
 
 /// Number of Euler steps to reach `t1` with step `dt`.
-pub fn euler_steps(g: &GenerateConfig) -> usize {
-    (g.t1 / g.dt).round().max(1.0) as usize
+pub fn euler_steps(dt: f64, t1: f64) -> usize {
+    (t1 / dt).round().max(1.0) as usize
 }
 
 /// The velocity the network assigns to each row of `x`.
@@ -32,7 +32,12 @@ pub fn velocity_at<T: Real>(p: &Packed<T>, r: &RelaxConfig, mode: VelocityMode, 
     }
 }
 
-/// Integrates from `noise` (row-major, `n_x` per sample) and returns the samples in [-1, 1].
+/// Samples per parallel work unit: small batches are split so that every thread has work.
+pub fn generation_chunk(n: usize) -> usize {
+    CHUNK.min(n.div_ceil(rayon::current_num_threads())).max(1)
+}
+
+/// Integrates from `noise` (row-major, `n_x` per sample) to `g.t1`; samples in [-1, 1].
 /// `on_step` is called after each Euler step of each chunk (for progress reporting).
 pub fn generate<T: Real>(
     p: &Params<T>,
@@ -41,17 +46,42 @@ pub fn generate<T: Real>(
     noise: &[f64],
     on_step: &(dyn Fn() + Sync),
 ) -> Vec<T> {
+    generate_horizons(p, r, g, &[g.t1], noise, on_step).remove(0)
+}
+
+/// The samples at each end time in `t1s` (`g.t1` is ignored), from one integration to the largest:
+/// the same noise and the same trajectory for every horizon, as an extended-generation study needs.
+pub fn generate_horizons<T: Real>(
+    p: &Params<T>,
+    r: &RelaxConfig,
+    g: &GenerateConfig,
+    t1s: &[f64],
+    noise: &[f64],
+    on_step: &(dyn Fn() + Sync),
+) -> Vec<Vec<T>> {
     let packed = Packed::new(p);
     let nx = packed.dims.n_x;
     let dt = T::of(g.dt);
-    let mut x: Vec<T> = noise.iter().map(|&v| T::of(v)).collect();
-    x.par_chunks_mut(CHUNK * nx).for_each(|x| {
-        for _ in 0..euler_steps(g) {
-            let v = velocity_at(&packed, r, g.mode, x);
-            x.iter_mut().zip(v).for_each(|(x, v)| *x = *x + dt * v);
-            on_step();
-        }
-    });
-    let one = T::one();
-    x.into_iter().map(|v| v.max(-one).min(one)).collect()
+    let stops: Vec<usize> = t1s.iter().map(|&t1| euler_steps(g.dt, t1)).collect();
+    let last = stops.iter().copied().max().unwrap_or(0);
+    let chunk = generation_chunk(noise.len() / nx) * nx;
+    let clamp = |v: T| v.max(-T::one()).min(T::one());
+    // Per chunk: its rows at every stop, in the order of `t1s`.
+    let per_chunk: Vec<Vec<Vec<T>>> = noise
+        .par_chunks(chunk)
+        .map(|noise| {
+            let mut x: Vec<T> = noise.iter().map(|&v| T::of(v)).collect();
+            let mut snapshots = vec![Vec::new(); stops.len()];
+            for step in 1..=last {
+                let v = velocity_at(&packed, r, g.mode, &x);
+                x.iter_mut().zip(v).for_each(|(x, v)| *x = *x + dt * v);
+                on_step();
+                for (snap, _) in snapshots.iter_mut().zip(&stops).filter(|(_, &s)| s == step) {
+                    *snap = x.iter().map(|&v| clamp(v)).collect();
+                }
+            }
+            snapshots
+        })
+        .collect();
+    (0..stops.len()).map(|h| per_chunk.iter().flat_map(|c| c[h].iter().copied()).collect()).collect()
 }

@@ -3,7 +3,7 @@
 //!
 //! The float reference, in the order the data flows:
 //! [`dataset`] -> [`flow`] (noise, [`assignment`], interpolation) -> [`energy`] -> [`relax`]
-//! -> [`gradep`] -> [`optim`] -> [`train`] ([`checkpoint`]); then [`generate`].
+//! -> [`gradep`] -> [`optim`] -> [`train`] ([`checkpoint`]); then [`generate`] and [`eval`] (sample quality).
 //! Numbers and kernels: [`real`]. Settings: [`config`]. Output: [`plot`], [`io`].
 
 pub mod assignment;
@@ -13,8 +13,10 @@ pub mod config;
 pub mod dataset;
 pub mod energy;
 pub mod error;
+pub mod eval;
 pub mod flow;
 pub mod generate;
+pub mod golden;
 pub mod gradep;
 pub mod io;
 pub mod model;

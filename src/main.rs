@@ -7,9 +7,10 @@ use floweqprop::bench::{bench_epoch, median};
 use floweqprop::checkpoint::Checkpoint;
 use floweqprop::config::{Config, Schedule, VelocityMode};
 use floweqprop::dataset::Digits;
+use floweqprop::dataset::N_PIXELS;
+use floweqprop::eval::{format_table, reference_rows, Evaluator};
 use floweqprop::flow::gaussian_noise;
-use floweqprop::generate::{euler_steps, generate};
-use floweqprop::gradep::CHUNK;
+use floweqprop::generate::{euler_steps, generate, generate_horizons, generation_chunk};
 use floweqprop::io::atomic_write;
 use floweqprop::plot::sample_grid_png;
 use floweqprop::real::Real;
@@ -40,6 +41,8 @@ enum Command {
     PlotLoss(PlotLossArgs),
     /// Time one paper-scale training epoch and its parts (medians of several runs).
     Bench(BenchArgs),
+    /// Measure sample quality against real digits, a Gaussian mixture and noise.
+    Eval(EvalArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -135,6 +138,40 @@ struct BenchArgs {
     precision: Precision,
 }
 
+#[derive(Args)]
+struct EvalArgs {
+    /// Samples to evaluate: CSV, one sample a row, 64 values in [-1, 1].
+    #[arg(long, conflicts_with = "checkpoint", required_unless_present = "checkpoint")]
+    samples: Option<PathBuf>,
+    /// Generate the samples from this checkpoint instead.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Samples to generate (and size of the reference rows).
+    #[arg(long, default_value_t = 500)]
+    n: usize,
+    /// End time of generation [default: the checkpoint config's].
+    #[arg(long, conflicts_with = "sweep_t1")]
+    t1: Option<f64>,
+    /// Extended-generation study: evaluate each of these end times, from the same noise.
+    #[arg(long, value_delimiter = ',', requires = "checkpoint")]
+    sweep_t1: Vec<f64>,
+    /// Velocity read-out for generation [default: the checkpoint config's].
+    #[arg(long, value_enum)]
+    mode: Option<VelocityMode>,
+    /// Seed of the generation noise and of the reference rows.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// PNG of the generated samples (with --sweep-t1: a row per end time).
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Samples per row of the PNG.
+    #[arg(long, default_value_t = 12)]
+    cols: usize,
+    /// Also write the table to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train(a) => run_train(a),
@@ -146,6 +183,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Bench(a) => run_bench(a),
+        Command::Eval(a) => run_eval(a),
     }
 }
 
@@ -202,10 +240,9 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let opts = RunOptions { out: out.clone(), progress: !a.quiet && std::io::stderr().is_terminal() };
     let images = Digits::embedded().images;
     eprintln!(
-        "training {} epochs ({} done) in {}, precision {}, output {}",
+        "training {} epochs ({} done), precision {}, output {}",
         config.train.epochs,
         resume.as_ref().map_or(0, |c| c.epochs_done),
-        "GradEP",
         match a.precision {
             Precision::F32 => "f32",
             Precision::F64 => "f64",
@@ -241,8 +278,8 @@ fn run_sample(a: SampleArgs) -> Result<()> {
     }
     let nx = config.model.n_x;
     let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), a.n, nx);
-    let chunks = a.n.div_ceil(CHUNK);
-    let bar = ProgressBar::new((chunks * euler_steps(&g)) as u64);
+    let chunks = a.n.div_ceil(generation_chunk(a.n));
+    let bar = ProgressBar::new((chunks * euler_steps(g.dt, g.t1)) as u64);
     bar.set_style(ProgressStyle::with_template("euler steps {wide_bar} {pos}/{len} [{eta}]").expect("valid"));
     let tick = || bar.inc(1);
     let samples: Vec<f32> = generate(&ck.params::<f32>(), &config.relax, &g, &noise, &tick);
@@ -293,6 +330,88 @@ fn run_bench(a: BenchArgs) -> Result<()> {
     for p in parts {
         let (lo, hi) = p.runs.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
         println!("{:<30} {:>10.4} {:>10.4} {:>10.4}", p.name, median(p.runs.clone()), lo, hi);
+    }
+    Ok(())
+}
+
+/// Reads a samples CSV: one sample a row, `width` finite values.
+fn read_samples_csv(path: &Path, width: usize) -> Result<Vec<f64>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut values = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let row: Vec<f64> = line
+            .split(',')
+            .map(|v| v.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{}: line {}: not a number", path.display(), i + 1))?;
+        if row.len() != width || !row.iter().all(|v| v.is_finite()) {
+            bail!("{}: line {}: expected {width} finite values, got {}", path.display(), i + 1, row.len());
+        }
+        values.extend(row);
+    }
+    Ok(values)
+}
+
+fn run_eval(a: EvalArgs) -> Result<()> {
+    let evaluator = Evaluator::new(&Digits::embedded());
+    println!(
+        "classifier: held-out accuracy {:.4} (trained on the even-indexed half)",
+        evaluator.held_out_accuracy()
+    );
+    let mut rows = Vec::new();
+    let mut n = a.n;
+    if let Some(path) = &a.samples {
+        let samples = read_samples_csv(path, N_PIXELS)?;
+        n = samples.len() / N_PIXELS;
+        rows.push((path.display().to_string(), evaluator.evaluate(&samples)?));
+    }
+    if let Some(path) = &a.checkpoint {
+        let ck = Checkpoint::load(path)?;
+        let mut config = ck.config.clone();
+        config.generate.mode = a.mode.unwrap_or(config.generate.mode);
+        config.generate.t1 = a.t1.unwrap_or(config.generate.t1);
+        let t1s = if a.sweep_t1.is_empty() { vec![config.generate.t1] } else { a.sweep_t1.clone() };
+        for &t1 in &t1s {
+            config.generate.t1 = t1;
+            config.validate().context("--t1 / --sweep-t1")?;
+        }
+        let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), n, N_PIXELS);
+        let last = t1s.iter().copied().fold(0.0, f64::max);
+        let bar = ProgressBar::new(
+            (n.div_ceil(generation_chunk(n)) * euler_steps(config.generate.dt, last)) as u64,
+        );
+        bar.set_style(
+            ProgressStyle::with_template("euler steps {wide_bar} {pos}/{len} [{eta}]").expect("valid"),
+        );
+        let tick = || bar.inc(1);
+        let per_t1: Vec<Vec<f32>> =
+            generate_horizons(&ck.params::<f32>(), &config.relax, &config.generate, &t1s, &noise, &tick);
+        bar.finish_and_clear();
+        let mut grid = Vec::new();
+        for (t1, samples) in t1s.iter().zip(&per_t1) {
+            let wide: Vec<f64> = samples.iter().map(|&v| v as f64).collect();
+            rows.push((format!("t1={t1}"), evaluator.evaluate(&wide)?));
+            grid.extend_from_slice(&samples[..a.cols.min(n) * N_PIXELS]);
+        }
+        if let Some(png) = &a.png {
+            let labels: Vec<String> = t1s.iter().map(|t| format!("t1={t}")).collect();
+            atomic_write(png, &sample_grid_png(&grid, a.cols.min(n), 8, &labels))?;
+            eprintln!("wrote {}", png.display());
+        }
+    }
+    if n < 2 {
+        bail!("need at least 2 samples to evaluate, got {n}");
+    }
+    rows.extend(reference_rows(&evaluator, n, a.seed));
+    let table = format_table(&rows);
+    println!("{table}");
+    println!(
+        "frechet: distance between Gaussian fits of the classifier's 32 hidden features (vs the held-out half);\n\
+         entropy: of the predicted-class histogram, nats (ln 10 = 2.303 is uniform); top-p: mean top-class\n\
+         probability; nn-dist: mean distance to the nearest training image (0 = memorised)."
+    );
+    if let Some(out) = &a.out {
+        atomic_write(out, table.as_bytes())?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use floweqprop::config::Config;
 use floweqprop::dataset::Digits;
 use floweqprop::error::Error;
 use floweqprop::train::{checkpoint_path, read_loss_csv, train, RunOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A small, fast config: the real data, a narrow network, short phases.
 fn small_config(epochs: usize) -> Config {
@@ -23,8 +23,8 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-fn opts(out: &PathBuf) -> RunOptions {
-    RunOptions { out: out.clone(), progress: false }
+fn opts(out: &Path) -> RunOptions {
+    RunOptions { out: out.to_path_buf(), progress: false }
 }
 
 #[test]

@@ -1,0 +1,5 @@
+//! The bit-accurate fixed-point golden model (the issue "Bit-accurate fixed-point golden model"):
+//! the number formats, rounding and overflow of the core's datapath.
+
+pub mod lut;
+pub mod qformat;
