@@ -401,7 +401,8 @@ fn log_ticks(lo: f64, hi: f64, target: usize) -> Vec<(f64, String)> {
             .filter(|&(_, v)| (lo..=hi).contains(&v.log10()))
             .map(|(e, v)| (v.log10(), fmt_num(v, (-e).max(0) as usize)))
             .collect();
-        if ticks.len() >= 3 {
+        // Fewer than four labels leave a plateau unreadable: try the next, denser set.
+        if ticks.len() >= 4 {
             return ticks;
         }
     }
@@ -720,7 +721,7 @@ mod tests {
         assert_eq!(labels, ["0.5", "1.0", "1.5", "2.0", "2.5"]);
         let t = log_ticks(0.3f64.log10(), 3.0f64.log10(), 5);
         let labels: Vec<_> = t.iter().map(|t| t.1.as_str()).collect();
-        assert_eq!(labels, ["0.5", "1", "2"]);
+        assert_eq!(labels, ["0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1", "2", "3"]);
         assert_eq!(fmt_num(1.5e-7, 7), "1.5e-7");
         assert_eq!(fmt_num(-0.25, 2), "-0.25");
     }

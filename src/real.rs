@@ -93,19 +93,33 @@ fn rho_slice_body<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn rho_slice_avx512<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
+    rho_slice_body(u, r, dr)
+}
+
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rho_slice_avx2<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
     rho_slice_body(u, r, dr)
 }
 
-/// Applies `rho` and `rho'` to a slice. Uses AVX2 where the CPU has it; the arithmetic is the
-/// same in either path (no FMA contraction in Rust), so results do not depend on the machine.
+/// Applies `rho` and `rho'` to a slice, with the widest vectors the CPU has (AVX-512, AVX2, or
+/// the baseline). The arithmetic is the same in every path (Rust does not contract into FMA),
+/// so results do not depend on the machine.
 pub fn rho_slice<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
     assert!(u.len() == r.len() && u.len() == dr.len());
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the features the function was compiled for are present on this CPU.
-        return unsafe { rho_slice_avx2(u, r, dr) };
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512vl") && has!("avx2") && has!("fma") {
+            // SAFETY: the features the function was compiled for are present on this CPU.
+            return unsafe { rho_slice_avx512(u, r, dr) };
+        }
+        if has!("avx2") && has!("fma") {
+            // SAFETY: as above.
+            return unsafe { rho_slice_avx2(u, r, dr) };
+        }
     }
     rho_slice_body(u, r, dr)
 }

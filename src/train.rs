@@ -147,7 +147,8 @@ pub fn loss_curve_png(history: &[EpochRecord], title: &str) -> Vec<u8> {
         x_label: "epoch".into(),
         y_label: "loss  mean (v - u)^2".into(),
         series,
-        log_y: false,
+        // Log scale: the fall from 2.7 and the slow drift near 0.34 are both visible.
+        log_y: true,
         width: 900,
         height: 560,
     })
