@@ -9,7 +9,7 @@
 CARGO ?= cargo
 BIN   := target/release/floweqprop
 RUN   ?= runs/quick
-EPOCHS ?= 150
+EPOCHS ?= 300
 
 .PHONY: all quick test lint bench paper eval $(BIN)
 

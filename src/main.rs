@@ -14,7 +14,9 @@ use floweqprop::generate::{euler_steps, generate, generate_horizons, generation_
 use floweqprop::io::atomic_write;
 use floweqprop::plot::sample_grid_png;
 use floweqprop::real::Real;
-use floweqprop::train::{checkpoint_path, loss_curve_png, read_loss_csv, train, RunOptions};
+use floweqprop::train::{
+    checkpoint_path, loss_curve_png, read_loss_csv, train, window_means, RunOptions, LOSS_WINDOW,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use std::io::IsTerminal;
@@ -37,7 +39,7 @@ enum Command {
     Train(TrainArgs),
     /// Generate samples from a checkpoint (Euler integration of the learned velocity).
     Sample(SampleArgs),
-    /// Draw a loss.csv as a PNG curve.
+    /// Draw a loss.csv as a PNG curve and print its 100-epoch means.
     PlotLoss(PlotLossArgs),
     /// Time one paper-scale training epoch and its parts (medians of several runs).
     Bench(BenchArgs),
@@ -180,6 +182,17 @@ fn main() -> Result<()> {
             let history = read_loss_csv(&a.csv)?;
             atomic_write(&a.png, &loss_curve_png(&history, &a.title))?;
             eprintln!("wrote {}", a.png.display());
+            let means = window_means(&history, LOSS_WINDOW);
+            for (first, mean) in &means {
+                println!("epochs {first:>5}-{:<5} mean loss {mean:.4}", first + LOSS_WINDOW - 1);
+            }
+            if let (Some(best), Some(last)) = (means.iter().min_by(|a, b| a.1.total_cmp(&b.1)), means.last())
+            {
+                println!(
+                    "best {LOSS_WINDOW}-epoch mean {:.4} (from epoch {}); last {:.4}",
+                    best.1, best.0, last.1
+                );
+            }
             Ok(())
         }
         Command::Bench(a) => run_bench(a),

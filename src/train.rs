@@ -181,3 +181,33 @@ pub fn read_loss_csv(path: &Path) -> Result<Vec<EpochRecord>, Error> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(epoch: usize, loss: f64) -> EpochRecord {
+        EpochRecord { epoch, loss, grad_norm: 1.0, lr: 1e-3, seconds: 0.5 }
+    }
+
+    #[test]
+    fn window_means_cover_whole_windows_only() {
+        let h: Vec<_> = (1..=7).map(|e| record(e, e as f64)).collect();
+        assert_eq!(window_means(&h, 3), vec![(1, 2.0), (4, 5.0)]);
+        assert!(window_means(&h, 8).is_empty());
+    }
+
+    #[test]
+    fn loss_csv_lines_read_back() {
+        let dir = std::env::temp_dir().join(format!("fep-csv-{}", std::process::id()));
+        let path = dir.join("loss.csv");
+        let h = vec![record(1, 2.5), record(2, 0.125)];
+        let text = format!("{}\n{}\n{}\n", EpochRecord::CSV_HEADER, h[0].csv_line(), h[1].csv_line());
+        atomic_write(&path, text.as_bytes()).unwrap();
+        assert_eq!(read_loss_csv(&path).unwrap(), h);
+        atomic_write(&path, b"epoch,loss\n1,2\n").unwrap();
+        let err = read_loss_csv(&path).unwrap_err().to_string();
+        assert!(err.contains("loss.csv") && err.contains("line 1"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
