@@ -246,6 +246,12 @@ mod tests {
     }
 
     #[test]
+    fn committed_paper_config_is_the_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/paper.yaml");
+        assert_eq!(Config::from_yaml_file(&path).unwrap(), Config::default());
+    }
+
+    #[test]
     fn yaml_overrides_a_subset_and_round_trips() {
         let c = Config::from_yaml_str("relax:\n  steps: 20\ntrain:\n  epochs: 3\n", "t").unwrap();
         assert_eq!(c.relax.steps, 20);

@@ -117,9 +117,12 @@ struct SampleArgs {
 
 #[derive(Args)]
 struct PlotLossArgs {
-    /// loss.csv of a training run.
+    /// loss.csv of a training run; repeat it to compare runs (their 100-epoch means).
+    #[arg(long, required = true)]
+    csv: Vec<PathBuf>,
+    /// Legend name of each --csv, in order [default: the path].
     #[arg(long)]
-    csv: PathBuf,
+    label: Vec<String>,
     /// Output PNG.
     #[arg(long)]
     png: PathBuf,
@@ -178,23 +181,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train(a) => run_train(a),
         Command::Sample(a) => run_sample(a),
-        Command::PlotLoss(a) => {
-            let history = read_loss_csv(&a.csv)?;
-            atomic_write(&a.png, &loss_curve_png(&history, &a.title))?;
-            eprintln!("wrote {}", a.png.display());
-            let means = window_means(&history, LOSS_WINDOW);
-            for (first, mean) in &means {
-                println!("epochs {first:>5}-{:<5} mean loss {mean:.4}", first + LOSS_WINDOW - 1);
-            }
-            if let (Some(best), Some(last)) = (means.iter().min_by(|a, b| a.1.total_cmp(&b.1)), means.last())
-            {
-                println!(
-                    "best {LOSS_WINDOW}-epoch mean {:.4} (from epoch {}); last {:.4}",
-                    best.1, best.0, last.1
-                );
-            }
-            Ok(())
-        }
+        Command::PlotLoss(a) => run_plot_loss(a),
         Command::Bench(a) => run_bench(a),
         Command::Eval(a) => run_eval(a),
     }
@@ -426,5 +413,28 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     if let Some(out) = &a.out {
         atomic_write(out, table.as_bytes())?;
     }
+    Ok(())
+}
+
+fn run_plot_loss(a: PlotLossArgs) -> Result<()> {
+    let mut runs = Vec::new();
+    for (i, csv) in a.csv.iter().enumerate() {
+        let history = read_loss_csv(csv)?;
+        let name = a.label.get(i).cloned().unwrap_or_else(|| csv.display().to_string());
+        println!("{name}:");
+        let means = window_means(&history, LOSS_WINDOW);
+        for (first, mean) in &means {
+            println!("  epochs {first:>5}-{:<5} mean loss {mean:.4}", first + LOSS_WINDOW - 1);
+        }
+        if let (Some(best), Some(last)) = (means.iter().min_by(|a, b| a.1.total_cmp(&b.1)), means.last()) {
+            println!(
+                "  best {LOSS_WINDOW}-epoch mean {:.4} (from epoch {}); last {:.4}",
+                best.1, best.0, last.1
+            );
+        }
+        runs.push((name, history));
+    }
+    atomic_write(&a.png, &loss_curve_png(&runs, &a.title))?;
+    eprintln!("wrote {}", a.png.display());
     Ok(())
 }

@@ -102,7 +102,8 @@ pub fn train<T: Real>(
         }
     }
     bar.finish();
-    atomic_write(&out.join("loss.png"), &loss_curve_png(&history, "FlowEqProp training loss"))?;
+    let curve = loss_curve_png(&[(String::new(), history.clone())], "FlowEqProp training loss");
+    atomic_write(&out.join("loss.png"), &curve)?;
     Ok(Trained { params, history })
 }
 
@@ -129,19 +130,36 @@ pub fn window_means(history: &[EpochRecord], width: usize) -> Vec<(usize, f64)> 
         .collect()
 }
 
-/// The loss curve (per epoch, and its trailing mean over `LOSS_WINDOW` epochs) as a PNG.
-pub fn loss_curve_png(history: &[EpochRecord], title: &str) -> Vec<u8> {
-    let raw: Vec<(f64, f64)> = history.iter().map(|r| (r.epoch as f64, r.loss)).collect();
-    let mut series = vec![Series { name: "loss per epoch".into(), points: raw }];
-    if history.len() >= LOSS_WINDOW {
-        let trailing = (LOSS_WINDOW..=history.len())
-            .map(|end| {
-                let w = &history[end - LOSS_WINDOW..end];
-                (w[LOSS_WINDOW - 1].epoch as f64, w.iter().map(|r| r.loss).sum::<f64>() / LOSS_WINDOW as f64)
+/// Trailing mean over `LOSS_WINDOW` epochs: `(epoch, mean of the window ending there)`.
+fn trailing_means(history: &[EpochRecord]) -> Vec<(f64, f64)> {
+    (LOSS_WINDOW..=history.len())
+        .map(|end| {
+            let w = &history[end - LOSS_WINDOW..end];
+            (w[LOSS_WINDOW - 1].epoch as f64, w.iter().map(|r| r.loss).sum::<f64>() / LOSS_WINDOW as f64)
+        })
+        .collect()
+}
+
+/// The loss curve as a PNG: for one run, the loss per epoch and its trailing mean over
+/// `LOSS_WINDOW` epochs; for several (named) runs, each run's trailing mean, to compare them.
+pub fn loss_curve_png(runs: &[(String, Vec<EpochRecord>)], title: &str) -> Vec<u8> {
+    let series = match runs {
+        [(_, history)] => {
+            let raw = history.iter().map(|r| (r.epoch as f64, r.loss)).collect();
+            let mut s = vec![Series { name: "loss per epoch".into(), points: raw }];
+            if history.len() >= LOSS_WINDOW {
+                s.push(Series { name: format!("{LOSS_WINDOW}-epoch mean"), points: trailing_means(history) });
+            }
+            s
+        }
+        _ => runs
+            .iter()
+            .map(|(name, history)| Series {
+                name: format!("{name} ({LOSS_WINDOW}-epoch mean)"),
+                points: trailing_means(history),
             })
-            .collect();
-        series.push(Series { name: format!("{LOSS_WINDOW}-epoch mean"), points: trailing });
-    }
+            .collect(),
+    };
     line_plot_png(&LinePlot {
         title: title.to_string(),
         x_label: "epoch".into(),

@@ -45,3 +45,25 @@ fn help_lists_every_command() {
         assert!(text.contains(cmd), "{text}");
     }
 }
+
+#[test]
+fn eval_scores_a_samples_csv_beside_the_reference_rows() {
+    let digits = floweqprop::dataset::Digits::embedded();
+    let rows: String = (1..40)
+        .step_by(2)
+        .map(|i| digits.image(i).iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n")
+        .collect();
+    let csv = write_temp("real.csv", &rows);
+    let out = Command::new(env!("CARGO_BIN_EXE_floweqprop"))
+        .args(["eval", "--samples", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for row in ["real.csv", "real held-out", "gmm-10 full", "uniform noise", "held-out accuracy"] {
+        assert!(text.contains(row), "missing {row}: {text}");
+    }
+    let bad = write_temp("short.csv", "0.1,0.2\n");
+    let (ok, err) = floweqprop(&["eval", "--samples", bad.to_str().unwrap()]);
+    assert!(!ok && err.contains("short.csv") && err.contains("line 1"), "{err}");
+}
