@@ -104,9 +104,8 @@ impl<T: Real> Params<T> {
 
     /// Checks the tensor lengths against `d`.
     pub fn has_dims(&self, d: Dims) -> bool {
-        let z = Params::<T>::zeros(d);
-        let same = self.tensors().iter().zip(z.tensors()).all(|((_, a), (_, b))| a.len() == b.len());
-        same
+        let lens = |p: &Params<T>| p.tensors().map(|(_, t)| t.len());
+        lens(self) == lens(&Params::zeros(d))
     }
 }
 
