@@ -23,6 +23,9 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
+/// Name of the part that runs the relaxation (the three phases and the EP gradient).
+pub const PHASES: &str = "three phases + EP gradient";
+
 /// One timed part: name and the seconds of each run.
 pub struct Timing {
     pub name: &'static str,
@@ -45,7 +48,7 @@ pub fn bench_epoch<T: Real>(config: &Config, images: &[f64], runs: usize) -> Vec
         "cost matrix",
         "assignment",
         "batch (noise, pairing, x_t)",
-        "three phases + EP gradient",
+        PHASES,
         "clip + Adam",
         "whole epoch",
     ]

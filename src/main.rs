@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use floweqprop::bench::{bench_epoch, median};
+use floweqprop::bench::{bench_epoch, median, PHASES};
 use floweqprop::checkpoint::Checkpoint;
 use floweqprop::config::{Config, Schedule, VelocityMode};
 use floweqprop::dataset::Digits;
@@ -12,6 +12,7 @@ use floweqprop::eval::{format_table, reference_rows, Evaluator};
 use floweqprop::flow::gaussian_noise;
 use floweqprop::generate::{euler_steps, generate, generate_horizons, generation_chunk};
 use floweqprop::io::atomic_write;
+use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
 use floweqprop::real::Real;
 use floweqprop::train::{
@@ -327,10 +328,23 @@ fn run_bench(a: BenchArgs) -> Result<()> {
         Precision::F64 => bench_epoch::<f64>(&config, &images, a.runs),
     };
     println!("{:<30} {:>10} {:>10} {:>10}   ({} runs)", "part", "median s", "min s", "max s", a.runs);
+    let mut phases_median = f64::NAN;
     for p in parts {
         let (lo, hi) = p.runs.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-        println!("{:<30} {:>10.4} {:>10.4} {:>10.4}", p.name, median(p.runs.clone()), lo, hi);
+        let med = median(p.runs.clone());
+        println!("{:<30} {:>10.4} {:>10.4} {:>10.4}", p.name, med, lo, hi);
+        if p.name == PHASES {
+            phases_median = med;
+        }
     }
+    let d = Dims::of(&config.model);
+    let samples = images.len() / config.model.n_x;
+    let flops = 2.0 * (d.macs_per_step() * 3 * r.steps * samples) as f64;
+    println!(
+        "{:.3e} flops in the matrix-vector products of an epoch: {:.0} GFLOP/s in the three phases",
+        flops,
+        flops / phases_median / 1e9
+    );
     Ok(())
 }
 
