@@ -44,17 +44,11 @@ pub fn bench_epoch<T: Real>(config: &Config, images: &[f64], runs: usize) -> Vec
     let n = images.len() / d.n_x;
     let mut params = Params::<T>::init(d, config.model.init_gain, &mut init_rng(0));
     let mut adam = Adam::new(d);
-    let mut parts: Vec<Timing> = [
-        "cost matrix",
-        "assignment",
-        "batch (noise, pairing, x_t)",
-        PHASES,
-        "clip + Adam",
-        "whole epoch",
-    ]
-    .into_iter()
-    .map(|name| Timing { name, runs: Vec::new() })
-    .collect();
+    let mut parts: Vec<Timing> =
+        ["cost matrix", "assignment", "batch (noise, pairing, x_t)", PHASES, "clip + Adam", "whole epoch"]
+            .into_iter()
+            .map(|name| Timing { name, runs: Vec::new() })
+            .collect();
     for run in 0..runs {
         let noise = gaussian_noise(&mut epoch_rng(1, run), n, d.n_x);
         let (cost, t_cost) = time(|| sq_euclidean_cost(&noise, images, n, d.n_x));

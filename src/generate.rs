@@ -37,20 +37,10 @@ pub fn generation_chunk(n: usize) -> usize {
     CHUNK.min(n.div_ceil(rayon::current_num_threads())).max(1)
 }
 
-/// Integrates from `noise` (row-major, `n_x` per sample) to `g.t1`; samples in [-1, 1].
+/// Integrates from `noise` (row-major, `n_x` per sample) and returns the samples, in [-1, 1], at
+/// each end time in `t1s` (`g.t1` is ignored): one integration to the largest, so every horizon
+/// sees the same noise and the same trajectory, as an extended-generation study needs.
 /// `on_step` is called after each Euler step of each chunk (for progress reporting).
-pub fn generate<T: Real>(
-    p: &Params<T>,
-    r: &RelaxConfig,
-    g: &GenerateConfig,
-    noise: &[f64],
-    on_step: &(dyn Fn() + Sync),
-) -> Vec<T> {
-    generate_horizons(p, r, g, &[g.t1], noise, on_step).remove(0)
-}
-
-/// The samples at each end time in `t1s` (`g.t1` is ignored), from one integration to the largest:
-/// the same noise and the same trajectory for every horizon, as an extended-generation study needs.
 pub fn generate_horizons<T: Real>(
     p: &Params<T>,
     r: &RelaxConfig,
@@ -84,4 +74,62 @@ pub fn generate_horizons<T: Real>(
         })
         .collect();
     (0..stops.len()).map(|h| per_chunk.iter().flat_map(|c| c[h].iter().copied()).collect()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::energy::state_gradient;
+    use crate::model::Dims;
+    use rand::{Rng, SeedableRng};
+
+    fn setup() -> (Params<f64>, RelaxConfig, Vec<f64>) {
+        let d = Dims { n_x: 6, n_h1: 5, n_h2: 4 };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let p = Params::init(d, 1.5, &mut rng);
+        let noise = (0..3 * 6).map(|_| rng.random_range(-2.0..2.0)).collect();
+        (p, RelaxConfig { steps: 600, ..RelaxConfig::default() }, noise)
+    }
+
+    #[test]
+    fn horizons_share_one_trajectory_and_are_clamped() {
+        let (p, r, noise) = setup();
+        for mode in [VelocityMode::Energy, VelocityMode::Spring] {
+            let g = GenerateConfig { dt: 0.05, t1: 1.0, mode };
+            let both = generate_horizons(&p, &r, &g, &[0.5, 1.0], &noise, &|| {});
+            let alone = generate_horizons(&p, &r, &g, &[1.0], &noise, &|| {});
+            assert_eq!(both[1], alone[0], "{mode:?}");
+            assert_ne!(both[0], both[1]);
+            assert!(both.iter().flatten().all(|v| (-1.0..=1.0).contains(v)));
+        }
+    }
+
+    /// Both read-outs are `-alpha dE/dx`, at different states: the spring's equilibrium satisfies
+    /// `dE/dx + k (x* - x) = 0`, so `alpha k (x* - x) = -alpha dE/dx(x*, h*)`.
+    #[test]
+    fn velocities_are_minus_alpha_energy_gradients() {
+        let (p, r, x) = setup();
+        let packed = Packed::new(&p);
+        let d = p.dims();
+        let mut fixed = States::from_visible(d, &x);
+        relax(&packed, &mut fixed, &Visible::Fixed, r.eps, r.steps);
+        let mut spring = States::from_visible(d, &x);
+        relax(&packed, &mut spring, &Visible::spring(&x, &[], r.k, r.alpha, 0.0), r.eps, r.steps);
+        let energy_v = velocity_at(&packed, &r, VelocityMode::Energy, &x);
+        let spring_v = velocity_at(&packed, &r, VelocityMode::Spring, &x);
+        for i in 0..3 {
+            let row = |s: &States<f64>| {
+                let (a, b, c) = (&s.x[i * 6..][..6], &s.h1[i * 5..][..5], &s.h2[i * 4..][..4]);
+                state_gradient(&p, a, b, c)
+            };
+            let [gx, gh1, _] = row(&fixed);
+            let worst = gh1.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+            assert!(worst < 1e-9, "hidden units at equilibrium: |dE/dh1| = {worst}");
+            let [sx, _, _] = row(&spring);
+            for j in 0..6 {
+                assert!((energy_v[i * 6 + j] + r.alpha * gx[j]).abs() < 1e-9);
+                assert!((spring_v[i * 6 + j] + r.alpha * sx[j]).abs() < 1e-6);
+            }
+        }
+    }
 }

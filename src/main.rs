@@ -10,7 +10,7 @@ use floweqprop::dataset::Digits;
 use floweqprop::dataset::N_PIXELS;
 use floweqprop::eval::{format_table, reference_rows, Evaluator};
 use floweqprop::flow::gaussian_noise;
-use floweqprop::generate::{euler_steps, generate, generate_horizons, generation_chunk};
+use floweqprop::generate::{euler_steps, generate_horizons, generation_chunk};
 use floweqprop::io::atomic_write;
 use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
@@ -52,6 +52,15 @@ enum Command {
 enum Precision {
     F32,
     F64,
+}
+
+impl Precision {
+    fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => f32::NAME,
+            Precision::F64 => f64::NAME,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -225,11 +234,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
                 config.train.epochs
             );
         }
-        let want = match a.precision {
-            Precision::F32 => f32::NAME,
-            Precision::F64 => f64::NAME,
-        };
-        if ck.precision != want {
+        if ck.precision != a.precision.name() {
             bail!(
                 "the checkpoint was trained in {}; resume it with --precision {}",
                 ck.precision,
@@ -244,10 +249,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         "training {} epochs ({} done), precision {}, output {}",
         config.train.epochs,
         resume.as_ref().map_or(0, |c| c.epochs_done),
-        match a.precision {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        },
+        a.precision.name(),
         out.display()
     );
     let history = match a.precision {
@@ -260,6 +262,19 @@ fn run_train(a: TrainArgs) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// Generates from `noise` to each end time of `t1s` (one integration), with a progress bar.
+fn generate_with_progress(ck: &Checkpoint, config: &Config, t1s: &[f64], noise: &[f64]) -> Vec<Vec<f32>> {
+    let n = noise.len() / config.model.n_x;
+    let last = t1s.iter().copied().fold(0.0, f64::max);
+    let steps = n.div_ceil(generation_chunk(n)) * euler_steps(config.generate.dt, last);
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(ProgressStyle::with_template("euler steps {wide_bar} {pos}/{len} [{eta}]").expect("valid"));
+    let tick = || bar.inc(1);
+    let samples = generate_horizons(&ck.params::<f32>(), &config.relax, &config.generate, t1s, noise, &tick);
+    bar.finish_and_clear();
+    samples
 }
 
 fn run_sample(a: SampleArgs) -> Result<()> {
@@ -279,12 +294,7 @@ fn run_sample(a: SampleArgs) -> Result<()> {
     }
     let nx = config.model.n_x;
     let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), a.n, nx);
-    let chunks = a.n.div_ceil(generation_chunk(a.n));
-    let bar = ProgressBar::new((chunks * euler_steps(g.dt, g.t1)) as u64);
-    bar.set_style(ProgressStyle::with_template("euler steps {wide_bar} {pos}/{len} [{eta}]").expect("valid"));
-    let tick = || bar.inc(1);
-    let samples: Vec<f32> = generate(&ck.params::<f32>(), &config.relax, &g, &noise, &tick);
-    bar.finish_and_clear();
+    let samples = generate_with_progress(&ck, &config, &[g.t1], &noise).remove(0);
     if let Some(path) = &a.csv {
         let text: String = samples
             .chunks(nx)
@@ -318,10 +328,7 @@ fn run_bench(a: BenchArgs) -> Result<()> {
         config.model.n_h2,
         r.steps,
         rayon::current_num_threads(),
-        match a.precision {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        }
+        a.precision.name()
     );
     let parts = match a.precision {
         Precision::F32 => bench_epoch::<f32>(&config, &images, a.runs),
@@ -390,17 +397,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             config.validate().context("--t1 / --sweep-t1")?;
         }
         let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), n, N_PIXELS);
-        let last = t1s.iter().copied().fold(0.0, f64::max);
-        let bar = ProgressBar::new(
-            (n.div_ceil(generation_chunk(n)) * euler_steps(config.generate.dt, last)) as u64,
-        );
-        bar.set_style(
-            ProgressStyle::with_template("euler steps {wide_bar} {pos}/{len} [{eta}]").expect("valid"),
-        );
-        let tick = || bar.inc(1);
-        let per_t1: Vec<Vec<f32>> =
-            generate_horizons(&ck.params::<f32>(), &config.relax, &config.generate, &t1s, &noise, &tick);
-        bar.finish_and_clear();
+        let per_t1 = generate_with_progress(&ck, &config, &t1s, &noise);
         let mut grid = Vec::new();
         for (t1, samples) in t1s.iter().zip(&per_t1) {
             let wide: Vec<f64> = samples.iter().map(|&v| v as f64).collect();
