@@ -3,6 +3,7 @@
 //! of fields, and every value is checked before any work starts.
 
 use crate::error::Error;
+use crate::golden::config::FixedConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -146,6 +147,8 @@ pub struct Config {
     pub optim: OptimConfig,
     pub train: TrainConfig,
     pub generate: GenerateConfig,
+    /// Number formats of the fixed-point core (golden model and hardware).
+    pub fixed: FixedConfig,
 }
 
 impl Config {
@@ -222,7 +225,7 @@ impl Config {
         let g = &self.generate;
         check(finite_pos(g.dt) && g.dt <= 1.0, "generate.dt", g.dt, "must be in (0, 1]")?;
         check(finite_pos(g.t1), "generate.t1", g.t1, "must be > 0")?;
-        Ok(())
+        self.fixed.validate(&self.model)
     }
 
     /// The resolved config as YAML (written next to every run).

@@ -1,5 +1,6 @@
 //! The bit-accurate fixed-point golden model (the issue "Bit-accurate fixed-point golden model"):
 //! the number formats, rounding and overflow of the core's datapath.
 
+pub mod config;
 pub mod lut;
 pub mod qformat;

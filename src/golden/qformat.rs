@@ -51,6 +51,7 @@ pub struct QFormat {
 
 /// Wire form of [`QFormat`], validated through [`QFormat::new`] on deserialization.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UncheckedQFormat {
     width: u32,
     frac: u32,

@@ -1,0 +1,219 @@
+//! The fixed-point formats of a core (the `fixed:` section of a config): the one place that says
+//! how wide every signal class of the datapath is, how it rounds and what it does on overflow.
+//! The golden model, the HDL generator and the test vectors all read it.
+//!
+//! Signal classes:
+//! - `state`: the neuron values x, h1, h2 and the activations rho(h) (one format, so that
+//!   `[x | rho(h2)] * [W0^T ; W1]` is a single exact integer product);
+//! - `derivative`: rho'(h);
+//! - `weight`: W0, W1, b0, b1, bx;
+//! - `constant`: the relaxation and learning constants held on chip (eps, k, the nudge, 1/(2 beta),
+//!   the learning rate);
+//! - `accumulator_width`: the exact dot-product accumulator, wide enough never to overflow, so
+//!   that summation order cannot change a bit.
+
+use super::lut::{ActivationLut, Interpolation, LutConfig};
+use super::qformat::{Overflow, QFormat, Rounding};
+use crate::config::{ModelConfig, OptimConfig, RelaxConfig};
+use crate::error::Error;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Reads a `{width, frac}` format, naming its field in the error (serde's own message would name
+/// only the enclosing section).
+macro_rules! format_field {
+    ($read:ident, $field:literal) => {
+        fn $read<'de, D: Deserializer<'de>>(d: D) -> Result<QFormat, D::Error> {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Spec {
+                width: u32,
+                frac: u32,
+            }
+            let s = Spec::deserialize(d).map_err(|e| D::Error::custom(format!("{}: {e}", $field)))?;
+            QFormat::new(s.width, s.frac).map_err(|e| D::Error::custom(format!("{}: {e}", $field)))
+        }
+    };
+}
+format_field!(read_state, "fixed.state");
+format_field!(read_derivative, "fixed.derivative");
+format_field!(read_weight, "fixed.weight");
+format_field!(read_constant, "fixed.constant");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FixedConfig {
+    #[serde(deserialize_with = "read_state")]
+    pub state: QFormat,
+    #[serde(deserialize_with = "read_derivative")]
+    pub derivative: QFormat,
+    #[serde(deserialize_with = "read_weight")]
+    pub weight: QFormat,
+    #[serde(deserialize_with = "read_constant")]
+    pub constant: QFormat,
+    /// Bits of the dot-product accumulator (at `state.frac + weight.frac` fraction bits).
+    pub accumulator_width: u32,
+    pub lut: LutConfig,
+    /// Rounding at every requantization of the datapath.
+    pub rounding: Rounding,
+    /// What every requantization does when the value does not fit.
+    pub overflow: Overflow,
+    /// Seed of the LFSR behind stochastic rounding (nonzero).
+    pub lfsr_seed: u32,
+}
+
+fn q(width: u32, frac: u32) -> QFormat {
+    QFormat::new(width, frac).expect("a valid built-in format")
+}
+
+impl Default for FixedConfig {
+    /// The paper core: 16-bit neurons and weights, a 40-bit accumulator, 32-bit constants.
+    fn default() -> Self {
+        FixedConfig {
+            state: q(16, 10),
+            derivative: q(16, 14),
+            weight: q(16, 12),
+            constant: q(32, 20),
+            accumulator_width: 40,
+            lut: LutConfig { index_bits: 10, interpolation: Interpolation::Linear },
+            rounding: Rounding::HalfEven,
+            overflow: Overflow::Saturate,
+            lfsr_seed: 1,
+        }
+    }
+}
+
+impl FixedConfig {
+    /// The narrowest accumulator that holds any sum of the relaxation's dot products: a
+    /// `state x weight` product needs `state.width + weight.width` bits, and a drive adds up to
+    /// `max(n_x + n_h2, n_h1)` products and one bias.
+    pub fn min_accumulator_width(&self, m: &ModelConfig) -> u32 {
+        let terms = (m.n_x + m.n_h2).max(m.n_h1) + 1;
+        let growth = usize::BITS - (terms - 1).leading_zeros();
+        self.state.width() + self.weight.width() + growth
+    }
+
+    /// The on-chip constants, each named by the setting it comes from.
+    pub fn constants(r: &RelaxConfig, o: &OptimConfig) -> Vec<(&'static str, f64)> {
+        let nudge = r.beta * (r.alpha * r.k).powi(2);
+        vec![
+            ("relax.eps", r.eps),
+            ("relax.k", r.k),
+            ("relax.beta (nudge beta*(alpha*k)^2)", nudge),
+            ("relax.beta (1 + k + nudge)", 1.0 + r.k + nudge),
+            ("relax.beta (nudge / (alpha*k))", nudge / (r.alpha * r.k)),
+            ("relax.beta (1/(2 beta))", 1.0 / (2.0 * r.beta)),
+            ("optim.lr", o.lr),
+        ]
+    }
+
+    /// Checks the formats against the network: accumulator width, LUT, LFSR seed. Errors name
+    /// the field. (Independent of the float settings, so a float run never fails on it.)
+    pub fn validate(&self, m: &ModelConfig) -> Result<(), Error> {
+        let min = self.min_accumulator_width(m);
+        if self.accumulator_width < min || self.accumulator_width > 128 {
+            return Err(Error::invalid(
+                "fixed.accumulator_width",
+                self.accumulator_width,
+                &format!(
+                    "must be in {min}..=128: a product of state Q({},{}) and weight Q({},{}) summed over \
+                     the widest drive needs {min} bits",
+                    self.state.width(),
+                    self.state.frac(),
+                    self.weight.width(),
+                    self.weight.frac()
+                ),
+            ));
+        }
+        if self.lfsr_seed == 0 {
+            return Err(Error::invalid("fixed.lfsr_seed", 0, "must be nonzero (an LFSR stuck at 0)"));
+        }
+        ActivationLut::new(self.state, self.state, self.derivative, &self.lut)
+            .map(|_| ())
+            .map_err(|e| Error::invalid("fixed.lut", format!("{:?}", self.lut), &e.to_string()))
+    }
+
+    /// Checks that every on-chip constant of `r` and `o` fits the constant format and does not
+    /// round to zero; run where the fixed-point core is used.
+    pub fn check_constants(&self, r: &RelaxConfig, o: &OptimConfig) -> Result<(), Error> {
+        let c = self.constant;
+        let shown = format!("Q({},{})", c.width(), c.frac());
+        for (name, value) in Self::constants(r, o) {
+            let (raw, overflowed) = c
+                .from_f64(value, Overflow::Saturate)
+                .map_err(|e| Error::invalid("fixed.constant", &shown, &e.to_string()))?;
+            if overflowed || raw == 0 {
+                let why = if overflowed { "does not fit" } else { "rounds to zero" };
+                let range = format!("range {}..{}, LSB {}", c.min_value(), c.max_value(), c.lsb());
+                return Err(Error::invalid(
+                    "fixed.constant",
+                    &shown,
+                    &format!("{name} = {value} {why} ({range})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn err(yaml: &str) -> String {
+        Config::from_yaml_str(yaml, "core.yaml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn paper_core_formats_are_valid_and_accumulator_is_exactly_wide_enough() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.fixed.min_accumulator_width(&c.model), 40);
+    }
+
+    #[test]
+    fn bad_formats_are_named() {
+        let e = err("fixed:\n  state: {width: 70, frac: 10}\n");
+        assert!(e.contains("fixed.state") && e.contains("width 70"), "{e}");
+        let e = err("fixed:\n  weight: {width: 16, frac: 20}\n");
+        assert!(e.contains("fixed.weight") && e.contains("fraction bits 20 exceed width 16"), "{e}");
+        let e = err("fixed:\n  weight: {width: 16, frac: 12, sign: true}\n");
+        assert!(e.contains("fixed.weight") && e.contains("sign"), "{e}");
+    }
+
+    #[test]
+    fn narrow_accumulator_is_rejected_with_the_minimum() {
+        let e = err("fixed:\n  accumulator_width: 39\n");
+        assert!(e.contains("fixed.accumulator_width") && e.contains("40..=128"), "{e}");
+    }
+
+    fn constants_err(yaml: &str) -> String {
+        let c = Config::from_yaml_str(yaml, "core.yaml").unwrap();
+        c.fixed.check_constants(&c.relax, &c.optim).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn constant_that_rounds_to_zero_or_overflows_is_named() {
+        let c = Config::default();
+        c.fixed.check_constants(&c.relax, &c.optim).unwrap();
+        let e = constants_err("fixed:\n  constant: {width: 32, frac: 8}\n");
+        assert!(
+            e.contains("fixed.constant") && e.contains("optim.lr") && e.contains("rounds to zero"),
+            "{e}"
+        );
+        let e = constants_err("fixed:\n  constant: {width: 16, frac: 8}\n");
+        assert!(e.contains("1/(2 beta)") && e.contains("does not fit"), "{e}");
+        let e = constants_err("relax:\n  beta: 1.0e-9\n");
+        assert!(e.contains("nudge") && e.contains("rounds to zero"), "{e}");
+    }
+
+    #[test]
+    fn lut_that_cannot_cover_the_state_range_is_rejected() {
+        let e = err("fixed:\n  state: {width: 16, frac: 12}\n  accumulator_width: 48\n");
+        assert!(e.contains("fixed.lut") && e.contains("saturate"), "{e}");
+        let e = err("fixed:\n  lut: {index_bits: 17, interpolation: linear}\n");
+        assert!(e.contains("fixed.lut") && e.contains("exceeds the state width"), "{e}");
+        let e = err("fixed:\n  lfsr_seed: 0\n");
+        assert!(e.contains("fixed.lfsr_seed"), "{e}");
+    }
+}
