@@ -67,10 +67,21 @@ pub enum Schedule {
     Cosine,
 }
 
-/// Global-norm clipping then Adam (SPEC "Update").
+/// Which update rule follows the EP gradient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Global-norm clipping then Adam (the paper).
+    Adam,
+    /// Plain SGD, with optional momentum `m <- momentum * m + g`, `theta <- theta - lr m`.
+    Sgd,
+}
+
+/// The update (SPEC "Update": global-norm clipping then Adam, full batch), or SGD.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OptimConfig {
+    pub kind: OptimizerKind,
     pub lr: f64,
     pub beta1: f64,
     pub beta2: f64,
@@ -80,11 +91,17 @@ pub struct OptimConfig {
     pub schedule: Schedule,
     /// Final learning rate of the cosine schedule.
     pub lr_min: f64,
+    /// SGD momentum (0: none). Adam ignores it.
+    pub momentum: f64,
+    /// Samples per update: 0 = the whole epoch's batch (the paper), 1 = online; otherwise the
+    /// gradient is accumulated over this many samples.
+    pub batch_size: usize,
 }
 
 impl Default for OptimConfig {
     fn default() -> Self {
         OptimConfig {
+            kind: OptimizerKind::Adam,
             lr: 1e-3,
             beta1: 0.9,
             beta2: 0.95,
@@ -92,6 +109,8 @@ impl Default for OptimConfig {
             clip_norm: 1.0,
             schedule: Schedule::Constant,
             lr_min: 1e-4,
+            momentum: 0.0,
+            batch_size: 0,
         }
     }
 }
@@ -219,6 +238,7 @@ impl Config {
             o.lr_min,
             "must be in [0, lr]",
         )?;
+        check((0.0..1.0).contains(&o.momentum), "optim.momentum", o.momentum, "must be in [0, 1)")?;
         let t = &self.train;
         check(t.epochs >= 1, "train.epochs", t.epochs, "must be at least 1")?;
         check(t.checkpoint_every >= 1, "train.checkpoint_every", t.checkpoint_every, "must be at least 1")?;

@@ -43,37 +43,16 @@ pub struct Params<T> {
     pub bx: Vec<T>,
 }
 
-impl<T: Real> Params<T> {
-    /// All zeros.
+impl<T: Copy + Default> Params<T> {
+    /// All zeros (`T::default()`).
     pub fn zeros(d: Dims) -> Params<T> {
         Params {
-            w0: vec![T::zero(); d.n_h1 * d.n_x],
-            b0: vec![T::zero(); d.n_h1],
-            w1: vec![T::zero(); d.n_h2 * d.n_h1],
-            b1: vec![T::zero(); d.n_h2],
-            bx: vec![T::zero(); d.n_x],
+            w0: vec![T::default(); d.n_h1 * d.n_x],
+            b0: vec![T::default(); d.n_h1],
+            w1: vec![T::default(); d.n_h2 * d.n_h1],
+            b1: vec![T::default(); d.n_h2],
+            bx: vec![T::default(); d.n_x],
         }
-    }
-
-    /// SPEC init: weights Xavier normal with `gain` (std = gain*sqrt(2/(fan_in+fan_out))),
-    /// biases b0, b1 ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), bx = 0.
-    pub fn init<R: Rng>(d: Dims, gain: f64, rng: &mut R) -> Params<T> {
-        let mut p = Params::zeros(d);
-        let mut normal = |fan_in: usize, fan_out: usize, out: &mut [T]| {
-            let std = gain * (2.0 / (fan_in + fan_out) as f64).sqrt();
-            let dist = Normal::new(0.0, std).expect("std is finite and positive");
-            out.iter_mut().for_each(|w| *w = T::of(dist.sample(rng)));
-        };
-        normal(d.n_x, d.n_h1, &mut p.w0);
-        normal(d.n_h1, d.n_h2, &mut p.w1);
-        let mut uniform = |fan_in: usize, out: &mut [T]| {
-            let a = 1.0 / (fan_in as f64).sqrt();
-            let dist = Uniform::new(-a, a).expect("a > 0");
-            out.iter_mut().for_each(|b| *b = T::of(dist.sample(rng)));
-        };
-        uniform(d.n_x, &mut p.b0);
-        uniform(d.n_h1, &mut p.b1);
-        p
     }
 
     /// The layer sizes these parameters have.
@@ -96,16 +75,44 @@ impl<T: Real> Params<T> {
         self.tensors().into_iter().flat_map(|(_, t)| t.iter().copied())
     }
 
-    /// Converts to another precision.
-    pub fn cast<U: Real>(&self) -> Params<U> {
-        let c = |v: &[T]| v.iter().map(|x| U::of(x.to_f64().unwrap_or(f64::NAN))).collect();
-        Params { w0: c(&self.w0), b0: c(&self.b0), w1: c(&self.w1), b1: c(&self.b1), bx: c(&self.bx) }
+    /// The same shape with every value mapped by `f`.
+    pub fn map<U>(&self, f: impl Fn(T) -> U) -> Params<U> {
+        let m = |v: &[T]| v.iter().map(|&x| f(x)).collect();
+        Params { w0: m(&self.w0), b0: m(&self.b0), w1: m(&self.w1), b1: m(&self.b1), bx: m(&self.bx) }
     }
 
     /// Checks the tensor lengths against `d`.
     pub fn has_dims(&self, d: Dims) -> bool {
         let lens = |p: &Params<T>| p.tensors().map(|(_, t)| t.len());
         lens(self) == lens(&Params::zeros(d))
+    }
+}
+
+impl<T: Real> Params<T> {
+    /// SPEC init: weights Xavier normal with `gain` (std = gain*sqrt(2/(fan_in+fan_out))),
+    /// biases b0, b1 ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), bx = 0.
+    pub fn init<R: Rng>(d: Dims, gain: f64, rng: &mut R) -> Params<T> {
+        let mut p = Params::zeros(d);
+        let mut normal = |fan_in: usize, fan_out: usize, out: &mut [T]| {
+            let std = gain * (2.0 / (fan_in + fan_out) as f64).sqrt();
+            let dist = Normal::new(0.0, std).expect("std is finite and positive");
+            out.iter_mut().for_each(|w| *w = T::of(dist.sample(rng)));
+        };
+        normal(d.n_x, d.n_h1, &mut p.w0);
+        normal(d.n_h1, d.n_h2, &mut p.w1);
+        let mut uniform = |fan_in: usize, out: &mut [T]| {
+            let a = 1.0 / (fan_in as f64).sqrt();
+            let dist = Uniform::new(-a, a).expect("a > 0");
+            out.iter_mut().for_each(|b| *b = T::of(dist.sample(rng)));
+        };
+        uniform(d.n_x, &mut p.b0);
+        uniform(d.n_h1, &mut p.b1);
+        p
+    }
+
+    /// Converts to another precision.
+    pub fn cast<U: Real>(&self) -> Params<U> {
+        self.map(|x| U::of(x.to_f64().unwrap_or(f64::NAN)))
     }
 }
 

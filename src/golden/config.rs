@@ -39,6 +39,9 @@ format_field!(read_state, "fixed.state");
 format_field!(read_derivative, "fixed.derivative");
 format_field!(read_weight, "fixed.weight");
 format_field!(read_constant, "fixed.constant");
+format_field!(read_gradient, "fixed.gradient");
+format_field!(read_moment, "fixed.moment");
+format_field!(read_second_moment, "fixed.second_moment");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -51,11 +54,22 @@ pub struct FixedConfig {
     pub weight: QFormat,
     #[serde(deserialize_with = "read_constant")]
     pub constant: QFormat,
+    /// The scaled EP gradient handed to the optimizer.
+    #[serde(deserialize_with = "read_gradient")]
+    pub gradient: QFormat,
+    /// SGD momentum buffer / Adam's first moment.
+    #[serde(deserialize_with = "read_moment")]
+    pub moment: QFormat,
+    /// Adam's second moment.
+    #[serde(deserialize_with = "read_second_moment")]
+    pub second_moment: QFormat,
     /// Bits of the dot-product accumulator (at `state.frac + weight.frac` fraction bits).
     pub accumulator_width: u32,
     pub lut: LutConfig,
-    /// Rounding at every requantization of the datapath.
+    /// Rounding at every requantization of the relaxation datapath (floor or half_even).
     pub rounding: Rounding,
+    /// Rounding of the optimizer's requantizations (any mode; stochastic draws from the LFSR).
+    pub update_rounding: Rounding,
     /// What every requantization does when the value does not fit.
     pub overflow: Overflow,
     /// Seed of the LFSR behind stochastic rounding (nonzero).
@@ -74,9 +88,13 @@ impl Default for FixedConfig {
             derivative: q(16, 14),
             weight: q(16, 12),
             constant: q(32, 20),
+            gradient: q(32, 24),
+            moment: q(32, 24),
+            second_moment: q(32, 30),
             accumulator_width: 40,
             lut: LutConfig { index_bits: 10, interpolation: Interpolation::Linear },
             rounding: Rounding::HalfEven,
+            update_rounding: Rounding::HalfEven,
             overflow: Overflow::Saturate,
             lfsr_seed: 1,
         }
@@ -123,6 +141,14 @@ impl FixedConfig {
                     self.weight.width(),
                     self.weight.frac()
                 ),
+            ));
+        }
+        if self.rounding == Rounding::Stochastic {
+            return Err(Error::invalid(
+                "fixed.rounding",
+                "stochastic",
+                "the relaxation rounds with floor or half_even (its roundings run in parallel, so \
+                 they cannot share one LFSR sequence); stochastic rounding is for fixed.update_rounding",
             ));
         }
         if self.lfsr_seed == 0 {
@@ -213,6 +239,8 @@ mod tests {
         assert!(e.contains("fixed.lut") && e.contains("saturate"), "{e}");
         let e = err("fixed:\n  lut: {index_bits: 17, interpolation: linear}\n");
         assert!(e.contains("fixed.lut") && e.contains("exceeds the state width"), "{e}");
+        let e = err("fixed:\n  rounding: stochastic\n");
+        assert!(e.contains("fixed.rounding") && e.contains("update_rounding"), "{e}");
         let e = err("fixed:\n  lfsr_seed: 0\n");
         assert!(e.contains("fixed.lfsr_seed"), "{e}");
     }

@@ -4,3 +4,4 @@
 pub mod config;
 pub mod lut;
 pub mod qformat;
+pub mod saturation;
