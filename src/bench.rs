@@ -1,13 +1,13 @@
 //! `floweqprop bench`: the time of one paper-scale training epoch and of its parts, as medians
 //! over several runs (the machine may be shared; the median resists outliers).
 
+use crate::arith::Arith;
 use crate::assignment::{solve, sq_euclidean_cost};
 use crate::config::Config;
 use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
+use crate::golden::saturation::Saturations;
 use crate::gradep::gradep_step;
 use crate::model::{Dims, Params};
-use crate::optim::{clip_global_norm, Adam};
-use crate::real::Real;
 use std::time::Instant;
 
 /// Median of a list of seconds.
@@ -38,14 +38,16 @@ fn time<R>(f: impl FnOnce() -> R) -> (R, f64) {
     (r, t.elapsed().as_secs_f64())
 }
 
-/// Times `runs` whole epochs at `config`'s sizes on `images`, and their parts.
-pub fn bench_epoch<T: Real>(config: &Config, images: &[f64], runs: usize) -> Vec<Timing> {
+/// Times `runs` whole epochs at `config`'s sizes on `images` in the arithmetic `a`, and their
+/// parts.
+pub fn bench_epoch<A: Arith>(a: &A, config: &Config, images: &[f64], runs: usize) -> Vec<Timing> {
     let d = Dims::of(&config.model);
     let n = images.len() / d.n_x;
-    let mut params = Params::<T>::init(d, config.model.init_gain, &mut init_rng(0));
-    let mut adam = Adam::new(d);
+    let init = Params::<f64>::init(d, config.model.init_gain, &mut init_rng(0));
+    let mut params = init.map(|v| a.param(v));
+    let mut opt = a.optimizer(d, config);
     let mut parts: Vec<Timing> =
-        ["cost matrix", "assignment", "batch (noise, pairing, x_t)", PHASES, "clip + Adam", "whole epoch"]
+        ["cost matrix", "assignment", "batch (noise, pairing, x_t)", PHASES, "update", "whole epoch"]
             .into_iter()
             .map(|name| Timing { name, runs: Vec::new() })
             .collect();
@@ -54,13 +56,16 @@ pub fn bench_epoch<T: Real>(config: &Config, images: &[f64], runs: usize) -> Vec
         let (cost, t_cost) = time(|| sq_euclidean_cost(&noise, images, n, d.n_x));
         let (_, t_solve) = time(|| solve(&cost, n).expect("finite costs"));
         let t_epoch = Instant::now();
-        let (batch, t_batch) = time(|| flow_batch::<T, _>(&mut epoch_rng(0, run), images, d.n_x));
-        let (step, t_phases) =
-            time(|| gradep_step(&params, &config.relax, &batch.x_t, &batch.u).expect("finite"));
+        let ((x_t, u), t_batch) = time(|| {
+            let b = flow_batch::<f64, _>(&mut epoch_rng(0, run), images, d.n_x);
+            let q = |v: &[f64]| v.iter().map(|&v| a.state(v)).collect::<Vec<_>>();
+            (q(&b.x_t), q(&b.u))
+        });
+        let (step, t_phases) = time(|| gradep_step(a, &params, &config.relax, &x_t, &u).expect("finite"));
         let (_, t_update) = time(|| {
-            let mut g = step.grad;
-            clip_global_norm(&mut g, config.optim.clip_norm);
-            adam.step(&config.optim, config.optim.lr, &mut params, &g);
+            let mut sat = Saturations::default();
+            a.update(&mut opt, config, config.optim.lr, &mut params, &step.sum, step.n, &mut sat)
+                .expect("valid config")
         });
         let whole = t_epoch.elapsed().as_secs_f64();
         for (part, t) in parts.iter_mut().zip([t_cost, t_solve, t_batch, t_phases, t_update, whole]) {

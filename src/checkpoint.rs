@@ -2,14 +2,16 @@
 //! epochs done, loss history). The random state is `(train.seed, epochs_done)`: each epoch's
 //! stream is derived from those two numbers alone (see [`crate::flow::epoch_rng`]).
 //!
-//! Stored as JSON, values in f64 (an f32 run round-trips exactly).
+//! Stored as JSON, values in f64 (an f32 run round-trips exactly, and so does a fixed-point run:
+//! its values are integers times a power of two of at most 53 significant bits).
 
+use crate::arith::Arith;
 use crate::config::Config;
 use crate::error::Error;
+use crate::golden::optim::FixedOptimizer;
 use crate::io::atomic_write;
 use crate::model::{Dims, Params};
-use crate::optim::Adam;
-use crate::real::Real;
+use crate::optim::{Adam, Sgd};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -43,28 +45,39 @@ pub struct Checkpoint {
     pub precision: String,
     pub config: Config,
     pub epochs_done: usize,
+    /// Parameter values (a fixed-point run's are exact multiples of its weight LSB).
     pub params: Params<f64>,
-    pub adam: Adam<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adam: Option<Adam<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sgd: Option<Sgd<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_optimizer: Option<FixedOptimizer>,
     pub history: Vec<EpochRecord>,
 }
 
 impl Checkpoint {
-    pub fn new<T: Real>(
+    pub fn new<A: Arith>(
+        a: &A,
         config: &Config,
         epochs_done: usize,
-        params: &Params<T>,
-        adam: &Adam<T>,
+        params: &Params<A::Num>,
+        optimizer: &A::Optimizer,
         history: &[EpochRecord],
     ) -> Checkpoint {
-        Checkpoint {
+        let mut ck = Checkpoint {
             format: FORMAT.to_string(),
-            precision: T::NAME.to_string(),
+            precision: a.name().to_string(),
             config: config.clone(),
             epochs_done,
-            params: params.cast(),
-            adam: Adam { m: adam.m.cast(), v: adam.v.cast(), t: adam.t },
+            params: params.map(|v| a.param_value(v)),
+            adam: None,
+            sgd: None,
+            fixed_optimizer: None,
             history: history.to_vec(),
-        }
+        };
+        a.save_optimizer(optimizer, &mut ck);
+        ck
     }
 
     pub fn save(&self, path: &Path) -> Result<(), Error> {
@@ -82,7 +95,14 @@ impl Checkpoint {
         }
         ck.config.validate().map_err(|e| Error::checkpoint(path, e))?;
         let d = Dims::of(&ck.config.model);
-        for (what, p) in [("params", &ck.params), ("adam.m", &ck.adam.m), ("adam.v", &ck.adam.v)] {
+        let mut tensors = vec![("params", &ck.params)];
+        if let Some(adam) = &ck.adam {
+            tensors.extend([("adam.m", &adam.m), ("adam.v", &adam.v)]);
+        }
+        if let Some(sgd) = &ck.sgd {
+            tensors.push(("sgd.m", &sgd.m));
+        }
+        for (what, p) in tensors {
             if !p.has_dims(d) {
                 return Err(Error::checkpoint(path, format!("{what} do not have the config's layer sizes")));
             }
@@ -96,13 +116,8 @@ impl Checkpoint {
         Ok(ck)
     }
 
-    /// The parameters in the precision `T`.
-    pub fn params<T: Real>(&self) -> Params<T> {
-        self.params.cast()
-    }
-
-    /// The optimizer state in the precision `T`.
-    pub fn adam<T: Real>(&self) -> Adam<T> {
-        Adam { m: self.adam.m.cast(), v: self.adam.v.cast(), t: self.adam.t }
+    /// The parameters in the arithmetic `a`.
+    pub fn params<A: Arith>(&self, a: &A) -> Params<A::Num> {
+        self.params.map(|v| a.param(v))
     }
 }

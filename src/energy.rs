@@ -17,7 +17,7 @@ fn matvec_t<T: Real>(w: &[T], v: &[T]) -> Vec<T> {
     let cols = w.len() / v.len();
     let mut y = vec![T::zero(); cols];
     for (row, &vi) in w.chunks(cols).zip(v) {
-        y.iter_mut().zip(row).for_each(|(y, &a)| *y = *y + a * vi);
+        y.iter_mut().zip(row).for_each(|(y, &a)| *y += a * vi);
     }
     y
 }

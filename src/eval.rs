@@ -103,7 +103,7 @@ impl Evaluator {
     /// 2), or when a value is not finite.
     pub fn evaluate(&self, samples: &[f64]) -> Result<SampleMetrics, Error> {
         let n = samples.len() / N_PIXELS;
-        if samples.len() % N_PIXELS != 0 {
+        if !samples.len().is_multiple_of(N_PIXELS) {
             return Err(Error::invalid("samples", samples.len(), "length is not a multiple of 64"));
         }
         if n < 2 {

@@ -1,14 +1,16 @@
 //! Generation (SPEC): Euler integration of the learned velocity from Gaussian noise, `dt` steps
-//! from 0 to `t1` (`t1 > 1`: extended generation), the final x clamped to [-1, 1].
+//! from 0 to `t1` (`t1 > 1`: extended generation), the final x clamped to [-1, 1], in any
+//! [`Arith`].
 //!
 //! Each Euler step relaxes the network anew from zero hidden state for `relax.steps` steps, as
 //! the free phase of training does, so that generation sees the equilibria training saw.
 
+use crate::arith::Arith;
 use crate::config::{GenerateConfig, RelaxConfig, VelocityMode};
-use crate::gradep::{velocity, CHUNK};
+use crate::golden::saturation::Saturations;
+use crate::gradep::CHUNK;
 use crate::model::Params;
-use crate::real::Real;
-use crate::relax::{energy_grad_x, relax, Packed, States, Visible};
+use crate::relax::{energy_euler_step, relax, Packed, States, Visible};
 use rayon::prelude::*;
 
 /// Number of Euler steps to reach `t1` with step `dt`.
@@ -16,18 +18,28 @@ pub fn euler_steps(dt: f64, t1: f64) -> usize {
     (t1 / dt).round().max(1.0) as usize
 }
 
-/// The velocity the network assigns to each row of `x`.
-pub fn velocity_at<T: Real>(p: &Packed<T>, r: &RelaxConfig, mode: VelocityMode, x: &[T]) -> Vec<T> {
+/// One Euler step `x <- x + dt v(x)` of every row of `x`, the velocity read out as `mode` says:
+/// energy mode relaxes the hidden units with x fixed and takes `v = -alpha dE/dx`; spring mode
+/// relaxes around x (beta = 0) and takes `v = alpha k (x* - x)`.
+pub fn euler_step<A: Arith>(
+    a: &A,
+    p: &Packed<A>,
+    r: &RelaxConfig,
+    g: &GenerateConfig,
+    x: &mut [A::Num],
+    sat: &mut Saturations,
+) {
     let mut s = States::from_visible(p.dims, x);
-    match mode {
+    match g.mode {
         VelocityMode::Energy => {
-            relax(p, &mut s, &Visible::Fixed, r.eps, r.steps);
-            let minus_alpha = T::of(-r.alpha);
-            energy_grad_x(p, &s).into_iter().map(|g| minus_alpha * g).collect()
+            relax(a, p, &mut s, &Visible::Fixed, r.eps, r.steps, sat);
+            energy_euler_step(a, p, &mut s, g.dt * r.alpha, sat);
+            x.copy_from_slice(&s.x);
         }
         VelocityMode::Spring => {
-            relax(p, &mut s, &Visible::spring(x, &[], r.k, r.alpha, 0.0), r.eps, r.steps);
-            velocity(r, &s, x)
+            let spring = Visible::spring(a, x, &[], r.k, r.alpha, 0.0, sat);
+            relax(a, p, &mut s, &spring, r.eps, r.steps, sat);
+            a.step_toward(a.constant(g.dt * r.alpha * r.k), x, &s.x, sat);
         }
     }
 }
@@ -41,33 +53,32 @@ pub fn generation_chunk(n: usize) -> usize {
 /// each end time in `t1s` (`g.t1` is ignored): one integration to the largest, so every horizon
 /// sees the same noise and the same trajectory, as an extended-generation study needs.
 /// `on_step` is called after each Euler step of each chunk (for progress reporting).
-pub fn generate_horizons<T: Real>(
-    p: &Params<T>,
+pub fn generate_horizons<A: Arith>(
+    a: &A,
+    p: &Params<A::Num>,
     r: &RelaxConfig,
     g: &GenerateConfig,
     t1s: &[f64],
     noise: &[f64],
     on_step: &(dyn Fn() + Sync),
-) -> Vec<Vec<T>> {
-    let packed = Packed::new(p);
+) -> Vec<Vec<f64>> {
+    let packed = Packed::new(a, p);
     let nx = packed.dims.n_x;
-    let dt = T::of(g.dt);
     let stops: Vec<usize> = t1s.iter().map(|&t1| euler_steps(g.dt, t1)).collect();
     let last = stops.iter().copied().max().unwrap_or(0);
     let chunk = generation_chunk(noise.len() / nx) * nx;
-    let clamp = |v: T| v.max(-T::one()).min(T::one());
     // Per chunk: its rows at every stop, in the order of `t1s`.
-    let per_chunk: Vec<Vec<Vec<T>>> = noise
+    let per_chunk: Vec<Vec<Vec<f64>>> = noise
         .par_chunks(chunk)
         .map(|noise| {
-            let mut x: Vec<T> = noise.iter().map(|&v| T::of(v)).collect();
+            let mut x: Vec<A::Num> = noise.iter().map(|&v| a.state(v)).collect();
             let mut snapshots = vec![Vec::new(); stops.len()];
+            let mut sat = Saturations::default();
             for step in 1..=last {
-                let v = velocity_at(&packed, r, g.mode, &x);
-                x.iter_mut().zip(v).for_each(|(x, v)| *x = *x + dt * v);
+                euler_step(a, &packed, r, g, &mut x, &mut sat);
                 on_step();
                 for (snap, _) in snapshots.iter_mut().zip(&stops).filter(|(_, &s)| s == step) {
-                    *snap = x.iter().map(|&v| clamp(v)).collect();
+                    *snap = x.iter().map(|&v| a.state_value(v).clamp(-1.0, 1.0)).collect();
                 }
             }
             snapshots
@@ -79,6 +90,7 @@ pub fn generate_horizons<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arith::Float;
     use crate::energy::state_gradient;
     use crate::model::Dims;
     use rand::{Rng, SeedableRng};
@@ -96,8 +108,9 @@ mod tests {
         let (p, r, noise) = setup();
         for mode in [VelocityMode::Energy, VelocityMode::Spring] {
             let g = GenerateConfig { dt: 0.05, t1: 1.0, mode };
-            let both = generate_horizons(&p, &r, &g, &[0.5, 1.0], &noise, &|| {});
-            let alone = generate_horizons(&p, &r, &g, &[1.0], &noise, &|| {});
+            let a = Float::<f64>::new();
+            let both = generate_horizons(&a, &p, &r, &g, &[0.5, 1.0], &noise, &|| {});
+            let alone = generate_horizons(&a, &p, &r, &g, &[1.0], &noise, &|| {});
             assert_eq!(both[1], alone[0], "{mode:?}");
             assert_ne!(both[0], both[1]);
             assert!(both.iter().flatten().all(|v| (-1.0..=1.0).contains(v)));
@@ -107,16 +120,30 @@ mod tests {
     /// Both read-outs are `-alpha dE/dx`, at different states: the spring's equilibrium satisfies
     /// `dE/dx + k (x* - x) = 0`, so `alpha k (x* - x) = -alpha dE/dx(x*, h*)`.
     #[test]
-    fn velocities_are_minus_alpha_energy_gradients() {
+    fn euler_steps_follow_minus_alpha_energy_gradients() {
         let (p, r, x) = setup();
-        let packed = Packed::new(&p);
+        let (a, sat) = (Float::<f64>::new(), &mut Saturations::default());
+        let packed = Packed::new(&a, &p);
         let d = p.dims();
         let mut fixed = States::from_visible(d, &x);
-        relax(&packed, &mut fixed, &Visible::Fixed, r.eps, r.steps);
+        relax(&a, &packed, &mut fixed, &Visible::Fixed, r.eps, r.steps, sat);
         let mut spring = States::from_visible(d, &x);
-        relax(&packed, &mut spring, &Visible::spring(&x, &[], r.k, r.alpha, 0.0), r.eps, r.steps);
-        let energy_v = velocity_at(&packed, &r, VelocityMode::Energy, &x);
-        let spring_v = velocity_at(&packed, &r, VelocityMode::Spring, &x);
+        let pull = Visible::spring(&a, &x, &[], r.k, r.alpha, 0.0, sat);
+        relax(&a, &packed, &mut spring, &pull, r.eps, r.steps, sat);
+        let dt = 0.01;
+        let step = |mode| {
+            let mut y = x.clone();
+            euler_step(
+                &a,
+                &packed,
+                &r,
+                &GenerateConfig { dt, t1: 1.0, mode },
+                &mut y,
+                &mut Saturations::default(),
+            );
+            y.iter().zip(&x).map(|(y, x)| (y - x) / dt).collect::<Vec<f64>>()
+        };
+        let (energy_v, spring_v) = (step(VelocityMode::Energy), step(VelocityMode::Spring));
         for i in 0..3 {
             let row = |s: &States<f64>| {
                 let (a, b, c) = (&s.x[i * 6..][..6], &s.h1[i * 5..][..5], &s.h2[i * 4..][..4]);

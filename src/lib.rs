@@ -6,6 +6,7 @@
 //! -> [`gradep`] -> [`optim`] -> [`train`] ([`checkpoint`]); then [`generate`] and [`eval`] (sample quality).
 //! Numbers and kernels: [`real`]. Settings: [`config`]. Output: [`plot`], [`io`].
 
+pub mod arith;
 pub mod assignment;
 pub mod bench;
 pub mod checkpoint;

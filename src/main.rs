@@ -3,8 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use floweqprop::bench::{bench_epoch, median, PHASES};
-use floweqprop::checkpoint::Checkpoint;
+use floweqprop::arith::{run_in, Arith, ArithKind, ArithTask};
+use floweqprop::bench::{bench_epoch, median, Timing, PHASES};
+use floweqprop::checkpoint::{Checkpoint, EpochRecord};
 use floweqprop::config::{Config, Schedule, VelocityMode};
 use floweqprop::dataset::Digits;
 use floweqprop::dataset::N_PIXELS;
@@ -14,7 +15,6 @@ use floweqprop::generate::{euler_steps, generate_horizons, generation_chunk};
 use floweqprop::io::atomic_write;
 use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
-use floweqprop::real::Real;
 use floweqprop::train::{
     checkpoint_path, loss_curve_png, read_loss_csv, train, window_means, RunOptions, LOSS_WINDOW,
 };
@@ -48,21 +48,6 @@ enum Command {
     Eval(EvalArgs),
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Precision {
-    F32,
-    F64,
-}
-
-impl Precision {
-    fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => f32::NAME,
-            Precision::F64 => f64::NAME,
-        }
-    }
-}
-
 #[derive(Args)]
 struct TrainArgs {
     /// YAML config overriding the paper defaults (unknown fields are errors).
@@ -86,9 +71,10 @@ struct TrainArgs {
     /// Continue the run in this folder from its checkpoint.json (its config is used; --epochs may extend it).
     #[arg(long, conflicts_with_all = ["config", "seed", "schedule"])]
     resume: Option<PathBuf>,
-    /// Arithmetic: f32 (fast) or f64 (verification).
-    #[arg(long, value_enum, default_value = "f32")]
-    precision: Precision,
+    /// Arithmetic: f32 (fast), f64 (verification) or fixed (the bit-accurate golden model of the
+    /// config's `fixed:` formats).
+    #[arg(long, value_enum, default_value = "f32", alias = "precision")]
+    arith: ArithKind,
     /// No progress bar (a line per checkpoint instead).
     #[arg(long)]
     quiet: bool,
@@ -149,8 +135,9 @@ struct BenchArgs {
     /// YAML config (default: paper settings).
     #[arg(long)]
     config: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "f32")]
-    precision: Precision,
+    /// Arithmetic of the timed epochs.
+    #[arg(long, value_enum, default_value = "f32", alias = "precision")]
+    arith: ArithKind,
 }
 
 #[derive(Args)]
@@ -234,47 +221,77 @@ fn run_train(a: TrainArgs) -> Result<()> {
                 config.train.epochs
             );
         }
-        if ck.precision != a.precision.name() {
-            bail!(
-                "the checkpoint was trained in {}; resume it with --precision {}",
-                ck.precision,
-                ck.precision
-            );
+        if ck.precision != a.arith.name() {
+            bail!("the checkpoint was trained in {}; resume it with --arith {}", ck.precision, ck.precision);
         }
     }
     let out = a.out.or(a.resume.clone()).unwrap_or_else(|| PathBuf::from("runs/train"));
     let opts = RunOptions { out: out.clone(), progress: !a.quiet && std::io::stderr().is_terminal() };
     let images = Digits::embedded().images;
     eprintln!(
-        "training {} epochs ({} done), precision {}, output {}",
+        "training {} epochs ({} done), arithmetic {}, output {}",
         config.train.epochs,
         resume.as_ref().map_or(0, |c| c.epochs_done),
-        a.precision.name(),
+        a.arith.name(),
         out.display()
     );
-    let history = match a.precision {
-        Precision::F32 => train::<f32>(&config, &images, resume.as_ref(), &opts)?.history,
-        Precision::F64 => train::<f64>(&config, &images, resume.as_ref(), &opts)?.history,
-    };
+    struct Train<'a> {
+        config: &'a Config,
+        images: &'a [f64],
+        resume: Option<&'a Checkpoint>,
+        opts: &'a RunOptions,
+    }
+    impl ArithTask for Train<'_> {
+        type Output = Result<Vec<EpochRecord>, floweqprop::error::Error>;
+        fn run<A: Arith>(self, a: &A) -> Self::Output {
+            Ok(train(a, self.config, self.images, self.resume, self.opts)?.history)
+        }
+    }
+    let task = Train { config: &config, images: &images, resume: resume.as_ref(), opts: &opts };
+    let history = run_in(a.arith, &config, task)??;
     let last = history.last().map_or(f64::NAN, |r| r.loss);
+    let extra = if a.arith == ArithKind::Fixed { ",saturation.csv" } else { "" };
     eprintln!(
-        "done: final loss {last:.4}; wrote {}/{{config.yaml,loss.csv,loss.png,checkpoint.json}}",
+        "done: final loss {last:.4}; wrote {}/{{config.yaml,loss.csv,loss.png,checkpoint.json{extra}}}",
         out.display()
     );
     Ok(())
 }
 
-/// Generates from `noise` to each end time of `t1s` (one integration), with a progress bar.
-fn generate_with_progress(ck: &Checkpoint, config: &Config, t1s: &[f64], noise: &[f64]) -> Vec<Vec<f32>> {
+/// Generates from `noise` to each end time of `t1s` (one integration), with a progress bar, in
+/// the checkpoint's arithmetic (f32 for float checkpoints: generation does not need f64).
+fn generate_with_progress(
+    ck: &Checkpoint,
+    config: &Config,
+    t1s: &[f64],
+    noise: &[f64],
+) -> Result<Vec<Vec<f64>>> {
     let n = noise.len() / config.model.n_x;
     let last = t1s.iter().copied().fold(0.0, f64::max);
     let steps = n.div_ceil(generation_chunk(n)) * euler_steps(config.generate.dt, last);
     let bar = ProgressBar::new(steps as u64);
     bar.set_style(ProgressStyle::with_template("euler steps {wide_bar} {pos}/{len} [{eta}]").expect("valid"));
-    let tick = || bar.inc(1);
-    let samples = generate_horizons(&ck.params::<f32>(), &config.relax, &config.generate, t1s, noise, &tick);
+    struct Generate<'a> {
+        ck: &'a Checkpoint,
+        config: &'a Config,
+        t1s: &'a [f64],
+        noise: &'a [f64],
+        bar: &'a ProgressBar,
+    }
+    impl ArithTask for Generate<'_> {
+        type Output = Vec<Vec<f64>>;
+        fn run<A: Arith>(self, a: &A) -> Vec<Vec<f64>> {
+            let (c, tick) = (self.config, || self.bar.inc(1));
+            generate_horizons(a, &self.ck.params(a), &c.relax, &c.generate, self.t1s, self.noise, &tick)
+        }
+    }
+    let kind = match ArithKind::of_name(&ck.precision) {
+        Some(ArithKind::Fixed) => ArithKind::Fixed,
+        _ => ArithKind::F32,
+    };
+    let samples = run_in(kind, config, Generate { ck, config, t1s, noise, bar: &bar })?;
     bar.finish_and_clear();
-    samples
+    Ok(samples)
 }
 
 fn run_sample(a: SampleArgs) -> Result<()> {
@@ -294,7 +311,7 @@ fn run_sample(a: SampleArgs) -> Result<()> {
     }
     let nx = config.model.n_x;
     let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), a.n, nx);
-    let samples = generate_with_progress(&ck, &config, &[g.t1], &noise).remove(0);
+    let samples = generate_with_progress(&ck, &config, &[g.t1], &noise)?.remove(0);
     if let Some(path) = &a.csv {
         let text: String = samples
             .chunks(nx)
@@ -328,12 +345,20 @@ fn run_bench(a: BenchArgs) -> Result<()> {
         config.model.n_h2,
         r.steps,
         rayon::current_num_threads(),
-        a.precision.name()
+        a.arith.name()
     );
-    let parts = match a.precision {
-        Precision::F32 => bench_epoch::<f32>(&config, &images, a.runs),
-        Precision::F64 => bench_epoch::<f64>(&config, &images, a.runs),
-    };
+    struct Bench<'a> {
+        config: &'a Config,
+        images: &'a [f64],
+        runs: usize,
+    }
+    impl ArithTask for Bench<'_> {
+        type Output = Vec<Timing>;
+        fn run<A: Arith>(self, a: &A) -> Vec<Timing> {
+            bench_epoch(a, self.config, self.images, self.runs)
+        }
+    }
+    let parts = run_in(a.arith, &config, Bench { config: &config, images: &images, runs: a.runs })?;
     println!("{:<30} {:>10} {:>10} {:>10}   ({} runs)", "part", "median s", "min s", "max s", a.runs);
     let mut phases_median = f64::NAN;
     for p in parts {
@@ -397,11 +422,10 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             config.validate().context("--t1 / --sweep-t1")?;
         }
         let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), n, N_PIXELS);
-        let per_t1 = generate_with_progress(&ck, &config, &t1s, &noise);
+        let per_t1 = generate_with_progress(&ck, &config, &t1s, &noise)?;
         let mut grid = Vec::new();
         for (t1, samples) in t1s.iter().zip(&per_t1) {
-            let wide: Vec<f64> = samples.iter().map(|&v| v as f64).collect();
-            rows.push((format!("t1={t1}"), evaluator.evaluate(&wide)?));
+            rows.push((format!("t1={t1}"), evaluator.evaluate(samples)?));
             grid.extend_from_slice(&samples[..a.cols.min(n) * N_PIXELS]);
         }
         if let Some(png) = &a.png {

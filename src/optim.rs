@@ -1,5 +1,5 @@
 //! The update of SPEC: clip the global gradient norm, then Adam (as PyTorch defines both), with
-//! an optional learning-rate schedule.
+//! an optional learning-rate schedule; or SGD with momentum (`optim.kind: sgd`).
 
 use crate::config::{OptimConfig, Schedule};
 use crate::model::{Dims, Params};
@@ -61,6 +61,30 @@ impl<T: Real> Adam<T> {
     }
 }
 
+/// SGD's momentum buffer: with the parameters, all a resumed run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sgd<T> {
+    pub m: Params<T>,
+}
+
+impl<T: Real> Sgd<T> {
+    pub fn new(d: Dims) -> Sgd<T> {
+        Sgd { m: Params::zeros(d) }
+    }
+
+    /// One step with learning rate `lr`: `m <- momentum m + g` (PyTorch's form, no dampening;
+    /// `m = g` without momentum, so a stale buffer cannot leak in), then `p <- p - lr m`.
+    pub fn step(&mut self, c: &OptimConfig, lr: f64, p: &mut Params<T>, g: &Params<T>) {
+        let (momentum, lr) = (T::of(c.momentum), T::of(lr));
+        for ((p, (_, g)), m) in p.tensors_mut().into_iter().zip(g.tensors()).zip(self.m.tensors_mut()) {
+            for i in 0..p.len() {
+                m[i] = if c.momentum > 0.0 { momentum * m[i] + g[i] } else { g[i] };
+                p[i] = p[i] - lr * m[i];
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +122,24 @@ mod tests {
         let v_hat: f64 = v / (1.0 - 0.95f64.powi(2));
         let want = 1.0 - 1e-3 * 0.2 / (0.2 + 1e-8) - 1e-3 * m_hat / (v_hat.sqrt() + 1e-8);
         assert!((p.w0[0] - want).abs() < 1e-12, "{} vs {want}", p.w0[0]);
+        assert_eq!(p.b0[0], 0.0, "zero gradient leaves a parameter in place");
+    }
+
+    #[test]
+    fn sgd_two_steps_match_hand_computation() {
+        let c = OptimConfig { kind: crate::config::OptimizerKind::Sgd, momentum: 0.9, ..Default::default() };
+        let mut p = one_param(1.0);
+        let mut sgd = Sgd::new(p.dims());
+        sgd.step(&c, 0.1, &mut p, &one_param(0.5));
+        assert_eq!((sgd.m.w0[0], p.w0[0]), (0.5, 0.95));
+        sgd.step(&c, 0.1, &mut p, &one_param(-0.2));
+        // m = 0.9 * 0.5 - 0.2 = 0.25, p = 0.95 - 0.1 * 0.25 = 0.925
+        assert!((sgd.m.w0[0] - 0.25).abs() < 1e-15 && (p.w0[0] - 0.925).abs() < 1e-15, "{:?}", p.w0);
+        // without momentum the buffer is the gradient itself
+        let plain = OptimConfig { momentum: 0.0, ..c };
+        sgd.step(&plain, 0.1, &mut p, &one_param(0.3));
+        assert_eq!(sgd.m.w0[0], 0.3);
+        assert!((p.w0[0] - 0.895).abs() < 1e-15, "{}", p.w0[0]);
         assert_eq!(p.b0[0], 0.0, "zero gradient leaves a parameter in place");
     }
 

@@ -284,7 +284,7 @@ struct Rect {
 /// each pixel upscaled `scale` times and separated by 2 px gaps. `row_labels`
 /// (may be empty or shorter than the row count) are drawn left of each row.
 /// A trailing partial image is drawn as far as its data goes.
-pub fn sample_grid_png(images: &[f32], cols: usize, scale: usize, row_labels: &[String]) -> Vec<u8> {
+pub fn sample_grid_png(images: &[f64], cols: usize, scale: usize, row_labels: &[String]) -> Vec<u8> {
     let cols = cols.max(1);
     let scale = scale.max(1);
     let rows = images.len().div_ceil(64).div_ceil(cols).max(1);
@@ -608,8 +608,8 @@ mod tests {
 
     #[test]
     fn grid_black_and_white_cells_with_gaps() {
-        let mut imgs = vec![-1.0f32; 64];
-        imgs.extend([1.0f32; 64]);
+        let mut imgs = vec![-1.0f64; 64];
+        imgs.extend([1.0f64; 64]);
         let img = decode(&sample_grid_png(&imgs, 2, 3, &[]));
         // 2 + 2 * (24 + 2) wide, one row.
         assert_eq!((img.0, img.1), (54, 28));
@@ -626,7 +626,7 @@ mod tests {
     fn grid_pixel_order_scale_and_clamping() {
         // Row-major: pixel (x=1, y=0) white, others clamped from -5 to black;
         // 0.0 maps to mid gray.
-        let mut img = vec![-5.0f32; 64];
+        let mut img = vec![-5.0f64; 64];
         img[1] = 7.0;
         img[8] = 0.0;
         let out = decode(&sample_grid_png(&img, 1, 2, &[]));
@@ -639,7 +639,7 @@ mod tests {
 
     #[test]
     fn grid_partial_last_row_and_labels() {
-        let imgs = vec![1.0f32; 3 * 64];
+        let imgs = vec![1.0f64; 3 * 64];
         let labels = vec!["t1=1.2".to_string(), "t2=0.5".to_string()];
         let out = decode(&sample_grid_png(&imgs, 2, 4, &labels));
         let label_col = text_width("t1=1.2", 2) + 16;

@@ -7,9 +7,10 @@
 use num_traits::{Float, FromPrimitive};
 use std::fmt::Debug;
 use std::iter::Sum;
+use std::ops::AddAssign;
 
 /// A floating-point scalar of the reference model.
-pub trait Real: Float + FromPrimitive + Debug + Default + Sum + Send + Sync + 'static {
+pub trait Real: Float + FromPrimitive + Debug + Default + Sum + AddAssign + Send + Sync + 'static {
     /// Name used in logs and checkpoints.
     const NAME: &'static str;
 
@@ -122,6 +123,42 @@ pub fn rho_slice<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
         }
     }
     rho_slice_body(u, r, dr)
+}
+
+/// A loop to compile for the widest vectors the CPU has: implement `run` with
+/// `#[inline(always)]`, and [`widest_simd`] inlines it into functions built with AVX-512 or AVX2
+/// enabled. (A closure would not do: the compiler does not inline it into such a function.)
+pub trait SimdKernel {
+    type Output;
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `kernel` compiled for AVX-512 (with 64-bit integer multiply and variable shifts) where
+/// the CPU has it, else AVX2, else the baseline. Integer kernels give the same bits on every
+/// path.
+#[inline(always)]
+pub fn widest_simd<K: SimdKernel>(kernel: K) -> K::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi2")]
+        unsafe fn avx512<K: SimdKernel>(kernel: K) -> K::Output {
+            kernel.run()
+        }
+        #[target_feature(enable = "avx2,fma,bmi2")]
+        unsafe fn avx2<K: SimdKernel>(kernel: K) -> K::Output {
+            kernel.run()
+        }
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512vl") && has!("avx512dq") && has!("avx512bw") && has!("bmi2") {
+            // SAFETY: the features the function was compiled for are present on this CPU.
+            return unsafe { avx512(kernel) };
+        }
+        if has!("avx2") && has!("fma") && has!("bmi2") {
+            // SAFETY: as above.
+            return unsafe { avx2(kernel) };
+        }
+    }
+    kernel.run()
 }
 
 /// A read-only strided view of a matrix: element (i, j) is `data[i*row_stride + j*col_stride]`.

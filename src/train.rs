@@ -1,17 +1,19 @@
-//! The training loop: per epoch, a flow-matching batch of the whole data set, one GradEP
-//! measurement, clipping and Adam. Writes `config.yaml`, `loss.csv` (a line per epoch),
-//! `checkpoint.json` (every `train.checkpoint_every` epochs and at the end) and `loss.png`.
+//! The training loop: per epoch, a flow-matching batch of the whole data set, GradEP measurements
+//! and updates, in any [`Arith`]. Writes `config.yaml`, `loss.csv` (a line per epoch),
+//! `checkpoint.json` (every `train.checkpoint_every` epochs and at the end), `loss.png`, and
+//! for fixed-point runs `saturation.csv` (overflows per signal class per epoch).
 
+use crate::arith::Arith;
 use crate::checkpoint::{Checkpoint, EpochRecord};
 use crate::config::Config;
 use crate::error::Error;
 use crate::flow::{epoch_rng, flow_batch, init_rng};
+use crate::golden::saturation::{Saturations, Signal};
 use crate::gradep::gradep_step;
 use crate::io::atomic_write;
 use crate::model::{Dims, Params};
-use crate::optim::{clip_global_norm, learning_rate, Adam};
+use crate::optim::learning_rate;
 use crate::plot::{line_plot_png, LinePlot, Series};
-use crate::real::Real;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,27 +31,51 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
 }
 
 /// A finished run.
-pub struct Trained<T> {
-    pub params: Params<T>,
+pub struct Trained<A: Arith> {
+    pub params: Params<A::Num>,
     pub history: Vec<EpochRecord>,
 }
 
-/// Trains from scratch (`resume = None`) or continues a checkpoint, up to `config.train.epochs`.
-/// An interrupted run loses at most the epochs since its last checkpoint; a run that turns
-/// non-finite stops with the epoch and phase and leaves the last good checkpoint in place.
-pub fn train<T: Real>(
+/// Header of `saturation.csv` (fixed-point runs): overflows per signal class per epoch.
+fn saturation_header() -> String {
+    let names: Vec<&str> = Signal::ALL.iter().map(|s| s.name()).collect();
+    format!("epoch,{}", names.join(","))
+}
+
+/// Opens `path` for appending after keeping its header and first `keep` lines (a resumed run
+/// drops the lines of epochs after its checkpoint).
+fn reopen_log(path: &Path, header: &str, keep: usize) -> Result<std::fs::File, Error> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let mut text = format!("{header}\n");
+    old.lines().skip(1).take(keep).for_each(|l| text += &format!("{l}\n"));
+    atomic_write(path, text.as_bytes())?;
+    std::fs::OpenOptions::new().append(true).open(path).map_err(|e| Error::io(path, e))
+}
+
+/// Trains from scratch (`resume = None`) or continues a checkpoint, up to `config.train.epochs`,
+/// in the arithmetic `a`. An interrupted run loses at most the epochs since its last checkpoint;
+/// a run that turns non-finite stops with the epoch and phase and leaves the last good
+/// checkpoint in place. Each epoch draws a flow-matching batch of the whole data set and makes
+/// one update per `optim.batch_size` samples (one per epoch by default).
+pub fn train<A: Arith>(
+    a: &A,
     config: &Config,
     images: &[f64],
     resume: Option<&Checkpoint>,
     opts: &RunOptions,
-) -> Result<Trained<T>, Error> {
+) -> Result<Trained<A>, Error> {
     config.validate()?;
     let d = Dims::of(&config.model);
-    let (mut params, mut adam, mut history) = match resume {
-        Some(ck) => (ck.params::<T>(), ck.adam::<T>(), ck.history.clone()),
+    let (mut params, mut opt, mut history) = match resume {
+        Some(ck) => {
+            let opt = a
+                .load_optimizer(ck)
+                .map_err(|message| Error::Data { origin: "checkpoint".into(), message })?;
+            (ck.params(a), opt, ck.history.clone())
+        }
         None => {
-            let p = Params::<T>::init(d, config.model.init_gain, &mut init_rng(config.train.seed));
-            (p, Adam::new(d), Vec::new())
+            let p = Params::<f64>::init(d, config.model.init_gain, &mut init_rng(config.train.seed));
+            (p.map(|v| a.param(v)), a.optimizer(d, config), Vec::new())
         }
     };
     let out = &opts.out;
@@ -60,42 +86,70 @@ pub fn train<T: Real>(
     atomic_write(&csv_path, csv_text.as_bytes())?;
     let mut csv =
         std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
+    let sat_path = out.join("saturation.csv");
+    let mut sat_log = match A::FIXED_POINT {
+        true => Some(reopen_log(&sat_path, &saturation_header(), history.len())?),
+        false => None,
+    };
 
     let (start, epochs) = (history.len(), config.train.epochs);
     let bar = progress_bar(opts.progress, start, epochs);
+    let nx = d.n_x;
     for epoch in start..epochs {
         let t0 = Instant::now();
-        let batch = flow_batch::<T, _>(&mut epoch_rng(config.train.seed, epoch), images, d.n_x);
-        let step = gradep_step(&params, &config.relax, &batch.x_t, &batch.u)
-            .map_err(|phase| Error::Diverged { epoch: epoch + 1, phase: phase.to_string() })?;
-        let mut grad = step.grad;
-        let grad_norm = clip_global_norm(&mut grad, config.optim.clip_norm);
-        if !grad_norm.is_finite() {
-            return Err(Error::Diverged { epoch: epoch + 1, phase: "EP gradient".into() });
-        }
+        let batch = flow_batch::<f64, _>(&mut epoch_rng(config.train.seed, epoch), images, nx);
+        let x_t: Vec<A::Num> = batch.x_t.iter().map(|&v| a.state(v)).collect();
+        let u: Vec<A::Num> = batch.u.iter().map(|&v| a.state(v)).collect();
+        let n = x_t.len() / nx;
+        let per_update = match config.optim.batch_size {
+            0 => n,
+            b => b.min(n),
+        };
         let lr = learning_rate(&config.optim, epoch, epochs);
-        adam.step(&config.optim, lr, &mut params, &grad);
-        if !params.values().all(|v| v.is_finite()) {
-            return Err(Error::Diverged { epoch: epoch + 1, phase: "update".into() });
+        let diverged = |phase: &str| Error::Diverged { epoch: epoch + 1, phase: phase.to_string() };
+        let (mut sq_sum, mut norm_sum, mut updates) = (0.0, 0.0, 0);
+        let mut sat = Saturations::default();
+        for (x_t, u) in x_t.chunks(per_update * nx).zip(u.chunks(per_update * nx)) {
+            let step =
+                gradep_step(a, &params, &config.relax, x_t, u).map_err(|p| diverged(&p.to_string()))?;
+            sq_sum += step.loss * x_t.len() as f64;
+            sat += step.saturations;
+            let norm = a.update(&mut opt, config, lr, &mut params, &step.sum, step.n, &mut sat)?;
+            if !norm.is_finite() {
+                return Err(diverged("EP gradient"));
+            }
+            if !params.tensors().iter().all(|(_, t)| a.all_finite(t)) {
+                return Err(diverged("update"));
+            }
+            norm_sum += norm;
+            updates += 1;
         }
         let record = EpochRecord {
             epoch: epoch + 1,
-            loss: step.loss,
-            grad_norm,
+            loss: sq_sum / x_t.len() as f64,
+            grad_norm: norm_sum / updates as f64,
             lr,
             seconds: t0.elapsed().as_secs_f64(),
         };
         writeln!(csv, "{}", record.csv_line()).map_err(|e| Error::io(&csv_path, e))?;
-        bar.set_message(format!("loss {:.4}  {:.2} s/epoch", record.loss, record.seconds));
+        if let Some(log) = &mut sat_log {
+            let counts: Vec<String> = Signal::ALL.iter().map(|&s| sat.get(s).to_string()).collect();
+            writeln!(log, "{},{}", epoch + 1, counts.join(",")).map_err(|e| Error::io(&sat_path, e))?;
+        }
+        let sat_note = match A::FIXED_POINT {
+            true => format!("  {} saturations", sat.total()),
+            false => String::new(),
+        };
+        bar.set_message(format!("loss {:.4}  {:.2} s/epoch{sat_note}", record.loss, record.seconds));
         bar.inc(1);
         history.push(record);
         let done = epoch + 1;
         if done % config.train.checkpoint_every == 0 || done == epochs {
-            Checkpoint::new(config, done, &params, &adam, &history).save(&checkpoint_path(out))?;
+            Checkpoint::new(a, config, done, &params, &opt, &history).save(&checkpoint_path(out))?;
             if bar.is_hidden() {
                 let last = history.last().expect("just pushed");
                 eprintln!(
-                    "epoch {done}/{epochs}: loss {:.4} ({:.2} s/epoch), checkpoint written",
+                    "epoch {done}/{epochs}: loss {:.4} ({:.2} s/epoch{sat_note}), checkpoint written",
                     last.loss, last.seconds
                 );
             }

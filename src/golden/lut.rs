@@ -154,6 +154,72 @@ pub struct ActivationLut {
     config: LutConfig,
     rho: Vec<i64>,
     drho: Vec<i64>,
+    /// For the vectorised interpolation when both outputs have at most 16 bits: per segment,
+    /// `rho[a], rho[a+1], rho'[a], rho'[a+1]` as four 16-bit fields of one word (lowest first),
+    /// so that one gather fetches all four.
+    segments: Vec<i64>,
+}
+
+/// The constants of the interpolation loop (see `EvalSlice`).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct LerpConsts {
+    low: u32,
+    offset: i64,
+    /// Highest first address of a segment (the table length minus 2).
+    last: usize,
+    bias: i64,
+    odd: i64,
+}
+
+/// The interpolating LUT on 8 states at a time with AVX-512 (the compiler does not vectorise
+/// table reads by itself): one gather of the packed segment words, then the same integer
+/// operations as the scalar loop, so the same bits. Returns how many leading values it did (a
+/// multiple of 8).
+///
+/// # Safety
+/// The CPU must have AVX-512F and AVX-512DQ. Addresses are clamped to `[0, c.last]`, and
+/// `segments` has `c.last + 1` entries, so every gather stays in bounds (asserted).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn lerp_avx512(
+    h: &[i64],
+    rho: &mut [i64],
+    drho: &mut [i64],
+    segments: &[i64],
+    c: LerpConsts,
+) -> usize {
+    use std::arch::x86_64::*;
+    assert!(segments.len() > c.last);
+    let n = h.len().min(rho.len()).min(drho.len()) / 8 * 8;
+    let shift = _mm_cvtsi64_si128(i64::from(c.low));
+    let (offset, last) = (_mm512_set1_epi64(c.offset), _mm512_set1_epi64(c.last as i64));
+    let (mask, bias, odd) =
+        (_mm512_set1_epi64((1i64 << c.low) - 1), _mm512_set1_epi64(c.bias), _mm512_set1_epi64(c.odd));
+    // Sign-extends 16-bit field K of each word: shift it to the top, then arithmetically down.
+    macro_rules! field {
+        ($w:expr, $k:literal) => {
+            _mm512_srai_epi64::<48>(_mm512_slli_epi64::<{ 48 - 16 * $k }>($w))
+        };
+    }
+    for i in (0..n).step_by(8) {
+        let hv = _mm512_loadu_si512(h.as_ptr().add(i).cast());
+        let a = _mm512_add_epi64(_mm512_sra_epi64(hv, shift), offset);
+        let a = _mm512_min_epi64(_mm512_max_epi64(a, _mm512_setzero_si512()), last);
+        let frac = _mm512_and_si512(hv, mask);
+        let w = _mm512_i64gather_epi64::<8>(a, segments.as_ptr());
+        let lerp = |y0: __m512i, y1: __m512i| {
+            let p = _mm512_add_epi64(
+                _mm512_sll_epi64(y0, shift),
+                _mm512_mullo_epi64(_mm512_sub_epi64(y1, y0), frac),
+            );
+            let floor_odd = _mm512_and_si512(_mm512_sra_epi64(p, shift), odd);
+            _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(p, bias), floor_odd), shift)
+        };
+        _mm512_storeu_si512(rho.as_mut_ptr().add(i).cast(), lerp(field!(w, 0), field!(w, 1)));
+        _mm512_storeu_si512(drho.as_mut_ptr().add(i).cast(), lerp(field!(w, 2), field!(w, 3)));
+    }
+    n
 }
 
 impl ActivationLut {
@@ -204,7 +270,17 @@ impl ActivationLut {
                 (quantize(rho_format, r).0, quantize(drho_format, d).0)
             })
             .unzip();
-        Ok(Self { state, rho_format, drho_format, config: config.clone(), rho, drho })
+        let (rho, drho): (Vec<i64>, Vec<i64>) = (rho, drho);
+        let packable = config.interpolation == Interpolation::Linear
+            && rho_format.width().max(drho_format.width()) <= 16;
+        let field = |v: i64, k: u32| (v & 0xFFFF) << (16 * k);
+        let segments = match packable {
+            true => (0..rho.len() - 1)
+                .map(|a| field(rho[a], 0) | field(rho[a + 1], 1) | field(drho[a], 2) | field(drho[a + 1], 3))
+                .collect(),
+            false => Vec::new(),
+        };
+        Ok(Self { state, rho_format, drho_format, config: config.clone(), rho, drho, segments })
     }
 
     /// `(rho(h), rho'(h))` as raw values of their formats, for a raw state value `h`, exactly
@@ -240,6 +316,81 @@ impl ActivationLut {
         }
     }
 
+    /// [`ActivationLut::eval`] of every value of `h` (which must lie in the state range), in i64
+    /// arithmetic where that is exact (outputs and interpolation products below 2^62): the fast
+    /// path of the golden model, bit-identical to `eval` (tested).
+    pub fn eval_slice(&self, h: &[i64], rho: &mut [i64], drho: &mut [i64]) {
+        crate::real::widest_simd(EvalSlice { this: self, h, rho, drho })
+    }
+}
+
+/// [`ActivationLut::eval_slice`] as a loop for [`crate::real::widest_simd`].
+struct EvalSlice<'a> {
+    this: &'a ActivationLut,
+    h: &'a [i64],
+    rho: &'a mut [i64],
+    drho: &'a mut [i64],
+}
+
+impl crate::real::SimdKernel for EvalSlice<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let EvalSlice { this, h, rho, drho } = self;
+        let low = this.state.width() - this.config.index_bits;
+        let out_bits = this.rho_format.width().max(this.drho_format.width());
+        if out_bits + low + 2 > 62 {
+            for ((&h, r), d) in h.iter().zip(rho.iter_mut()).zip(drho.iter_mut()) {
+                (*r, *d) = this.eval(h);
+            }
+            return;
+        }
+        let offset = 1i64 << (this.config.index_bits - 1);
+        let (rt, dt) = (&this.rho[..], &this.drho[..]);
+        match this.config.interpolation {
+            Interpolation::None => {
+                for ((&h, r), d) in h.iter().zip(rho.iter_mut()).zip(drho.iter_mut()) {
+                    // In range for states in range; the clamp only lets the compiler drop the
+                    // bounds checks (and so vectorise the loop).
+                    let a = (((h >> low) + offset) as usize).min(rt.len() - 1).min(dt.len() - 1);
+                    (*r, *d) = (rt[a], dt[a]);
+                }
+            }
+            Interpolation::Linear => {
+                let mask = (1i64 << low) - 1;
+                // Half-even shift by L without branches: (p + 2^(L-1) - 1 + floor's low bit) >> L.
+                let (bias, odd) = if low == 0 { (0, 0) } else { ((1i64 << (low - 1)) - 1, 1) };
+                let lerp = |y0: i64, y1: i64, r: i64| {
+                    let p = (y0 << low) + (y1 - y0) * r;
+                    (p + bias + ((p >> low) & odd)) >> low
+                };
+                let last = rt.len().min(dt.len()) - 2;
+                #[allow(unused_mut)]
+                let mut done = 0;
+                #[cfg(target_arch = "x86_64")]
+                if !this.segments.is_empty()
+                    && std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                {
+                    let consts = LerpConsts { low, offset, last, bias, odd };
+                    // SAFETY: the CPU has the features; the function's own gathers are in bounds.
+                    done = unsafe { lerp_avx512(h, rho, drho, &this.segments, consts) };
+                }
+                let (h, rho, drho) = (&h[done..], &mut rho[done..], &mut drho[done..]);
+                for ((&h, r), d) in h.iter().zip(rho.iter_mut()).zip(drho.iter_mut()) {
+                    // As above: the clamp is a no-op for states in range.
+                    let a = (((h >> low) + offset) as usize).min(last);
+                    let frac = h & mask;
+                    *r = lerp(rt[a], rt[a + 1], frac);
+                    *d = lerp(dt[a], dt[a + 1], frac);
+                }
+            }
+        }
+    }
+}
+
+impl ActivationLut {
     /// The `rho` ROM: raw values in address order (offset binary, module doc).
     pub fn rho_table(&self) -> &[i64] {
         &self.rho
@@ -366,6 +517,30 @@ mod tests {
     }
 
     const BOTH: [Interpolation; 2] = [Interpolation::None, Interpolation::Linear];
+
+    /// The i64 fast path equals `eval` on every state value (and the wide fallback on a sweep).
+    #[test]
+    fn eval_slice_equals_eval_everywhere() {
+        for (state, b) in [(q(16, 10), 10), (q(16, 10), 6), (q(12, 6), 8), (q(48, 40), 20)] {
+            for i in BOTH {
+                let t = lut(state, state, q(state.width(), state.width() - 2), b, i);
+                let step = ((state.max_raw() - state.min_raw()) / 70_000).max(1) as usize;
+                let h: Vec<i64> =
+                    (state.min_raw()..=state.max_raw()).step_by(step).chain([state.max_raw()]).collect();
+                let (mut r, mut d) = (vec![0; h.len()], vec![0; h.len()]);
+                t.eval_slice(&h, &mut r, &mut d);
+                for (k, &h) in h.iter().enumerate() {
+                    assert_eq!(
+                        (r[k], d[k]),
+                        t.eval(h),
+                        "Q({},{}) b={b} {i:?} h={h}",
+                        state.width(),
+                        state.frac()
+                    );
+                }
+            }
+        }
+    }
 
     /// rho and rho' written differently: SiLU as a quotient, rho' as sigma + SiLU (1 - sigma).
     fn reference_rho(u: f64) -> (f64, f64) {

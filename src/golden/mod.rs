@@ -2,6 +2,8 @@
 //! the number formats, rounding and overflow of the core's datapath.
 
 pub mod config;
+pub mod fixed;
 pub mod lut;
+pub mod optim;
 pub mod qformat;
 pub mod saturation;

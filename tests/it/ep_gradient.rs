@@ -1,7 +1,9 @@
 //! The EP gradient against an exact gradient of the loss: central finite differences in f64 of
 //! `L(theta) = 1/2 sum_pixels (v - u)^2` (batch mean) through the unrolled free phase.
 
+use floweqprop::arith::Float;
 use floweqprop::config::RelaxConfig;
+use floweqprop::golden::saturation::Saturations;
 use floweqprop::gradep::{ep_gradient, three_phases, velocity};
 use floweqprop::model::{Dims, Params};
 use floweqprop::relax::{relax, Packed, States, Visible};
@@ -29,10 +31,11 @@ fn case() -> Case {
 
 /// The loss whose gradient EP estimates: batch mean of `1/2 sum_pixels (v - u)^2`.
 fn half_sq_loss(p: &Params<f64>, c: &RelaxConfig, x_t: &[f64], u: &[f64]) -> f64 {
-    let packed = Packed::new(p);
+    let (a, sat) = (Float::<f64>::new(), &mut Saturations::default());
+    let packed = Packed::new(&a, p);
     let mut s = States::from_visible(packed.dims, x_t);
-    relax(&packed, &mut s, &Visible::spring(x_t, u, c.k, c.alpha, 0.0), c.eps, c.steps);
-    let v = velocity(c, &s, x_t);
+    relax(&a, &packed, &mut s, &Visible::spring(&a, x_t, u, c.k, c.alpha, 0.0, sat), c.eps, c.steps, sat);
+    let v = velocity(&a, c, &s, x_t);
     0.5 * v.iter().zip(u).map(|(v, u)| (v - u).powi(2)).sum::<f64>() / s.n as f64
 }
 
@@ -53,7 +56,8 @@ fn exact_gradient(cs: &Case, c: &RelaxConfig) -> Vec<f64> {
 }
 
 fn ep(cs: &Case, c: &RelaxConfig) -> Vec<f64> {
-    ep_gradient(c, &three_phases(&Packed::new(&cs.p), c, &cs.x_t, &cs.u)).values().collect()
+    let (a, sat) = (Float::<f64>::new(), &mut Saturations::default());
+    ep_gradient(&a, c, &three_phases(&a, &Packed::new(&a, &cs.p), c, &cs.x_t, &cs.u, sat)).values().collect()
 }
 
 fn norm(a: &[f64]) -> f64 {

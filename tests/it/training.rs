@@ -1,6 +1,7 @@
 //! The training loop: resume equals an uninterrupted run, divergence stops cleanly, checkpoints
 //! are checked on load.
 
+use floweqprop::arith::Float;
 use floweqprop::checkpoint::Checkpoint;
 use floweqprop::config::Config;
 use floweqprop::dataset::Digits;
@@ -31,11 +32,11 @@ fn opts(out: &Path) -> RunOptions {
 fn resumed_run_equals_uninterrupted_run() {
     let images = Digits::embedded().images;
     let (a, b) = (temp_dir("straight"), temp_dir("resumed"));
-    let straight = train::<f32>(&small_config(4), &images, None, &opts(&a)).unwrap();
-    train::<f32>(&small_config(2), &images, None, &opts(&b)).unwrap();
+    let straight = train(&Float::<f32>::new(), &small_config(4), &images, None, &opts(&a)).unwrap();
+    train(&Float::<f32>::new(), &small_config(2), &images, None, &opts(&b)).unwrap();
     let ck = Checkpoint::load(&checkpoint_path(&b)).unwrap();
     assert_eq!(ck.epochs_done, 2);
-    let resumed = train::<f32>(&small_config(4), &images, Some(&ck), &opts(&b)).unwrap();
+    let resumed = train(&Float::<f32>::new(), &small_config(4), &images, Some(&ck), &opts(&b)).unwrap();
     assert_eq!(resumed.params, straight.params, "parameters differ after resuming");
     let losses = |h: &[floweqprop::checkpoint::EpochRecord]| h.iter().map(|r| r.loss).collect::<Vec<_>>();
     assert_eq!(losses(&resumed.history), losses(&straight.history));
@@ -51,7 +52,7 @@ fn resumed_run_equals_uninterrupted_run() {
     let mut other = small_config(1);
     other.train.seed = 6;
     let c = temp_dir("seed6");
-    let o = train::<f32>(&other, &images, None, &opts(&c)).unwrap();
+    let o = train(&Float::<f32>::new(), &other, &images, None, &opts(&c)).unwrap();
     assert_ne!(o.history[0].loss, straight.history[0].loss);
     for d in [a, b, c] {
         std::fs::remove_dir_all(d).unwrap();
@@ -66,7 +67,7 @@ fn diverging_run_stops_with_epoch_and_phase_and_keeps_last_checkpoint() {
     // Adam moves every weight by about lr: 1e37 overflows f32 products in the next free phase.
     config.optim.lr = 1e37;
     config.optim.lr_min = 0.0;
-    let err = train::<f32>(&config, &images, None, &opts(&out)).err().expect("diverges");
+    let err = train(&Float::<f32>::new(), &config, &images, None, &opts(&out)).err().expect("diverges");
     match &err {
         Error::Diverged { epoch, phase } => {
             assert_eq!((*epoch, phase.as_str()), (2, "free"), "{err}");
@@ -85,7 +86,7 @@ fn missing_and_corrupt_checkpoints_are_named_errors() {
     let missing = Checkpoint::load(&dir.join("nope.json")).unwrap_err().to_string();
     assert!(missing.contains("nope.json"), "{missing}");
     let images = Digits::embedded().images;
-    train::<f32>(&small_config(1), &images, None, &opts(&dir)).unwrap();
+    train(&Float::<f32>::new(), &small_config(1), &images, None, &opts(&dir)).unwrap();
     let path = checkpoint_path(&dir);
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
