@@ -25,4 +25,5 @@ pub mod optim;
 pub mod plot;
 pub mod real;
 pub mod relax;
+pub mod sweep;
 pub mod train;

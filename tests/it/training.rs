@@ -6,6 +6,7 @@ use floweqprop::checkpoint::Checkpoint;
 use floweqprop::config::Config;
 use floweqprop::dataset::Digits;
 use floweqprop::error::Error;
+use floweqprop::golden::fixed::Fixed;
 use floweqprop::train::{checkpoint_path, read_loss_csv, train, RunOptions};
 use std::path::{Path, PathBuf};
 
@@ -101,4 +102,56 @@ fn missing_and_corrupt_checkpoints_are_named_errors() {
     let shapes = Checkpoint::load(&path).unwrap_err().to_string();
     assert!(shapes.contains("layer sizes"), "{shapes}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The fixed-point golden model resumes bit for bit too (parameters, optimizer state with its
+/// LFSR, loss and saturation logs), for Adam and for SGD with stochastic rounding and
+/// mini-batches.
+#[test]
+fn fixed_point_run_resumes_bit_for_bit_and_logs_saturations() {
+    let images = Digits::embedded().images;
+    for extra in [
+        "",
+        "optim: {kind: sgd, lr: 0.2, momentum: 0.9, batch_size: 600}\nfixed: {update_rounding: stochastic}\n",
+    ] {
+        let config = |epochs: usize| {
+            let mut c = small_config(epochs);
+            let o = Config::from_yaml_str(extra, "test").unwrap();
+            (c.optim, c.fixed) = (o.optim, o.fixed);
+            c
+        };
+        let a = Fixed::<i64>::new(&config(3)).unwrap();
+        let (x, y) = (temp_dir("fixed-straight"), temp_dir("fixed-resumed"));
+        let straight = train(&a, &config(3), &images, None, &opts(&x)).unwrap();
+        train(&a, &config(1), &images, None, &opts(&y)).unwrap();
+        let ck = Checkpoint::load(&checkpoint_path(&y)).unwrap();
+        assert_eq!(ck.precision, "fixed");
+        let resumed = train(&a, &config(3), &images, Some(&ck), &opts(&y)).unwrap();
+        assert_eq!(resumed.params, straight.params, "{extra}");
+        assert_eq!(
+            Checkpoint::load(&checkpoint_path(&x)).unwrap().fixed_optimizer,
+            Checkpoint::load(&checkpoint_path(&y)).unwrap().fixed_optimizer
+        );
+        let log = |d: &Path| std::fs::read_to_string(d.join("saturation.csv")).unwrap();
+        assert_eq!(log(&x), log(&y));
+        assert_eq!(log(&x).lines().count(), 4, "header and a line per epoch");
+        assert!(log(&x).starts_with("epoch,drive,product,state,pull,gradient,moment,second_moment,weight\n"));
+        // The updates moved the parameters off their quantized init.
+        assert_ne!(resumed.params, ck.params(&a), "{extra}");
+        for d in [x, y] {
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+}
+
+/// The committed core configs load, and each runs in both arithmetics.
+#[test]
+fn committed_core_configs_are_valid_in_both_arithmetics() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    for name in ["tiny", "small", "paper"] {
+        let c = Config::from_yaml_file(&dir.join(format!("{name}.yaml"))).unwrap();
+        c.fixed.check_constants(&c.relax, &c.optim).unwrap();
+        Fixed::<i64>::new(&c).unwrap();
+        assert_eq!((c.model.n_x, c.relax.k, c.relax.beta), (64, 15.0, 1.25e-3), "{name}");
+    }
 }
