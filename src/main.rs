@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use floweqprop::arith::{run_in, Arith, ArithKind, ArithTask};
 use floweqprop::bench::{bench_epoch, median, Timing, PHASES};
-use floweqprop::checkpoint::{Checkpoint, EpochRecord};
+use floweqprop::checkpoint::Checkpoint;
 use floweqprop::config::{Config, OptimizerKind, Schedule, VelocityMode};
 use floweqprop::dataset::Digits;
 use floweqprop::dataset::N_PIXELS;
@@ -17,7 +17,7 @@ use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
 use floweqprop::sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
 use floweqprop::train::{
-    checkpoint_path, loss_curve_png, read_loss_csv, train, window_means, RunOptions, LOSS_WINDOW,
+    checkpoint_path, loss_curve_png, read_loss_csv, train_in, window_means, RunOptions, LOSS_WINDOW,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -264,20 +264,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         a.arith.name(),
         out.display()
     );
-    struct Train<'a> {
-        config: &'a Config,
-        images: &'a [f64],
-        resume: Option<&'a Checkpoint>,
-        opts: &'a RunOptions,
-    }
-    impl ArithTask for Train<'_> {
-        type Output = Result<Vec<EpochRecord>, floweqprop::error::Error>;
-        fn run<A: Arith>(self, a: &A) -> Self::Output {
-            Ok(train(a, self.config, self.images, self.resume, self.opts)?.history)
-        }
-    }
-    let task = Train { config: &config, images: &images, resume: resume.as_ref(), opts: &opts };
-    let history = run_in(a.arith, &config, task)??;
+    let history = train_in(a.arith, &config, &images, resume.as_ref(), &opts)?;
     let last = history.last().map_or(f64::NAN, |r| r.loss);
     let extra = if a.arith == ArithKind::Fixed { ",saturation.csv" } else { "" };
     eprintln!(

@@ -9,14 +9,14 @@
 //! 0.6 in magnitude); the accumulator is made exactly as wide as the exact sums need. Constants
 //! and the optimizer's formats keep the config's values.
 
-use crate::arith::{run_in, Arith, ArithKind, ArithTask};
+use crate::arith::ArithKind;
 use crate::checkpoint::{Checkpoint, EpochRecord};
 use crate::config::{Config, OptimizerKind};
 use crate::error::Error;
 use crate::golden::qformat::QFormat;
 use crate::io::atomic_write;
 use crate::plot::{line_plot_png, LinePlot, Series};
-use crate::train::{checkpoint_path, train, RunOptions};
+use crate::train::{checkpoint_path, train_in, RunOptions};
 use std::path::{Path, PathBuf};
 
 /// Final loss: the mean over the last this many epochs (one epoch's loss is noisy).
@@ -86,20 +86,8 @@ fn run(config: &Config, kind: ArithKind, images: &[f64], out: &Path) -> Result<V
             return Ok(ck.history.clone());
         }
     }
-    struct Train<'a> {
-        config: &'a Config,
-        images: &'a [f64],
-        resume: Option<&'a Checkpoint>,
-        out: &'a Path,
-    }
-    impl ArithTask for Train<'_> {
-        type Output = Result<Vec<EpochRecord>, Error>;
-        fn run<A: Arith>(self, a: &A) -> Self::Output {
-            let opts = RunOptions { out: self.out.to_path_buf(), progress: false };
-            Ok(train(a, self.config, self.images, self.resume, &opts)?.history)
-        }
-    }
-    run_in(kind, config, Train { config, images, resume: resume.as_ref(), out })?
+    let opts = RunOptions { out: out.to_path_buf(), progress: false };
+    train_in(kind, config, images, resume.as_ref(), &opts)
 }
 
 /// Sum of a fixed-point run's `saturation.csv` (0 when there is none).

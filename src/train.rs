@@ -3,7 +3,7 @@
 //! `checkpoint.json` (every `train.checkpoint_every` epochs and at the end), `loss.png`, and
 //! for fixed-point runs `saturation.csv` (overflows per signal class per epoch).
 
-use crate::arith::Arith;
+use crate::arith::{run_in, Arith, ArithKind, ArithTask};
 use crate::checkpoint::{Checkpoint, EpochRecord};
 use crate::config::Config;
 use crate::error::Error;
@@ -159,6 +159,29 @@ pub fn train<A: Arith>(
     let curve = loss_curve_png(&[(String::new(), history.clone())], "FlowEqProp training loss");
     atomic_write(&out.join("loss.png"), &curve)?;
     Ok(Trained { params, history })
+}
+
+/// [`train`] in the arithmetic `kind` chosen at run time; returns the loss history.
+pub fn train_in(
+    kind: ArithKind,
+    config: &Config,
+    images: &[f64],
+    resume: Option<&Checkpoint>,
+    opts: &RunOptions,
+) -> Result<Vec<EpochRecord>, Error> {
+    struct Train<'a> {
+        config: &'a Config,
+        images: &'a [f64],
+        resume: Option<&'a Checkpoint>,
+        opts: &'a RunOptions,
+    }
+    impl ArithTask for Train<'_> {
+        type Output = Result<Vec<EpochRecord>, Error>;
+        fn run<A: Arith>(self, a: &A) -> Self::Output {
+            Ok(train(a, self.config, self.images, self.resume, self.opts)?.history)
+        }
+    }
+    run_in(kind, config, Train { config, images, resume, opts })?
 }
 
 fn progress_bar(enabled: bool, start: usize, epochs: usize) -> ProgressBar {
