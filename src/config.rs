@@ -157,6 +157,24 @@ impl Default for GenerateConfig {
     }
 }
 
+/// The generated core's processing-element array (the issue "Verilog generator"): the fused
+/// weight matrix `M = [W0^T ; W1]` (`(n_x + n_h2) x n_h1`) is cut into `rows x cols` equal
+/// tiles, one per PE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HardwareConfig {
+    /// PE rows: must divide `n_x + n_h2`.
+    pub rows: usize,
+    /// PE columns: must divide `n_h1`.
+    pub cols: usize,
+}
+
+impl Default for HardwareConfig {
+    fn default() -> Self {
+        HardwareConfig { rows: 8, cols: 8 }
+    }
+}
+
 /// Everything a run needs.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -168,6 +186,8 @@ pub struct Config {
     pub generate: GenerateConfig,
     /// Number formats of the fixed-point core (golden model and hardware).
     pub fixed: FixedConfig,
+    /// Shape of the generated core.
+    pub hardware: HardwareConfig,
 }
 
 impl Config {
@@ -245,6 +265,20 @@ impl Config {
         let g = &self.generate;
         check(finite_pos(g.dt) && g.dt <= 1.0, "generate.dt", g.dt, "must be in (0, 1]")?;
         check(finite_pos(g.t1), "generate.t1", g.t1, "must be > 0")?;
+        let h = &self.hardware;
+        let (k, n) = (m.n_x + m.n_h2, m.n_h1);
+        check(
+            h.rows >= 1 && k % h.rows == 0,
+            "hardware.rows",
+            h.rows,
+            &format!("must divide n_x + n_h2 = {k} (the rows of the fused weight matrix [W0^T ; W1])"),
+        )?;
+        check(
+            h.cols >= 1 && n % h.cols == 0,
+            "hardware.cols",
+            h.cols,
+            &format!("must divide n_h1 = {n} (the columns of the fused weight matrix)"),
+        )?;
         self.fixed.validate(&self.model)
     }
 
@@ -299,6 +333,14 @@ mod tests {
         assert!(err.to_string().contains("relax.beta") && err.to_string().contains("no minimum"), "{err}");
         let err = Config::from_yaml_str("relax:\n  eps: -1\n", "c").unwrap_err();
         assert!(err.to_string().contains("relax.eps"));
+    }
+
+    #[test]
+    fn array_that_does_not_tile_the_layers_is_named() {
+        let err = Config::from_yaml_str("hardware: {rows: 7, cols: 8}\n", "c.yaml").unwrap_err().to_string();
+        assert!(err.contains("hardware.rows") && err.contains("192"), "{err}");
+        let err = Config::from_yaml_str("hardware: {rows: 8, cols: 0}\n", "c.yaml").unwrap_err().to_string();
+        assert!(err.contains("hardware.cols") && err.contains("128"), "{err}");
     }
 
     #[test]
