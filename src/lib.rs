@@ -18,6 +18,7 @@ pub mod eval;
 pub mod flow;
 pub mod generate;
 pub mod golden;
+pub mod hdl;
 pub mod gradep;
 pub mod io;
 pub mod model;
