@@ -279,7 +279,25 @@ impl Config {
             h.cols,
             &format!("must divide n_h1 = {n} (the columns of the fused weight matrix)"),
         )?;
+        let batch = self.samples_per_update();
+        let min = self.fixed.min_gradient_sum_width(batch);
+        check(
+            (min..=128).contains(&self.fixed.gradient_sum_width),
+            "fixed.gradient_sum_width",
+            self.fixed.gradient_sum_width,
+            &format!(
+                "must be in {min}..=128: the exact EP-gradient sum of a batch of {batch} needs {min} bits"
+            ),
+        )?;
         self.fixed.validate(&self.model)
+    }
+
+    /// Samples behind each update: `optim.batch_size`, or the whole data set when it is 0.
+    pub fn samples_per_update(&self) -> usize {
+        match self.optim.batch_size {
+            0 => crate::dataset::N_IMAGES,
+            b => b.min(crate::dataset::N_IMAGES),
+        }
     }
 
     /// The resolved config as YAML (written next to every run).

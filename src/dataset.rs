@@ -10,6 +10,9 @@ const DIGITS_CSV_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
 /// Pixels per image.
 pub const N_PIXELS: usize = 64;
 
+/// Images in the embedded set: one full-batch epoch (a test checks it against the data).
+pub const N_IMAGES: usize = 1797;
+
 /// Images scaled to [-1, 1] (`pixel/16*2 - 1`, SPEC) and their labels.
 #[derive(Debug, Clone)]
 pub struct Digits {
@@ -82,7 +85,7 @@ mod tests {
     #[test]
     fn embedded_data_has_1797_images_of_all_ten_classes_in_range() {
         let d = Digits::embedded();
-        assert_eq!(d.len(), 1797);
+        assert_eq!(d.len(), N_IMAGES);
         assert_eq!(d.images.len(), 1797 * 64);
         assert!(d.images.iter().all(|&v| (-1.0..=1.0).contains(&v)));
         for c in 0..10u8 {

@@ -12,6 +12,7 @@ use floweqprop::dataset::N_PIXELS;
 use floweqprop::eval::{format_table, reference_rows, Evaluator};
 use floweqprop::flow::gaussian_noise;
 use floweqprop::generate::{euler_steps, generate_horizons, generation_chunk};
+use floweqprop::golden::vectors::{emit, write_folder, VectorOptions};
 use floweqprop::io::atomic_write;
 use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
@@ -51,6 +52,8 @@ enum Command {
     Sweep(SweepArgs),
     /// Generate the Verilog of the config's systolic training core (and its testbench).
     Hdl(HdlArgs),
+    /// Emit golden test vectors of the fixed-point model for the generated core ($readmemh files).
+    Vectors(VectorsArgs),
 }
 
 #[derive(Args)]
@@ -146,6 +149,28 @@ struct BenchArgs {
 }
 
 #[derive(Args)]
+struct VectorsArgs {
+    /// YAML config of the core (formats, sizes, array shape, constants).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output folder (replaced as a whole, atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Consecutive SGD training steps (weights carried from step to step).
+    #[arg(long, default_value_t = 4)]
+    steps: usize,
+    /// Samples per training step.
+    #[arg(long, default_value_t = 2)]
+    batch: usize,
+    /// Samples of the generation run.
+    #[arg(long, default_value_t = 2)]
+    gen_samples: usize,
+    /// Euler steps of the generation run.
+    #[arg(long, default_value_t = 3)]
+    gen_steps: usize,
+}
+
+#[derive(Args)]
 struct SweepArgs {
     /// YAML config of the recipe and the formats the sweep does not vary (default: the paper core).
     #[arg(long)]
@@ -227,6 +252,7 @@ fn main() -> Result<()> {
         Command::Eval(a) => run_eval(a),
         Command::Sweep(a) => run_sweep(a),
         Command::Hdl(a) => run_hdl(a),
+        Command::Vectors(a) => run_vectors(a),
     }
 }
 
@@ -481,6 +507,29 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     if let Some(out) = &a.out {
         atomic_write(out, table.as_bytes())?;
     }
+    Ok(())
+}
+
+fn run_vectors(a: VectorsArgs) -> Result<()> {
+    let config = load_config(a.config.as_deref())?;
+    let o = VectorOptions {
+        steps: a.steps,
+        batch: a.batch,
+        gen_samples: a.gen_samples,
+        gen_steps: a.gen_steps,
+        ..Default::default()
+    };
+    let files = emit(&config, &o)?;
+    write_folder(&a.out, &files)?;
+    eprintln!(
+        "wrote {} files to {}: {} SGD steps of {} samples, {} Euler steps of {} samples",
+        files.len(),
+        a.out.display(),
+        o.steps,
+        o.batch,
+        o.gen_steps,
+        o.gen_samples
+    );
     Ok(())
 }
 

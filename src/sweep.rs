@@ -6,8 +6,8 @@
 //! relaxation) with the integer bits each needs and every other bit for the fraction:
 //! state `Q(w, w - 6)` (rho reaches 26.5: 5 integer bits and the sign), derivative
 //! `Q(w, w - 2)` (rho' lies in [-0.1, 1.1]), weight `Q(w, w - 2)` (trained weights stay below
-//! 0.6 in magnitude); the accumulator is made exactly as wide as the exact sums need. Constants
-//! and the optimizer's formats keep the config's values.
+//! 0.6 in magnitude); the accumulator is made exactly as wide as the exact sums need, the
+//! gradient sum at least so. Constants and the optimizer's formats keep the config's values.
 
 use crate::arith::ArithKind;
 use crate::checkpoint::{Checkpoint, EpochRecord};
@@ -37,6 +37,8 @@ pub fn at_width(config: &Config, w: u32) -> Result<Config, Error> {
     c.fixed.weight = q(2)?;
     c.fixed.lut.index_bits = c.fixed.lut.index_bits.min(w);
     c.fixed.accumulator_width = c.fixed.min_accumulator_width(&c.model);
+    let min_sum = c.fixed.min_gradient_sum_width(c.samples_per_update());
+    c.fixed.gradient_sum_width = c.fixed.gradient_sum_width.max(min_sum);
     c.validate()?;
     Ok(c)
 }

@@ -65,6 +65,9 @@ pub struct FixedConfig {
     pub second_moment: QFormat,
     /// Bits of the dot-product accumulator (at `state.frac + weight.frac` fraction bits).
     pub accumulator_width: u32,
+    /// Bits of each parameter's EP-gradient sum over a batch (at `2 state.frac` fraction bits):
+    /// at least `2 state.width + ceil(log2(batch)) + 1`, so that it never overflows.
+    pub gradient_sum_width: u32,
     pub lut: LutConfig,
     /// Rounding at every requantization of the relaxation datapath (floor or half_even).
     pub rounding: Rounding,
@@ -92,6 +95,7 @@ impl Default for FixedConfig {
             moment: q(32, 24),
             second_moment: q(32, 30),
             accumulator_width: 40,
+            gradient_sum_width: 48,
             lut: LutConfig { index_bits: 10, interpolation: Interpolation::Linear },
             rounding: Rounding::HalfEven,
             update_rounding: Rounding::HalfEven,
@@ -109,6 +113,13 @@ impl FixedConfig {
         let terms = (m.n_x + m.n_h2).max(m.n_h1) + 1;
         let growth = usize::BITS - (terms - 1).leading_zeros();
         self.state.width() + self.weight.width() + growth
+    }
+
+    /// The narrowest exact gradient sum over `batch` samples: each sample adds two products of
+    /// states, `|a+ b+ - a- b-| <= 2^(2 state.width - 1)`.
+    pub fn min_gradient_sum_width(&self, batch: usize) -> u32 {
+        let growth = usize::BITS - batch.max(1).saturating_sub(1).leading_zeros();
+        2 * self.state.width() + growth + 1
     }
 
     /// The on-chip constants, each named by the setting it comes from.
@@ -185,6 +196,7 @@ impl FixedConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::FixedConfig;
     use crate::config::Config;
 
     fn err(yaml: &str) -> String {
@@ -206,6 +218,15 @@ mod tests {
         assert!(e.contains("fixed.weight") && e.contains("fraction bits 20 exceed width 16"), "{e}");
         let e = err("fixed:\n  weight: {width: 16, frac: 12, sign: true}\n");
         assert!(e.contains("fixed.weight") && e.contains("sign"), "{e}");
+    }
+
+    #[test]
+    fn narrow_gradient_sum_is_rejected_with_the_minimum() {
+        assert_eq!(FixedConfig::default().min_gradient_sum_width(1797), 44);
+        assert_eq!(FixedConfig::default().min_gradient_sum_width(1), 33);
+        let e = err("fixed:\n  gradient_sum_width: 43\n");
+        assert!(e.contains("fixed.gradient_sum_width") && e.contains("44..=128"), "{e}");
+        Config::from_yaml_str("optim: {batch_size: 4}\nfixed: {gradient_sum_width: 35}\n", "c").unwrap();
     }
 
     #[test]

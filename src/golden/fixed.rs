@@ -222,6 +222,11 @@ impl<I: Wide> Fixed<I> {
         &self.f
     }
 
+    /// The activation ROMs this model reads (the same bits the RTL's ROMs hold).
+    pub fn lut(&self) -> &ActivationLut {
+        &self.lut
+    }
+
     /// A raw constant (in Q_c) times a value, rounded back by `f_c`.
     #[inline(always)]
     fn scale(&self, c: i64, v: I) -> I {

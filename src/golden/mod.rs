@@ -7,3 +7,4 @@ pub mod lut;
 pub mod optim;
 pub mod qformat;
 pub mod saturation;
+pub mod vectors;

@@ -183,10 +183,38 @@ impl FixedOptimizer {
 }
 
 /// A nonnegative on-chip constant `mant · 2^-shift`, `0 <= mant < 2^(constant.width - 1)`.
-#[derive(Debug, Clone, Copy)]
-struct Constant {
-    mant: i64,
-    shift: u32,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Constant {
+    pub mant: i64,
+    pub shift: u32,
+}
+
+/// The on-chip constants of one SGD step, as the hardware receives them: the gradient scale
+/// `1/(2 beta n)`, the learning rate and the momentum (none when 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SgdConstants {
+    pub scale: Constant,
+    pub lr: Constant,
+    pub momentum: Option<Constant>,
+}
+
+/// The constants [`FixedOptimizer::step`] uses for an SGD step of `n` samples (`o.kind` must be
+/// SGD and clipping off: the core has no global-norm unit).
+pub fn sgd_constants(
+    f: &FixedConfig,
+    o: &OptimConfig,
+    beta: f64,
+    lr: f64,
+    n: usize,
+) -> Result<SgdConstants, Error> {
+    if o.kind != OptimizerKind::Sgd || o.clip_norm > 0.0 {
+        return Err(Error::invalid("optim", format!("{:?}", o.kind), "the core runs SGD without clipping"));
+    }
+    let k = Constants::new(f, o, beta, lr, n, 1, 0)?;
+    match k.rule {
+        Rule::Sgd(s) => Ok(SgdConstants { scale: k.scale, lr: s.lr, momentum: s.momentum }),
+        Rule::Adam(_) => unreachable!("o.kind is SGD"),
+    }
 }
 
 impl Constant {
@@ -260,7 +288,7 @@ struct Constants {
 
 enum Rule {
     Adam(AdamConstants),
-    Sgd(SgdConstants),
+    Sgd(SgdRule),
 }
 
 struct AdamConstants {
@@ -279,7 +307,7 @@ struct AdamConstants {
     quotient_shift: i64,
 }
 
-struct SgdConstants {
+struct SgdRule {
     momentum: Option<Constant>,
     lr: Constant,
 }
@@ -325,7 +353,7 @@ impl Constants {
                         ],
                     )?;
                 }
-                Rule::Sgd(SgdConstants { momentum, lr: Constant::new("optim.lr", lr, c)? })
+                Rule::Sgd(SgdRule { momentum, lr: Constant::new("optim.lr", lr, c)? })
             }
         };
         let update_register = QFormat::new(64, f.weight.frac())

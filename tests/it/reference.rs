@@ -131,7 +131,7 @@ fn fixed_point_with_wide_formats_tracks_f64() {
     let want_grad = ep_gradient(&f64_arith, &rc, &want);
 
     let yaml = "fixed:\n  state: {width: 48, frac: 40}\n  derivative: {width: 48, frac: 44}\n  \
-                weight: {width: 48, frac: 40}\n  constant: {width: 48, frac: 36}\n  accumulator_width: 110\n  \
+                weight: {width: 48, frac: 40}\n  constant: {width: 48, frac: 36}\n  accumulator_width: 110\n  gradient_sum_width: 110\n  \
                 lut: {index_bits: 20, interpolation: linear}\n  rounding: half_even\n";
     let mut config = Config::from_yaml_str(yaml, "wide.yaml").unwrap();
     config.model = ModelConfig { n_x: 64, n_h1: 16, n_h2: 16, ..config.model };

@@ -1,0 +1,282 @@
+//! Golden test vectors for the generated core (`floweqprop vectors`): a few consecutive SGD
+//! training steps and a generation run of the fixed-point golden model, written as `$readmemh`
+//! files with a `manifest.json` that says what each holds. The Verilator testbench compares the
+//! RTL against every one of them; `docs/hardware.md` lists the observation points.
+//!
+//! Every value is written as its two's complement in exactly `ceil(width / 4)` lowercase hex
+//! digits, one value per line, `width` being its format's width. Orders:
+//! - parameters: the fused matrix `M = [W0^T ; W1]` (`K = n_x + n_h2` rows, `N = n_h1` columns)
+//!   row-major, then the K-side biases `[bx ; b1]`, then the N-side biases `b0`;
+//! - a sample: `x_t` then `u` (`n_x` each); an equilibrium: `[x | h2 | h1]`;
+//! - gradient sums: the parameters' order, `fixed.gradient_sum_width` bits.
+//!
+//! The training recipe is the core's: SGD (the config's `optim.lr` and `optim.momentum` when it
+//! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update.
+
+use super::fixed::Fixed;
+use super::optim::{sgd_constants, SgdConstants};
+use super::qformat::QFormat;
+use super::saturation::Saturations;
+use crate::arith::Arith;
+use crate::config::{Config, OptimizerKind, VelocityMode};
+use crate::error::Error;
+use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
+use crate::generate::euler_step;
+use crate::gradep::{gradep_step, three_phases};
+use crate::model::{Dims, Params};
+use crate::relax::{Packed, States};
+use serde::Serialize;
+use serde_json::json;
+use std::path::Path;
+
+/// What to emit.
+#[derive(Debug, Clone)]
+pub struct VectorOptions {
+    /// Consecutive training steps (weights carried from step to step).
+    pub steps: usize,
+    /// Samples per step.
+    pub batch: usize,
+    /// Samples generated, and Euler steps of generation.
+    pub gen_samples: usize,
+    pub gen_steps: usize,
+    /// SGD learning rate and momentum when the config's optimizer is not SGD.
+    pub lr: f64,
+    pub momentum: f64,
+}
+
+impl Default for VectorOptions {
+    fn default() -> Self {
+        VectorOptions { steps: 4, batch: 2, gen_samples: 2, gen_steps: 3, lr: 0.2, momentum: 0.9 }
+    }
+}
+
+/// One `$readmemh` file: name and text.
+pub type File = (String, String);
+
+/// `values` of `width`-bit two's complement, a line each.
+pub fn hex_lines<T: Copy + Into<i128>>(values: &[T], width: u32) -> String {
+    let digits = width.div_ceil(4) as usize;
+    let mask = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
+    values.iter().map(|&v| format!("{:0digits$x}\n", (v.into() as u128) & mask)).collect()
+}
+
+/// Parameters in the core's order (module doc).
+pub fn core_order<T: Copy + Default>(p: &Params<T>) -> Vec<T> {
+    let Dims { n_x, n_h1, n_h2 } = p.dims();
+    let mut v = Vec::with_capacity(p.w0.len() + p.w1.len() + n_x + n_h1 + n_h2);
+    for k in 0..n_x + n_h2 {
+        for n in 0..n_h1 {
+            v.push(if k < n_x { p.w0[n * n_x + k] } else { p.w1[(k - n_x) * n_h1 + n] });
+        }
+    }
+    v.extend(&p.bx);
+    v.extend(&p.b1);
+    v.extend(&p.b0);
+    v
+}
+
+/// Equilibria in the core's order, a sample after another.
+fn states_order(s: &States<i64>, d: Dims) -> Vec<i64> {
+    let mut v = Vec::new();
+    for i in 0..s.n {
+        v.extend(&s.x[i * d.n_x..(i + 1) * d.n_x]);
+        v.extend(&s.h2[i * d.n_h2..(i + 1) * d.n_h2]);
+        v.extend(&s.h1[i * d.n_h1..(i + 1) * d.n_h1]);
+    }
+    v
+}
+
+fn format_json(q: QFormat) -> serde_json::Value {
+    json!({"width": q.width(), "frac": q.frac()})
+}
+
+fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("plain data serialises")
+}
+
+/// The config the vectors are made with: the core's SGD recipe (module doc).
+pub fn core_recipe(config: &Config, o: &VectorOptions) -> Config {
+    let mut c = config.clone();
+    if c.optim.kind != OptimizerKind::Sgd {
+        (c.optim.kind, c.optim.lr, c.optim.momentum) = (OptimizerKind::Sgd, o.lr, o.momentum);
+    }
+    c.optim.clip_norm = 0.0;
+    c.optim.batch_size = o.batch;
+    c.optim.schedule = crate::config::Schedule::Constant;
+    c.generate.mode = VelocityMode::Energy;
+    c
+}
+
+/// Runs the golden model and returns the files (manifest last). Fails with a named error
+/// where the config is not one the core runs.
+pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
+    if o.steps == 0 || o.batch == 0 || o.gen_samples == 0 {
+        return Err(Error::invalid("vectors", format!("{o:?}"), "steps, batch and gen_samples must be >= 1"));
+    }
+    let c = core_recipe(config, o);
+    c.validate()?;
+    c.fixed.check_constants(&c.relax, &c.optim)?;
+    let a = Fixed::<i64>::new(&c)?;
+    let f = &c.fixed;
+    let d = Dims::of(&c.model);
+    let images = crate::dataset::Digits::embedded().images;
+    let (sw, ww, gw) = (f.state.width(), f.weight.width(), f.gradient_sum_width);
+
+    let lut = a.lut();
+    let mut files: Vec<File> = vec![
+        ("lut_rho.hex".into(), hex_lines(lut.rho_table(), f.state.width())),
+        ("lut_drho.hex".into(), hex_lines(lut.drho_table(), f.derivative.width())),
+    ];
+    let mut params =
+        Params::<f64>::init(d, c.model.init_gain, &mut init_rng(c.train.seed)).map(|v| a.param(v));
+    files.push(("params_init.hex".into(), hex_lines(&core_order(&params), ww)));
+    let mut opt = a.optimizer(d, &c);
+    let mut sat = Saturations::default();
+    let mut scales = Vec::new();
+    for s in 0..o.steps {
+        let batch = flow_batch::<f64, _>(&mut epoch_rng(c.train.seed, s), &images, d.n_x);
+        let q = |v: &[f64]| v[..o.batch * d.n_x].iter().map(|&v| a.state(v)).collect::<Vec<i64>>();
+        let (x_t, u) = (q(&batch.x_t), q(&batch.u));
+        let mut samples: Vec<i64> = Vec::new();
+        for b in 0..o.batch {
+            samples.extend(&x_t[b * d.n_x..(b + 1) * d.n_x]);
+            samples.extend(&u[b * d.n_x..(b + 1) * d.n_x]);
+        }
+        files.push((format!("samples_step{s}.hex"), hex_lines(&samples, sw)));
+        let eq = three_phases(&a, &Packed::new(&a, &params), &c.relax, &x_t, &u, &mut sat);
+        for (name, st) in [("free", &eq.free), ("plus", &eq.plus), ("minus", &eq.minus)] {
+            files.push((format!("{name}_step{s}.hex"), hex_lines(&states_order(st, d), sw)));
+        }
+        // The training path itself (it must agree with the phases above: same code, same bits).
+        let step = gradep_step(&a, &params, &c.relax, &x_t, &u)
+            .map_err(|p| Error::invalid("vectors", p, "non-finite state in fixed point"))?;
+        debug_assert_eq!(step.sum, a.ep_sum(d, &eq.plus, &eq.minus));
+        files.push((format!("gradsum_step{s}.hex"), hex_lines(&core_order(&step.sum), gw)));
+        scales.push(sgd_constants(f, &c.optim, c.relax.beta, c.optim.lr, o.batch)?);
+        a.update(&mut opt, &c, c.optim.lr, &mut params, &step.sum, step.n, &mut sat)?;
+        files.push((format!("params_step{s}.hex"), hex_lines(&core_order(&params), ww)));
+    }
+
+    let noise = gaussian_noise(&mut init_rng(c.train.seed.wrapping_add(1)), o.gen_samples, d.n_x);
+    let mut x: Vec<i64> = noise.iter().map(|&v| a.state(v)).collect();
+    files.push(("gen_x0.hex".into(), hex_lines(&x, sw)));
+    let packed = Packed::new(&a, &params);
+    for e in 0..o.gen_steps {
+        euler_step(&a, &packed, &c.relax, &c.generate, &mut x, &mut sat);
+        files.push((format!("gen_step{e}.hex"), hex_lines(&x, sw)));
+    }
+
+    let (r, g) = (&c.relax, &c.generate);
+    let nudge = r.beta * (r.alpha * r.k).powi(2);
+    let ak = r.alpha * r.k;
+    let sgd: &SgdConstants = scales.first().expect("steps >= 1");
+    let manifest = json!({
+        "format": "floweqprop-vectors-v1",
+        "dims": {"n_x": d.n_x, "n_h1": d.n_h1, "n_h2": d.n_h2, "K": d.n_x + d.n_h2, "N": d.n_h1},
+        "rows": c.hardware.rows,
+        "cols": c.hardware.cols,
+        "T": r.steps,
+        "steps": o.steps,
+        "batch": o.batch,
+        "gen_samples": o.gen_samples,
+        "gen_steps": o.gen_steps,
+        "formats": {
+            "state": format_json(f.state),
+            "derivative": format_json(f.derivative),
+            "weight": format_json(f.weight),
+            "constant": format_json(f.constant),
+            "gradient": format_json(f.gradient),
+            "moment": format_json(f.moment),
+        },
+        "accumulator_width": f.accumulator_width,
+        "grad_sum_width": gw,
+        "lut": {"index_bits": f.lut.index_bits, "interpolation": to_json(&f.lut.interpolation), "entries": lut.rho_table().len()},
+        "rounding": to_json(&f.rounding),
+        "update_rounding": to_json(&f.update_rounding),
+        "overflow": to_json(&f.overflow),
+        "constants": {
+            "eps": a.constant(r.eps),
+            "coeff": {"free": a.constant(r.k), "plus": a.constant(r.k + nudge), "minus": a.constant(r.k - nudge)},
+            "c2": {"plus": a.constant(nudge / ak), "minus": a.constant(-nudge / ak)},
+            "dt_alpha": a.constant(g.dt * r.alpha),
+            "sgd": {
+                "scale": scales.iter().map(|s| to_json(&s.scale)).collect::<Vec<_>>(),
+                "lr": to_json(&sgd.lr),
+                "momentum": to_json(&sgd.momentum),
+            },
+        },
+        "saturations": sat.total(),
+        "files": files.iter().map(|(n, t)| json!({"name": n, "values": t.lines().count()})).collect::<Vec<_>>(),
+    });
+    files.push(("config.yaml".into(), c.to_yaml()));
+    files.push(("manifest.json".into(), serde_json::to_string_pretty(&manifest).expect("json") + "\n"));
+    Ok(files)
+}
+
+/// Writes `files` into `out` atomically as a whole: into a fresh sibling folder first, which
+/// then replaces `out`; on any error nothing in `out` changes.
+pub fn write_folder(out: &Path, files: &[File]) -> Result<(), Error> {
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    for (n, text) in files {
+        std::fs::write(tmp.join(n), text).map_err(|e| Error::io(&tmp.join(n), e))?;
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
+    }
+    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_lines_are_twos_complement_of_the_width() {
+        assert_eq!(hex_lines(&[-1i64, 0, 5, -32768, 32767], 16), "ffff\n0000\n0005\n8000\n7fff\n");
+        assert_eq!(hex_lines(&[-1i64, 3], 10), "3ff\n003\n");
+        assert_eq!(hex_lines(&[-2i128], 48), "fffffffffffe\n");
+    }
+
+    #[test]
+    fn core_order_is_fused_matrix_then_biases() {
+        let d = Dims { n_x: 2, n_h1: 3, n_h2: 1 };
+        let mut p = Params::<i64>::zeros(d);
+        p.w0 = vec![1, 2, 3, 4, 5, 6]; // W0[n][k], 3 x 2
+        p.w1 = vec![7, 8, 9]; // W1[0][n]
+        (p.bx, p.b1, p.b0) = (vec![10, 11], vec![12], vec![13, 14, 15]);
+        // M rows: k = 0: W0[.][0] = 1 3 5; k = 1: 2 4 6; k = 2 (h2_0): 7 8 9.
+        assert_eq!(core_order(&p), vec![1, 3, 5, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    }
+
+    /// The tiny core's vectors: every file the manifest lists, with the right counts, and the
+    /// training steps move the weights.
+    #[test]
+    fn tiny_vectors_are_complete_and_consistent() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny.yaml");
+        let c = Config::from_yaml_file(&path).unwrap();
+        let o = VectorOptions { steps: 2, batch: 2, gen_samples: 2, gen_steps: 1, ..Default::default() };
+        let files = emit(&c, &o).unwrap();
+        let get = |n: &str| &files.iter().find(|(f, _)| f == n).unwrap_or_else(|| panic!("{n}")).1;
+        let (k, n) = (80, 16);
+        assert_eq!(get("params_init.hex").lines().count(), k * n + k + n);
+        assert_ne!(get("params_init.hex"), get("params_step0.hex"));
+        assert_ne!(get("params_step0.hex"), get("params_step1.hex"));
+        assert_eq!(get("free_step1.hex").lines().count(), 2 * (64 + 16 + 16));
+        assert_eq!(get("gradsum_step0.hex").lines().next().unwrap().len(), 12);
+        assert_eq!(get("lut_rho.hex").lines().count(), 1025);
+        let manifest: serde_json::Value = serde_json::from_str(get("manifest.json")).unwrap();
+        assert_eq!(manifest["constants"]["coeff"]["free"], 15 << 20);
+        assert_eq!(manifest["dims"]["K"], 80);
+        for entry in manifest["files"].as_array().unwrap() {
+            let name = entry["name"].as_str().unwrap();
+            assert_eq!(get(name).lines().count() as u64, entry["values"].as_u64().unwrap(), "{name}");
+        }
+        // Reproducible: the same config gives the same bits.
+        assert_eq!(emit(&c, &o).unwrap(), files);
+    }
+}
