@@ -43,6 +43,8 @@ module neuron_unit #(
     input  wire [${ c.li_w }$-1:0]           in_idx,
     input  wire signed [${ c.acc_w }$-1:0]   in_acc,
     // bias gradient accumulation
+    input  wire                      clr_en,      // after reset: clear gradient sum and momentum clr_idx
+    input  wire [${ c.wi_w }$-1:0]           clr_idx,
     input  wire                      bacc_en,
     input  wire [${ c.li_w }$-1:0]           bacc_idx,
     // SGD update of bias upd_idx
@@ -73,15 +75,16 @@ module neuron_unit #(
     localparam [SW-1:0] RHO0 = ${ c.s_w }$'h${ c.rho0_hex }$;    // rho(0): a hidden unit reset to 0
     localparam [${ c.d_w }$-1:0] DRHO0 = ${ c.d_w }$'h${ c.drho0_hex }$; // rho'(0)
 
-    // per neuron
-    reg signed [SW-1:0]      s_mem [0:NN-1];      // state x, h1 or h2
-    reg signed [SW-1:0]      act [0:NN-1];        // current activation (x, or rho(h))
-    reg signed [SW-1:0]      act_nxt [0:NN-1];    // this step's new activation
-    reg signed [${ c.d_w }$-1:0] dact [0:NN-1];       // rho'(h) of the current state
-    reg signed [SW-1:0]      s_free [0:NN-1];     // free equilibrium
-    reg signed [SW-1:0]      act_free [0:NN-1];
-    reg signed [${ c.d_w }$-1:0] dact_free [0:NN-1];
-    reg signed [SW-1:0]      act_plus [0:NN-1];   // activations at the plus equilibrium
+    localparam integer DW = ${ c.d_w }$;
+    // per neuron; the vectors that phases copy as a whole are flat (neuron j at bits j*W +: W)
+    reg [NN*SW-1:0] s_v;         // state x, h1 or h2
+    reg [NN*SW-1:0] act_v;       // current activation (x, or rho(h))
+    reg [NN*SW-1:0] act_nxt_v;   // this step's new activation
+    reg [NN*DW-1:0] dact_v;      // rho'(h) of the current state
+    reg [NN*SW-1:0] s_free_v;    // free equilibrium
+    reg [NN*SW-1:0] act_free_v;
+    reg [NN*DW-1:0] dact_free_v;
+    reg [NN*SW-1:0] act_plus_v;  // activations at the plus equilibrium
     reg signed [SW-1:0]      xt_mem [0:NN-1];     // x_t of the sample (visible only)
     reg signed [SW-1:0]      u_mem [0:NN-1];      // u of the sample (visible only)
     reg signed [${ c.w_w }$-1:0] bias [0:NN-1];       // bx, b1 or b0, fixed.weight
@@ -92,7 +95,7 @@ module neuron_unit #(
         is_visible = (K_SIDE != 0) && (BASE + j < ${ c.n_x }$);
     endfunction
 
-    assign act_out = out_plus ? act_plus[out_idx] : act[out_idx];
+    assign act_out = out_plus ? act_plus_v[out_idx*SW +: SW] : act_v[out_idx*SW +: SW];
 
     // ---- stage A: drive = sat_state(round_{F_w}(acc + (b << F_s)))
     wire signed [${ c.dsum_w }$-1:0] acc_x;
@@ -109,10 +112,11 @@ module neuron_unit #(
     reg signed [SW-1:0] a_drive;
 
     // ---- stage B: the gradient g of the neuron's rule
-    wire signed [SW-1:0] b_h = s_mem[a_idx];
+    wire signed [SW-1:0] b_h = s_v[a_idx*SW +: SW];
     wire b_vis = is_visible({{(32-${ c.li_w }$){1'b0}}, a_idx});
     // hidden: p = sat_state(round_{F_d}(rho'(h) * drive)), g = h - p
-    wire signed [${ c.pd_w }$-1:0] pd = dact[a_idx] * a_drive;
+    wire signed [DW-1:0] b_dact = dact_v[a_idx*DW +: DW];
+    wire signed [${ c.pd_w }$-1:0] pd = b_dact * a_drive;
     wire signed [${ c.pd_w }$-1:0] pd_r;
     wire signed [SW-1:0] p;
     fxp_round #(.WI(${ c.pd_w }$), .F(${ c.d_f }$), .HALF_EVEN(${ c.he() }$)) u_p_round (.v(pd), .q(pd_r));
@@ -173,8 +177,8 @@ module neuron_unit #(
     // bias gradient: S_b += -(act+ - act-) << F_s (act = x for bx, rho(h) for b0, b1)
     wire signed [${ c.gs_w }$-1:0] ap_x;
     wire signed [${ c.gs_w }$-1:0] am_x;
-    fxp_sat #(.WI(SW), .WO(${ c.gs_w }$), .WRAP(1)) u_ap_x (.v(act_plus[bacc_idx]), .q(ap_x));
-    fxp_sat #(.WI(SW), .WO(${ c.gs_w }$), .WRAP(1)) u_am_x (.v(act[bacc_idx]), .q(am_x));
+    fxp_sat #(.WI(SW), .WO(${ c.gs_w }$), .WRAP(1)) u_ap_x (.v(act_plus_v[bacc_idx*SW +: SW]), .q(ap_x));
+    fxp_sat #(.WI(SW), .WO(${ c.gs_w }$), .WRAP(1)) u_am_x (.v(act_v[bacc_idx*SW +: SW]), .q(am_x));
     wire signed [${ c.gs_w }$-1:0] bdelta = (am_x - ap_x) <<< ${ c.s_f }$;
 
     // SGD update of one bias per cycle
@@ -187,88 +191,94 @@ module neuron_unit #(
         .momentum(momentum), .m_new(m_new), .w_new(w_new)
     );
 
+    // the state of every neuron at the start of a phase
+    reg [NN*SW-1:0] s_init;
+    reg [NN*SW-1:0] act_init;
+    reg [NN*DW-1:0] dact_init;
     integer j;
+    always @* begin
+        for (j = 0; j < NN; j = j + 1) begin
+            case (init_mode)
+                2'd1: begin // the free equilibrium
+                    s_init[j*SW +: SW] = s_free_v[j*SW +: SW];
+                    act_init[j*SW +: SW] = act_free_v[j*SW +: SW];
+                    dact_init[j*DW +: DW] = dact_free_v[j*DW +: DW];
+                end
+                2'd2: begin // generation: x kept, h = 0
+                    s_init[j*SW +: SW] = is_visible(j) ? s_v[j*SW +: SW] : {SW{1'b0}};
+                    act_init[j*SW +: SW] = is_visible(j) ? s_v[j*SW +: SW] : RHO0;
+                    dact_init[j*DW +: DW] = DRHO0;
+                end
+                default: begin // the free phase: x = x_t, h = 0
+                    s_init[j*SW +: SW] = is_visible(j) ? xt_mem[j] : {SW{1'b0}};
+                    act_init[j*SW +: SW] = is_visible(j) ? xt_mem[j] : RHO0;
+                    dact_init[j*DW +: DW] = DRHO0;
+                end
+            endcase
+        end
+    end
+
+    // pipeline, phase control, host writes of the states
     always @(posedge clk) begin
         if (rst) begin
             a_valid <= 1'b0;
             b_valid <= 1'b0;
             c_valid <= 1'b0;
-            for (j = 0; j < NN; j = j + 1) begin
-                gsum[j] <= {${ c.gs_w }${1'b0}};
-                bmom[j] <= {${ c.m_w }${1'b0}};
-            end
         end else begin
-            // pipeline
             a_valid <= in_valid;
-            a_idx <= in_idx;
-            a_drive <= drive;
             b_valid <= a_valid;
-            b_idx <= a_idx;
-            b_isvis <= b_vis;
-            b_upd <= b_vis ? upd_vis : upd_hid;
-            b_g <= b_vis ? g_vis : g_hid_g;
-            b_s <= b_h;
             c_valid <= b_valid;
-            c_idx <= b_idx;
-            c_isvis <= b_isvis;
-            c_s <= b_upd ? s_rule : b_s;
-            if (c_valid) begin
-                s_mem[c_idx] <= c_s;
-                act_nxt[c_idx] <= c_isvis ? c_s : lut_rho;
-                dact[c_idx] <= lut_drho;
-            end
-            // phase control
-            if (init_en) begin
-                for (j = 0; j < NN; j = j + 1) begin
-                    case (init_mode)
-                        2'd1: begin
-                            s_mem[j] <= s_free[j];
-                            act[j] <= act_free[j];
-                            dact[j] <= dact_free[j];
-                        end
-                        2'd2: begin
-                            s_mem[j] <= is_visible(j) ? s_mem[j] : {SW{1'b0}};
-                            act[j] <= is_visible(j) ? s_mem[j] : RHO0;
-                            dact[j] <= DRHO0;
-                        end
-                        default: begin
-                            s_mem[j] <= is_visible(j) ? xt_mem[j] : {SW{1'b0}};
-                            act[j] <= is_visible(j) ? xt_mem[j] : RHO0;
-                            dact[j] <= DRHO0;
-                        end
-                    endcase
-                end
-            end
-            if (commit) begin
-                for (j = 0; j < NN; j = j + 1) act[j] <= act_nxt[j];
-            end
-            if (save_free) begin
-                for (j = 0; j < NN; j = j + 1) begin
-                    s_free[j] <= s_mem[j];
-                    act_free[j] <= act[j];
-                    dact_free[j] <= dact[j];
-                end
-            end
-            if (save_plus) begin
-                for (j = 0; j < NN; j = j + 1) act_plus[j] <= act[j];
-            end
-            // gradient and update
-            if (bacc_en && ({{(32-${ c.li_w }$){1'b0}}, bacc_idx} < NN)) gsum[bacc_idx] <= gsum[bacc_idx] + bdelta;
-            if (upd_en && ({{(32-${ c.li_w }$){1'b0}}, upd_idx} < NN)) begin
-                bias[upd_idx] <= w_new;
-                bmom[upd_idx] <= m_new;
-                gsum[upd_idx] <= {${ c.gs_w }${1'b0}};
-            end
-            // host
-            if (wr_bias) bias[wr_addr] <= wr_data[${ c.w_w }$-1:0];
-            if (wr_mom) bmom[wr_addr] <= wr_data[${ c.m_w }$-1:0];
-            if (wr_state) s_mem[wr_addr] <= wr_data[SW-1:0];
-            if (wr_xt) xt_mem[wr_addr] <= wr_data[SW-1:0];
-            if (wr_u) u_mem[wr_addr] <= wr_data[SW-1:0];
         end
+        a_idx <= in_idx;
+        a_drive <= drive;
+        b_idx <= a_idx;
+        b_isvis <= b_vis;
+        b_upd <= b_vis ? upd_vis : upd_hid;
+        b_g <= b_vis ? g_vis : g_hid_g;
+        b_s <= b_h;
+        c_idx <= b_idx;
+        c_isvis <= b_isvis;
+        c_s <= b_upd ? s_rule : b_s;
+        if (init_en) begin
+            s_v <= s_init;
+            act_v <= act_init;
+            dact_v <= dact_init;
+        end else begin
+            if (c_valid) begin
+                s_v[c_idx*SW +: SW] <= c_s;
+                dact_v[c_idx*DW +: DW] <= lut_drho;
+            end
+            if (wr_state) s_v[wr_addr*SW +: SW] <= wr_data[SW-1:0];
+            if (commit) act_v <= act_nxt_v;
+        end
+        if (c_valid) act_nxt_v[c_idx*SW +: SW] <= c_isvis ? c_s : lut_rho;
+        if (save_free) begin
+            s_free_v <= s_v;
+            act_free_v <= act_v;
+            dact_free_v <= dact_v;
+        end
+        if (save_plus) act_plus_v <= act_v;
     end
 
-    assign rd_state = s_mem[rd_addr];
+    // biases, their gradient sums and momenta; the sample's x_t and u
+    always @(posedge clk) begin
+        if (clr_en && ({{(32-${ c.wi_w }$){1'b0}}, clr_idx} < NN)) begin
+            gsum[clr_idx[${ c.li_w }$-1:0]] <= {${ c.gs_w }${1'b0}};
+            bmom[clr_idx[${ c.li_w }$-1:0]] <= {${ c.m_w }${1'b0}};
+        end
+        if (bacc_en && ({{(32-${ c.li_w }$){1'b0}}, bacc_idx} < NN)) gsum[bacc_idx] <= gsum[bacc_idx] + bdelta;
+        if (upd_en && ({{(32-${ c.li_w }$){1'b0}}, upd_idx} < NN)) begin
+            bias[upd_idx] <= w_new;
+            bmom[upd_idx] <= m_new;
+            gsum[upd_idx] <= {${ c.gs_w }${1'b0}};
+        end
+        if (wr_bias) bias[wr_addr] <= wr_data[${ c.w_w }$-1:0];
+        if (wr_mom) bmom[wr_addr] <= wr_data[${ c.m_w }$-1:0];
+        if (wr_xt) xt_mem[wr_addr] <= wr_data[SW-1:0];
+        if (wr_u) u_mem[wr_addr] <= wr_data[SW-1:0];
+    end
+
+    assign rd_state = s_v[rd_addr*SW +: SW];
     assign rd_bias = bias[rd_addr];
     assign rd_gsum = gsum[rd_addr];
     assign rd_mom = bmom[rd_addr];

@@ -28,6 +28,9 @@ module pe (
     output reg                        psum_valid,
     output reg                        psum_fwd,
     output reg  [${ c.li_w }$-1:0]            psum_idx,
+    // after reset: clear gradient sum and momentum clr_idx (the controller walks the tile)
+    input  wire                       clr_en,
+    input  wire [${ c.wi_w }$-1:0]            clr_idx,
     // gradient accumulation: a pair of cycles per weight, plus phase then minus phase
     input  wire                       gacc_en,
     input  wire                       gacc_minus,
@@ -109,15 +112,14 @@ module pe (
         .momentum(momentum), .m_new(m_new), .w_new(w_new)
     );
 
-    integer i;
     always @(posedge clk) begin
         if (rst) begin
             gacc_plus <= {${ c.gs_w }${1'b0}};
-            for (i = 0; i < TILE; i = i + 1) begin
-                s_mem[i] <= {${ c.gs_w }${1'b0}};
-                m_mem[i] <= {${ c.m_w }${1'b0}};
-            end
         end else begin
+            if (clr_en) begin
+                s_mem[clr_idx] <= {${ c.gs_w }${1'b0}};
+                m_mem[clr_idx] <= {${ c.m_w }${1'b0}};
+            end
             if (gacc_en && !gacc_minus) gacc_plus <= prod_gs;
             if (gacc_en && gacc_minus) s_mem[widx] <= s_mem[widx] - gacc_plus + prod_gs;
             if (upd_en) begin

@@ -23,9 +23,6 @@ pub const OPT_WIDTH: u32 = 128;
 /// Width of the runtime shift registers of the SGD constants (signed, so shifts of -2^11..2^11).
 pub const SHIFT_WIDTH: u32 = 12;
 
-/// Samples in the embedded data set (the batch of `optim.batch_size: 0`).
-const FULL_BATCH: usize = 1797;
-
 /// Cycles from the last MAC of a step to the cycle the next step's first MAC may read the new
 /// activations: PE partial-sum register, reduction register, three neuron pipeline registers
 /// (drive; gradient; new state), the state write with its LUT read, the commit of the new
@@ -80,10 +77,8 @@ pub struct CoreParams {
     pub m_w: usize,
     pub m_f: usize,
     pub acc_w: usize,
-    /// Gradient-sum registers: exact over a batch.
+    /// Gradient-sum registers (`fixed.gradient_sum_width`): exact over a batch.
     pub gs_w: usize,
-    /// Largest batch the gradient sums hold exactly.
-    pub max_batch: usize,
     /// Host data ports.
     pub data_w: usize,
     // rounding and overflow
@@ -191,17 +186,15 @@ impl CoreParams {
         let (s_w, s_f, d_w, d_f) = (f.state.width(), f.state.frac(), f.derivative.width(), f.derivative.frac());
         let (w_w, w_f, c_w, c_f) = (f.weight.width(), f.weight.frac(), f.constant.width(), f.constant.frac());
         let acc_w = f.accumulator_width;
-        let max_batch = if config.optim.batch_size == 0 { FULL_BATCH } else { config.optim.batch_size };
-        // per sample |-(a+ b+ - a- b-)| <= 2^(2 s_w - 1); a bias term (act+ - act-) << s_f is
-        // below 2^(s_w + s_f) <= 2^(2 s_w); over the batch, plus the sign bit.
-        let gs_w = 2 * s_w + 1 + index_width(max_batch);
+        let gs_w = f.gradient_sum_width;
         if gs_w + c_w > OPT_WIDTH + 1 {
             return Err(invalid(
-                "optim.batch_size",
-                config.optim.batch_size,
+                "fixed.gradient_sum_width",
+                gs_w,
                 &format!(
-                    "the exact gradient sums need {gs_w} bits, and {gs_w} + constant width {c_w} exceeds the \
-                     {OPT_WIDTH}-bit scaling port (golden::optim's sum port): use a smaller batch or narrower formats"
+                    "with the constant width {c_w} the scaling product S * mantissa would exceed the \
+                     {OPT_WIDTH}-bit port of golden::optim: at most {} bits",
+                    OPT_WIDTH + 1 - c_w
                 ),
             ));
         }
@@ -252,7 +245,6 @@ impl CoreParams {
             m_f: z(f.moment.frac()),
             acc_w: z(acc_w),
             gs_w: z(gs_w),
-            max_batch,
             data_w: z(data_w),
             half_even: f.rounding == Rounding::HalfEven,
             update_half_even: f.update_rounding == Rounding::HalfEven,
@@ -316,6 +308,11 @@ impl CoreParams {
         STEP_OVERHEAD
     }
 
+    /// Bits of a `$readmemh` line of a `w`-bit value: `ceil(w/4)` hex digits.
+    pub fn hexbits(&self, w: &usize) -> usize {
+        w.div_ceil(4) * 4
+    }
+
     /// `HALF_EVEN` parameter of the relaxation's roundings (1 half-even, 0 floor).
     pub fn he(&self) -> u8 {
         u8::from(self.half_even)
@@ -355,8 +352,8 @@ mod tests {
         let p = CoreParams::new(&config("tiny")).unwrap();
         assert_eq!((p.k, p.n, p.kt, p.nt), (80, 16, 20, 4));
         assert_eq!((p.s_w, p.s_f, p.w_w, p.w_f, p.acc_w), (16, 10, 16, 12, 40));
-        // 2 * 16 + sign + 11 bits of batch (1797)
-        assert_eq!(p.gs_w, 44);
+        // fixed.gradient_sum_width
+        assert_eq!(p.gs_w, 48);
         assert_eq!((p.dsum_w, p.pd_w, p.sp_w, p.gv_w, p.et_w), (41, 32, 49, 51, 83));
         assert_eq!((p.li_w, p.wi_w), (5, 7));
         assert_eq!((p.lut_b, p.lut_l, p.lut_entries), (10, 6, 1025));
@@ -365,7 +362,7 @@ mod tests {
         assert_eq!(p.rho_hex[512], "0000");
         assert_eq!(p.ideal_sample_cycles(), 61 * 160);
         assert_eq!(p.step_cycles, 160 + STEP_OVERHEAD);
-        assert_eq!(p.data_w, 44);
+        assert_eq!(p.data_w, 48);
     }
 
     #[test]
