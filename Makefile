@@ -49,7 +49,7 @@ eval: $(BIN)
 
 # ---- the generated core (docs/hardware.md)
 HDL_CONFIGS := tiny small paper
-RTL_FILES := fxp.v act_lut.v sgd.v pe.v pe_array.v neuron_unit.v controller.v core.v
+RTL_FILES := fxp.v act_lut.v sgd_unit.v pe.v pe_array.v neuron_unit.v controller.v core.v
 CONFIG ?= tiny
 CORRUPT ?= 0
 COSIM_DIR := build/cosim/$(CONFIG)

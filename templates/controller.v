@@ -66,12 +66,8 @@ module controller (
     output wire                      bupd_en,
     output wire [${ c.li_w }$-1:0]           bupd_idx
 );
-    localparam integer KT = ${ c.kt }$;
     localparam integer NT = ${ c.nt }$;
-    localparam integer T = ${ c.t_steps }$;
-    localparam integer TILE = KT * NT;
     localparam integer MAXN = ${ c.max_unit() }$;
-    localparam integer DRAIN = 5;
 
     localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3,
                      CMD_GEN_STEP = 3'd4;
@@ -91,6 +87,7 @@ module controller (
     reg [${ c.wi_w }$-1:0] ucnt;          // update: weight counter
     reg [2:0] drain;
 
+    wire bias_done = ({{(31-${ c.li_w }$){1'b0}}, bcnt} == MAXN);
     wire kk_last = (kk == ${ c.li_w }$'d${ c.kt - 1 }$);
     wire nn_last = (nn == ${ c.li_w }$'d${ c.nt - 1 }$);
     wire last_hidden_step = (step == ${ c.step_w() }$'d${ c.t_steps - 1 }$);
@@ -156,7 +153,7 @@ module controller (
                 end
                 S_DRAIN: begin
                     drain <= drain + 3'd1;
-                    if (drain == DRAIN - 1) state <= S_COMMIT;
+                    if (drain == 3'd4) state <= S_COMMIT; // 5 cycles
                 end
                 S_COMMIT: begin
                     step <= step + 1'b1;
@@ -177,7 +174,7 @@ module controller (
                 S_SAVE: state <= S_DONE;
                 S_GACC: begin
                     // k outer, n inner, plus then minus product innermost
-                    if ({1'b0, bcnt} != MAXN) bcnt <= bcnt + 1'b1;
+                    if (!bias_done) bcnt <= bcnt + 1'b1;
                     pm <= ~pm;
                     if (pm) begin
                         if (nn_last) begin
@@ -235,14 +232,16 @@ module controller (
     assign mac_first = fwd ? (kk == {${ c.li_w }${1'b0}}) : (nn == {${ c.li_w }${1'b0}});
     assign mac_last = fwd ? kk_last : nn_last;
     assign mac_out_idx = fwd ? nn : kk;
+    /* verilator lint_off UNUSEDSIGNAL */ // widx < ${ c.kt * c.nt }$ fits ${ c.wi_w }$ bits
     wire [31:0] widx_full = {{(32-${ c.li_w }$){1'b0}}, kk} * NT + {{(32-${ c.li_w }$){1'b0}}, nn};
+    /* verilator lint_on UNUSEDSIGNAL */
     assign widx = widx_full[${ c.wi_w }$-1:0];
     assign k_idx = kk;
     assign n_idx = nn;
     assign gacc_en = (state == S_GACC);
     assign gacc_minus = pm;
     assign out_plus = gacc_en && !pm;
-    assign bacc_en = gacc_en && ({1'b0, bcnt} != MAXN);
+    assign bacc_en = gacc_en && !bias_done;
     assign bacc_idx = bcnt[${ c.li_w }$-1:0];
     assign clr_en = (state == S_CLEAR);
     assign clr_idx = ucnt;

@@ -64,7 +64,9 @@ module neuron_unit #(
     input  wire                      wr_xt,
     input  wire                      wr_u,
     input  wire [${ c.li_w }$-1:0]           wr_addr,
+    /* verilator lint_off UNUSEDSIGNAL */ // the bias, momentum or state bits of the host word
     input  wire [${ c.data_w }$-1:0]         wr_data,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [${ c.li_w }$-1:0]           rd_addr,
     output wire signed [${ c.s_w }$-1:0]     rd_state,
     output wire signed [${ c.w_w }$-1:0]     rd_bias,
@@ -76,6 +78,17 @@ module neuron_unit #(
     localparam [${ c.d_w }$-1:0] DRHO0 = ${ c.d_w }$'h${ c.drho0_hex }$; // rho'(0)
 
     localparam integer DW = ${ c.d_w }$;
+    // this unit's index width: the shared index buses are sized for the largest unit
+    localparam integer IW = (NN > 1) ? $clog2(NN) : 1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [IW-1:0] in_i = in_idx[IW-1:0];
+    wire [IW-1:0] a_i = a_idx[IW-1:0];
+    wire [IW-1:0] bacc_i = bacc_idx[IW-1:0];
+    wire [IW-1:0] upd_i = upd_idx[IW-1:0];
+    wire [IW-1:0] clr_i = clr_idx[IW-1:0];
+    wire [IW-1:0] wr_i = wr_addr[IW-1:0];
+    wire [IW-1:0] rd_i = rd_addr[IW-1:0];
+    /* verilator lint_on UNUSEDSIGNAL */
     // per neuron; the vectors that phases copy as a whole are flat (neuron j at bits j*W +: W)
     reg [NN*SW-1:0] s_v;         // state x, h1 or h2
     reg [NN*SW-1:0] act_v;       // current activation (x, or rho(h))
@@ -101,7 +114,7 @@ module neuron_unit #(
     wire signed [${ c.dsum_w }$-1:0] acc_x;
     wire signed [${ c.dsum_w }$-1:0] bias_x;
     fxp_sat #(.WI(${ c.acc_w }$), .WO(${ c.dsum_w }$), .WRAP(1)) u_acc_x (.v(in_acc), .q(acc_x));
-    fxp_sat #(.WI(${ c.w_w }$), .WO(${ c.dsum_w }$), .WRAP(1)) u_bias_x (.v(bias[in_idx]), .q(bias_x));
+    fxp_sat #(.WI(${ c.w_w }$), .WO(${ c.dsum_w }$), .WRAP(1)) u_bias_x (.v(bias[in_i]), .q(bias_x));
     wire signed [${ c.dsum_w }$-1:0] dsum = acc_x + (bias_x <<< ${ c.s_f }$);
     wire signed [${ c.dsum_w }$-1:0] dsum_r;
     wire signed [SW-1:0] drive;
@@ -123,12 +136,12 @@ module neuron_unit #(
     fxp_sat #(.WI(${ c.pd_w }$), .WO(SW), .WRAP(${ c.wrap_flag() }$)) u_p_sat (.v(pd_r), .q(p));
     wire signed [SW:0] g_hid = {b_h[SW-1], b_h} - {p[SW-1], p};
     // visible: spring = round_{F_c}(coeff * (x - x_t)), exact otherwise
-    wire signed [SW:0] dx = {b_h[SW-1], b_h} - {xt_mem[a_idx][SW-1], xt_mem[a_idx]};
+    wire signed [SW:0] dx = {b_h[SW-1], b_h} - {xt_mem[a_i][SW-1], xt_mem[a_i]};
     wire signed [${ c.sp_w }$-1:0] sp = coeff * dx;
     wire signed [${ c.sp_w }$-1:0] spring;
     fxp_round #(.WI(${ c.sp_w }$), .F(${ c.c_f }$), .HALF_EVEN(${ c.he() }$)) u_spring_round (.v(sp), .q(spring));
     // pull = sat_state(round_{F_c}(c2 * u)): the same every step of a phase
-    wire signed [${ c.pu_w }$-1:0] pu = c2 * u_mem[a_idx];
+    wire signed [${ c.pu_w }$-1:0] pu = c2 * u_mem[a_i];
     wire signed [${ c.pu_w }$-1:0] pu_r;
     wire signed [SW-1:0] pull;
     fxp_round #(.WI(${ c.pu_w }$), .F(${ c.c_f }$), .HALF_EVEN(${ c.he() }$)) u_pull_round (.v(pu), .q(pu_r));
@@ -185,7 +198,7 @@ module neuron_unit #(
     wire signed [${ c.m_w }$-1:0] m_new;
     wire signed [${ c.w_w }$-1:0] w_new;
     sgd_unit u_sgd (
-        .s(gsum[upd_idx]), .m(bmom[upd_idx]), .w(bias[upd_idx]),
+        .s(gsum[upd_i]), .m(bmom[upd_i]), .w(bias[upd_i]),
         .scale_mant(scale_mant), .scale_shift(scale_shift),
         .lr_mant(lr_mant), .lr_shift(lr_shift), .mu_mant(mu_mant), .mu_shift(mu_shift),
         .momentum(momentum), .m_new(m_new), .w_new(w_new)
@@ -263,25 +276,25 @@ module neuron_unit #(
     // biases, their gradient sums and momenta; the sample's x_t and u
     always @(posedge clk) begin
         if (clr_en && ({{(32-${ c.wi_w }$){1'b0}}, clr_idx} < NN)) begin
-            gsum[clr_idx[${ c.li_w }$-1:0]] <= {${ c.gs_w }${1'b0}};
-            bmom[clr_idx[${ c.li_w }$-1:0]] <= {${ c.m_w }${1'b0}};
+            gsum[clr_i] <= {${ c.gs_w }${1'b0}};
+            bmom[clr_i] <= {${ c.m_w }${1'b0}};
         end
-        if (bacc_en && ({{(32-${ c.li_w }$){1'b0}}, bacc_idx} < NN)) gsum[bacc_idx] <= gsum[bacc_idx] + bdelta;
+        if (bacc_en && ({{(32-${ c.li_w }$){1'b0}}, bacc_idx} < NN)) gsum[bacc_i] <= gsum[bacc_i] + bdelta;
         if (upd_en && ({{(32-${ c.li_w }$){1'b0}}, upd_idx} < NN)) begin
-            bias[upd_idx] <= w_new;
-            bmom[upd_idx] <= m_new;
-            gsum[upd_idx] <= {${ c.gs_w }${1'b0}};
+            bias[upd_i] <= w_new;
+            bmom[upd_i] <= m_new;
+            gsum[upd_i] <= {${ c.gs_w }${1'b0}};
         end
-        if (wr_bias) bias[wr_addr] <= wr_data[${ c.w_w }$-1:0];
-        if (wr_mom) bmom[wr_addr] <= wr_data[${ c.m_w }$-1:0];
-        if (wr_xt) xt_mem[wr_addr] <= wr_data[SW-1:0];
-        if (wr_u) u_mem[wr_addr] <= wr_data[SW-1:0];
+        if (wr_bias) bias[wr_i] <= wr_data[${ c.w_w }$-1:0];
+        if (wr_mom) bmom[wr_i] <= wr_data[${ c.m_w }$-1:0];
+        if (wr_xt) xt_mem[wr_i] <= wr_data[SW-1:0];
+        if (wr_u) u_mem[wr_i] <= wr_data[SW-1:0];
     end
 
     assign rd_state = s_v[rd_addr*SW +: SW];
-    assign rd_bias = bias[rd_addr];
-    assign rd_gsum = gsum[rd_addr];
-    assign rd_mom = bmom[rd_addr];
+    assign rd_bias = bias[rd_i];
+    assign rd_gsum = gsum[rd_i];
+    assign rd_mom = bmom[rd_i];
 endmodule
 
 `default_nettype wire

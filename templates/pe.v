@@ -48,7 +48,9 @@ module pe (
     input  wire                       wr_w,        // write weight wr_addr
     input  wire                       wr_m,        // write momentum wr_addr
     input  wire [${ c.wi_w }$-1:0]            wr_addr,
+    /* verilator lint_off UNUSEDSIGNAL */ // the weight or momentum bits of the host word
     input  wire [${ c.data_w }$-1:0]          wr_data,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [${ c.wi_w }$-1:0]            rd_addr,
     output wire signed [${ c.w_w }$-1:0]      rd_w,
     output wire signed [${ c.gs_w }$-1:0]     rd_s,

@@ -59,9 +59,11 @@ module pe_array (
     localparam integer SW = ${ c.s_w }$;
 
     wire [ROWS*COLS*AW-1:0] psum;
+    /* verilator lint_off UNUSEDSIGNAL */ // every PE follows the same schedule: PE(0,0)'s flags stand for all
     wire [ROWS*COLS-1:0] psum_valid;
     wire [ROWS*COLS-1:0] psum_fwd;
     wire [ROWS*COLS*${ c.li_w }$-1:0] psum_idx;
+    /* verilator lint_on UNUSEDSIGNAL */
 
     genvar r, q;
     generate

@@ -23,15 +23,15 @@ pub const OPT_WIDTH: u32 = 128;
 /// Width of the runtime shift registers of the SGD constants (signed, so shifts of -2^11..2^11).
 pub const SHIFT_WIDTH: u32 = 12;
 
-/// Cycles from the last MAC of a step to the cycle the next step's first MAC may read the new
-/// activations: PE partial-sum register, reduction register, three neuron pipeline registers
-/// (drive; gradient; new state), the state write with its LUT read, the commit of the new
-/// activations.
-pub const STEP_OVERHEAD: usize = 7;
+/// Cycles of a step beyond its `2 kt nt` MACs: after the last MAC, the PE partial-sum register,
+/// the reduction register, the neuron pipeline's stages A, B, C and its write (stage D, with the
+/// LUT read) drain in 5 cycles, then the commit of the new activations takes one.
+pub const STEP_OVERHEAD: usize = 6;
 
-/// Cycles a phase spends outside its steps: the start (decode), the state initialisation and
-/// the done cycle.
-pub const PHASE_OVERHEAD: usize = 3;
+/// Cycles of a FREE or PLUS command beyond its steps: the cycle that samples `start`, the state
+/// initialisation, the save of the equilibrium and the done cycle. MINUS_ACC has one fewer (no
+/// save) and adds the `2 kt nt` cycles of the gradient accumulation.
+pub const PHASE_OVERHEAD: usize = 4;
 
 /// `ceil(log2(n))`, at least 1: the width of an index over `n` values.
 pub fn index_width(n: usize) -> u32 {
@@ -276,7 +276,7 @@ impl CoreParams {
 
     /// Cycles of one training sample: the three phases and the gradient accumulation.
     pub fn sample_cycles(&self) -> usize {
-        3 * (PHASE_OVERHEAD + self.t_steps * self.step_cycles) + self.ideal_step_cycles
+        3 * (PHASE_OVERHEAD + self.t_steps * self.step_cycles) - 1 + self.ideal_step_cycles
     }
 
     /// The ideal `(3T + 1) * 2 * (n_x n_h1 + n_h1 n_h2) / (rows cols)`: every multiplier busy.
@@ -361,6 +361,8 @@ mod tests {
         assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
         assert_eq!(p.rho_hex[512], "0000");
         assert_eq!(p.ideal_sample_cycles(), 61 * 160);
+        // measured by the cosimulation (tb_core): FREE 3324, PLUS 3324, MINUS_ACC 3483
+        assert_eq!(p.sample_cycles(), 10131);
         assert_eq!(p.step_cycles, 160 + STEP_OVERHEAD);
         assert_eq!(p.data_w, 48);
     }

@@ -7,7 +7,7 @@ use askama::Template;
 
 /// The generated files, in dependency order (primitives first, the testbench last).
 pub const FILES: [&str; 9] =
-    ["fxp.v", "act_lut.v", "sgd.v", "pe.v", "pe_array.v", "neuron_unit.v", "controller.v", "core.v", "tb_core.sv"];
+    ["fxp.v", "act_lut.v", "sgd_unit.v", "pe.v", "pe_array.v", "neuron_unit.v", "controller.v", "core.v", "tb_core.sv"];
 
 macro_rules! hdl_template {
     ($name:ident, $path:literal) => {
@@ -21,7 +21,7 @@ macro_rules! hdl_template {
 
 hdl_template!(Fxp, "fxp.v");
 hdl_template!(ActLut, "act_lut.v");
-hdl_template!(Sgd, "sgd.v");
+hdl_template!(Sgd, "sgd_unit.v");
 hdl_template!(Pe, "pe.v");
 hdl_template!(PeArray, "pe_array.v");
 hdl_template!(NeuronUnit, "neuron_unit.v");
@@ -46,7 +46,8 @@ pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
         .iter()
         .zip(texts)
         .map(|(name, text)| {
-            text.map(|t| (name.to_string(), t))
+            // askama drops the template's final newline; POSIX text files end with one
+            text.map(|t| (name.to_string(), if t.ends_with('\n') { t } else { t + "\n" }))
                 .map_err(|e| Error::invalid("templates", name, &format!("rendering failed: {e}")))
         })
         .collect()
