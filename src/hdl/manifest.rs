@@ -16,9 +16,9 @@ fn field<'a>(v: &'a Value, path: &str) -> Result<&'a Value, Error> {
 }
 
 fn int(v: &Value, path: &str) -> Result<i64, Error> {
-    field(v, path)?
-        .as_i64()
-        .ok_or_else(|| Error::invalid(&format!("manifest.json {path}"), field(v, path).unwrap(), "not an integer"))
+    field(v, path)?.as_i64().ok_or_else(|| {
+        Error::invalid(&format!("manifest.json {path}"), field(v, path).unwrap(), "not an integer")
+    })
 }
 
 /// A `{mant, shift}` constant.
@@ -46,7 +46,11 @@ pub fn tb_params_from(c: &CoreParams, config: &Config, m: &Value, dir: &Path) ->
         if got == want {
             Ok(())
         } else {
-            Err(Error::invalid(&format!("manifest.json {path}"), got, &format!("the config's core has {want}")))
+            Err(Error::invalid(
+                &format!("manifest.json {path}"),
+                got,
+                &format!("the config's core has {want}"),
+            ))
         }
     };
     let u = |v: usize| v as i64;
@@ -77,9 +81,9 @@ pub fn tb_params_from(c: &CoreParams, config: &Config, m: &Value, dir: &Path) ->
     text("overflow", if c.wrap { "wrap" } else { "saturate" })?;
 
     let steps = int(m, "steps")?;
-    let scales = field(m, "constants.sgd.scale")?
-        .as_array()
-        .ok_or_else(|| Error::invalid("manifest.json constants.sgd.scale", "not a list", "one {mant, shift} per step"))?;
+    let scales = field(m, "constants.sgd.scale")?.as_array().ok_or_else(|| {
+        Error::invalid("manifest.json constants.sgd.scale", "not a list", "one {mant, shift} per step")
+    })?;
     if scales.len() as i64 != steps {
         return Err(Error::invalid(
             "manifest.json constants.sgd.scale",
@@ -91,7 +95,9 @@ pub fn tb_params_from(c: &CoreParams, config: &Config, m: &Value, dir: &Path) ->
         .iter()
         .map(|s| Ok((int(s, "mant")?, int(s, "shift")?)))
         .collect::<Result<_, Error>>()
-        .map_err(|_| Error::invalid("manifest.json constants.sgd.scale", "malformed", "a list of {mant, shift}"))?;
+        .map_err(|_| {
+            Error::invalid("manifest.json constants.sgd.scale", "malformed", "a list of {mant, shift}")
+        })?;
     let lr = constant(m, "constants.sgd.lr")?;
     let momentum = match field(m, "constants.sgd.momentum")? {
         Value::Null => None,

@@ -95,6 +95,18 @@ mod tests {
         }
     }
 
+    /// The Verilog committed under `hdl/` is what the templates render now (`make hdl`).
+    #[test]
+    fn committed_hdl_is_current() {
+        for name in ["tiny", "small", "paper"] {
+            for (file, text) in render(&config(name)).unwrap() {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hdl").join(name).join(&file);
+                let committed = std::fs::read_to_string(&path).unwrap_or_default();
+                assert!(committed == text, "hdl/{name}/{file} is stale: run `make hdl`");
+            }
+        }
+    }
+
     #[test]
     fn writes_atomically_and_replaces_an_old_folder() {
         let dir = std::env::temp_dir().join(format!("fep-hdl-{}", std::process::id()));

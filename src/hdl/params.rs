@@ -148,7 +148,8 @@ impl CoreParams {
                  (one LFSR sequence over all parameters in order) does not map onto PEs updating in parallel",
             ));
         }
-        for (field, q) in [("fixed.state", f.state), ("fixed.derivative", f.derivative), ("fixed.weight", f.weight)]
+        for (field, q) in
+            [("fixed.state", f.state), ("fixed.derivative", f.derivative), ("fixed.weight", f.weight)]
         {
             if q.width() > MAX_DATA_WIDTH {
                 return Err(invalid(
@@ -183,7 +184,8 @@ impl CoreParams {
         let lut = ActivationLut::new(f.state, f.state, f.derivative, &f.lut)
             .map_err(|e| invalid("fixed.lut", format!("{:?}", f.lut), &e.to_string()))?;
 
-        let (s_w, s_f, d_w, d_f) = (f.state.width(), f.state.frac(), f.derivative.width(), f.derivative.frac());
+        let (s_w, s_f, d_w, d_f) =
+            (f.state.width(), f.state.frac(), f.derivative.width(), f.derivative.frac());
         let (w_w, w_f, c_w, c_f) = (f.weight.width(), f.weight.frac(), f.constant.width(), f.constant.frac());
         let acc_w = f.accumulator_width;
         let gs_w = f.gradient_sum_width;
@@ -214,7 +216,8 @@ impl CoreParams {
         let mul_a_w = w_w.max(s_w);
         let (k, n) = (m.n_x + m.n_h2, m.n_h1);
         let (kt, nt) = (k / h.rows, n / h.cols);
-        let data_w = [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width()].into_iter().max().unwrap_or(64);
+        let data_w =
+            [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width()].into_iter().max().unwrap_or(64);
         let lut_b = f.lut.index_bits;
         let table = |t: &[i64], w: u32| t.iter().map(|&v| hex(v, w)).collect::<Vec<_>>();
         let (rho0, drho0) = lut.eval(0);

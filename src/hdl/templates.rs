@@ -6,8 +6,17 @@ use crate::error::Error;
 use askama::Template;
 
 /// The generated files, in dependency order (primitives first, the testbench last).
-pub const FILES: [&str; 9] =
-    ["fxp.v", "act_lut.v", "sgd_unit.v", "pe.v", "pe_array.v", "neuron_unit.v", "controller.v", "core.v", "tb_core.sv"];
+pub const FILES: [&str; 9] = [
+    "fxp.v",
+    "act_lut.v",
+    "sgd_unit.v",
+    "pe.v",
+    "pe_array.v",
+    "neuron_unit.v",
+    "controller.v",
+    "core.v",
+    "tb_core.sv",
+];
 
 macro_rules! hdl_template {
     ($name:ident, $path:literal) => {
