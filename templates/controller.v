@@ -4,7 +4,8 @@
 //   PLUS       from the free equilibrium; T steps with coeff_plus, pull c2_plus * u; keep a+, b+
 //   MINUS_ACC  from the free equilibrium; T steps with coeff_minus, pull c2_minus * u; then the
 //              gradient accumulation S += -(a+ b+ - a- b-) (2 kt nt cycles, the "+1 step")
-//   UPDATE     SGD on every weight and bias (kt nt cycles, all PEs in parallel); S = 0
+//   UPDATE     SGD on every weight and bias (kt nt cycles, all PEs in parallel, the last one
+//              written back in the done cycle); S = 0
 //   GEN_STEP   x kept, h = 0; T hidden-only steps; then one visible-only step with step size
 //              dt_alpha, coeff 0, pull 0 (datapath.md "Generation")
 //

@@ -194,11 +194,14 @@ module neuron_unit #(
     fxp_sat #(.WI(SW), .WO(${ c.gs_w }$), .WRAP(1)) u_am_x (.v(act_v[bacc_idx*SW +: SW]), .q(am_x));
     wire signed [${ c.gs_w }$-1:0] bdelta = (am_x - ap_x) <<< ${ c.s_f }$;
 
-    // SGD update of one bias per cycle
+    // SGD update of one bias per cycle, written back the cycle after
     wire signed [${ c.m_w }$-1:0] m_new;
     wire signed [${ c.w_w }$-1:0] w_new;
+    wire upd_here = upd_en && ({{(32-${ c.li_w }$){1'b0}}, upd_idx} < NN);
+    reg upd_d;
+    reg [IW-1:0] upd_i_d;
     sgd_unit u_sgd (
-        .s(gsum[upd_i]), .m(bmom[upd_i]), .w(bias[upd_i]),
+        .clk(clk), .en(upd_here), .s(gsum[upd_i]), .m(bmom[upd_i]), .w(bias[upd_i]),
         .scale_mant(scale_mant), .scale_shift(scale_shift),
         .lr_mant(lr_mant), .lr_shift(lr_shift), .mu_mant(mu_mant), .mu_shift(mu_shift),
         .momentum(momentum), .m_new(m_new), .w_new(w_new)
@@ -280,10 +283,12 @@ module neuron_unit #(
             bmom[clr_i] <= {${ c.m_w }${1'b0}};
         end
         if (bacc_en && ({{(32-${ c.li_w }$){1'b0}}, bacc_idx} < NN)) gsum[bacc_i] <= gsum[bacc_i] + bdelta;
-        if (upd_en && ({{(32-${ c.li_w }$){1'b0}}, upd_idx} < NN)) begin
-            bias[upd_i] <= w_new;
-            bmom[upd_i] <= m_new;
-            gsum[upd_i] <= {${ c.gs_w }${1'b0}};
+        upd_d <= rst ? 1'b0 : upd_here;
+        upd_i_d <= upd_i;
+        if (upd_d) begin
+            bias[upd_i_d] <= w_new;
+            bmom[upd_i_d] <= m_new;
+            gsum[upd_i_d] <= {${ c.gs_w }${1'b0}};
         end
         if (wr_bias) bias[wr_i] <= wr_data[${ c.w_w }$-1:0];
         if (wr_mom) bmom[wr_i] <= wr_data[${ c.m_w }$-1:0];

@@ -104,11 +104,13 @@ module pe (
     fxp_sat #(.WI(32), .WO(48), .WRAP(1)) u_prod_gs (.v(prod), .q(prod_gs));
     reg  signed [48-1:0] gacc_plus;
 
-    // SGD update of one weight per cycle
+    // SGD update of one weight per cycle, written back the cycle after
     wire signed [32-1:0] m_new;
     wire signed [16-1:0] w_new;
+    reg upd_d;
+    reg [7-1:0] upd_idx_d;
     sgd_unit u_sgd (
-        .s(s_mem[upd_idx]), .m(m_mem[upd_idx]), .w(w_mem[upd_idx]),
+        .clk(clk), .en(upd_en), .s(s_mem[upd_idx]), .m(m_mem[upd_idx]), .w(w_mem[upd_idx]),
         .scale_mant(scale_mant), .scale_shift(scale_shift),
         .lr_mant(lr_mant), .lr_shift(lr_shift), .mu_mant(mu_mant), .mu_shift(mu_shift),
         .momentum(momentum), .m_new(m_new), .w_new(w_new)
@@ -117,22 +119,26 @@ module pe (
     always @(posedge clk) begin
         if (rst) begin
             gacc_plus <= {48{1'b0}};
+            upd_d <= 1'b0;
         end else begin
+            upd_d <= upd_en;
             if (clr_en) begin
                 s_mem[clr_idx] <= {48{1'b0}};
                 m_mem[clr_idx] <= {32{1'b0}};
             end
             if (gacc_en && !gacc_minus) gacc_plus <= prod_gs;
             if (gacc_en && gacc_minus) s_mem[widx] <= s_mem[widx] - gacc_plus + prod_gs;
-            if (upd_en) begin
-                w_mem[upd_idx] <= w_new;
-                m_mem[upd_idx] <= m_new;
-                s_mem[upd_idx] <= {48{1'b0}};
+            if (upd_d) begin
+                w_mem[upd_idx_d] <= w_new;
+                m_mem[upd_idx_d] <= m_new;
+                s_mem[upd_idx_d] <= {48{1'b0}};
             end
             if (wr_w) w_mem[wr_addr] <= wr_data[16-1:0];
             if (wr_m) m_mem[wr_addr] <= wr_data[32-1:0];
         end
     end
+
+    always @(posedge clk) upd_idx_d <= upd_idx;
 
     assign rd_w = w_mem[rd_addr];
     assign rd_s = s_mem[rd_addr];
