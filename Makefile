@@ -76,6 +76,7 @@ cosim-variant:
 	$(MAKE) --no-print-directory cosim CONFIG=variant CONFIG_FILE=tests/data/core_variant.yaml VECTORS=build/vectors/variant
 
 cosim-selftest:
+	@mkdir -p build
 	@if $(MAKE) --no-print-directory cosim CONFIG=$(CONFIG) CORRUPT=1 >build/cosim-selftest.log 2>&1; then \
 		echo "cosim-selftest: FAILED: the cosimulation passed with a corrupted vector"; exit 1; \
 	else \
