@@ -64,7 +64,11 @@ impl Wide for i64 {
     type Acc = f64;
     #[inline(always)]
     fn of_acc(v: f64) -> i64 {
-        v as i64
+        debug_assert!(v.abs() < 2f64.powi(53) && v.fract() == 0.0);
+        // SAFETY: the products hold exact integers below 2^53 in magnitude (`Fixed::<i64>::new`
+        // checks the accumulator bound), so the value is finite and fits i64. (`as` would add a
+        // saturation fix-up that keeps the loop from vectorising.)
+        unsafe { v.to_int_unchecked() }
     }
     fn product(dst: &mut [f64], a: &[i64], m: &FixedMatrix) {
         let (k, n) = (m.rows, m.cols);
