@@ -382,7 +382,7 @@ pub fn run_in<T: ArithTask>(kind: ArithKind, config: &Config, task: T) -> Result
         ArithKind::F64 => task.run(&Float::<f64>::new()),
         ArithKind::Fixed => {
             config.fixed.check_constants(&config.relax, &config.optim)?;
-            if intermediate_bits(config) < 63 {
+            if intermediate_bits(config) < 63 && config.fixed.min_accumulator_width(&config.model) <= 53 {
                 task.run(&Fixed::<i64>::new(config)?)
             } else {
                 task.run(&Fixed::<i128>::new(config)?)

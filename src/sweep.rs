@@ -243,6 +243,8 @@ mod tests {
             assert_eq!(v.fixed.accumulator_width, 2 * w + 8);
             assert!(v.fixed.state.max_value() >= 26.47);
         }
+        // The default core is the sweep's 16-bit point, whose loss the committed results show.
+        assert_eq!(at_width(&c, 16).unwrap(), c);
         let e = at_width(&c, 4).unwrap_err().to_string();
         assert!(e.contains("fixed.lut") || e.contains("sweep width"), "{e}");
     }

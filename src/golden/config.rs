@@ -89,7 +89,7 @@ impl Default for FixedConfig {
         FixedConfig {
             state: q(16, 10),
             derivative: q(16, 14),
-            weight: q(16, 12),
+            weight: q(16, 14),
             constant: q(32, 20),
             gradient: q(32, 24),
             moment: q(32, 24),

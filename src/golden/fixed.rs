@@ -40,9 +40,15 @@ use std::cell::RefCell;
 use std::fmt::Debug;
 use std::ops::AddAssign;
 
-/// The integer type of a datapath's intermediate values.
+/// The integer type of a datapath's intermediate values, and how its dot products are formed.
 pub trait Wide: PrimInt + Signed + AddAssign + Default + Debug + Send + Sync + 'static {
     const BITS: u32;
+    /// An exact dot product as the product kernel leaves it.
+    type Acc: Copy + Default + Send + Sync + 'static;
+    /// The dot product as an integer.
+    fn of_acc(v: Self::Acc) -> Self;
+    /// `dst = a * m` exactly.
+    fn product(dst: &mut [Self::Acc], a: &[i64], m: &FixedMatrix);
     fn of(v: i64) -> Self;
     /// From an i128 known to fit.
     fn of_i128(v: i128) -> Self;
@@ -51,8 +57,30 @@ pub trait Wide: PrimInt + Signed + AddAssign + Default + Debug + Send + Sync + '
     fn to_i64(self) -> i64;
 }
 
+/// With i64 intermediates the products run as an f64 matrix product: [`Fixed::<i64>::new`]
+/// requires the exact sums to stay below 2^53, where f64 adds integers exactly in any order.
 impl Wide for i64 {
     const BITS: u32 = 64;
+    type Acc = f64;
+    #[inline(always)]
+    fn of_acc(v: f64) -> i64 {
+        debug_assert!(v.abs() < 2f64.powi(53) && v.fract() == 0.0);
+        // SAFETY: the products hold exact integers below 2^53 in magnitude (`Fixed::<i64>::new`
+        // checks the accumulator bound), so the value is finite and fits i64. (`as` would add a
+        // saturation fix-up that keeps the loop from vectorising.)
+        unsafe { v.to_int_unchecked() }
+    }
+    fn product(dst: &mut [f64], a: &[i64], m: &FixedMatrix) {
+        let (k, n) = (m.rows, m.cols);
+        let rows = a.len() / k;
+        SCRATCH.with(|s| {
+            let fa = &mut *s.borrow_mut();
+            fa.resize(a.len(), 0.0);
+            widest_simd(Convert { from: a, to: &mut fa[..], f: |v: i64| v as f64 });
+            let (av, bv) = (MatRef::row_major(fa, rows, k), MatRef::row_major(&m.float, k, n));
+            matmul(dst, av, bv, false);
+        });
+    }
     #[inline(always)]
     fn of(v: i64) -> i64 {
         v
@@ -71,8 +99,18 @@ impl Wide for i64 {
     }
 }
 
+/// With i128 intermediates the products run as an exact integer loop (slow; for formats too
+/// wide for f64).
 impl Wide for i128 {
     const BITS: u32 = 128;
+    type Acc = i128;
+    #[inline(always)]
+    fn of_acc(v: i128) -> i128 {
+        v
+    }
+    fn product(dst: &mut [i128], a: &[i64], m: &FixedMatrix) {
+        exact_product(dst, a, &m.raw, a.len() / m.rows, m.rows, m.cols, false);
+    }
     #[inline(always)]
     fn of(v: i64) -> i128 {
         v.into()
@@ -152,8 +190,6 @@ impl<I: Wide> Fit<I> {
 pub struct Fixed<I> {
     f: FixedConfig,
     lut: ActivationLut,
-    /// Relaxation products run as f64 matrix products (exact).
-    gemm_exact: bool,
     /// Rounding of a drive (drops the weight's fraction bits), of `rho' * drive` (the
     /// derivative's), of a product with a constant (the constant's).
     round_weight: Round<I>,
@@ -187,6 +223,13 @@ impl<I: Wide> Fixed<I> {
         let (f, m) = (&config.fixed, &config.model);
         f.validate(m)?;
         let bits = intermediate_bits(config);
+        if I::BITS == 64 && f.min_accumulator_width(m) > F64_EXACT_BITS {
+            return Err(Error::invalid(
+                "fixed.accumulator_width",
+                f.accumulator_width,
+                "sums wider than 53 bits need the i128 datapath (Fixed::<i128>)",
+            ));
+        }
         if bits + 1 >= I::BITS {
             return Err(Error::invalid(
                 "fixed",
@@ -204,18 +247,11 @@ impl<I: Wide> Fixed<I> {
         Ok(Fixed {
             f: f.clone(),
             lut,
-            gemm_exact: f.min_accumulator_width(m) <= F64_EXACT_BITS,
             round_weight: Round::new(f.weight.frac(), half_even),
             round_derivative: Round::new(f.derivative.frac(), half_even),
             round_constant: Round::new(f.constant.frac(), half_even),
             fit_state: Fit::new(f.state, f.overflow),
         })
-    }
-
-    /// The same model with every dot product in the exact i128 loop (to test the f64 path).
-    pub fn without_f64_products(mut self) -> Self {
-        self.gemm_exact = false;
-        self
     }
 
     pub fn config(&self) -> &FixedConfig {
@@ -250,12 +286,12 @@ impl<I: Wide> Fixed<I> {
 }
 
 /// The hidden-unit update of a row: returns the overflow counts of drive, product and state.
-struct HiddenKernel<'a, I, const WRAP: bool> {
+struct HiddenKernel<'a, I: Wide, const WRAP: bool> {
     k: &'a Fixed<I>,
     eps: i64,
     h: &'a mut [i64],
     drho: &'a [i64],
-    acc: &'a [I],
+    acc: &'a [I::Acc],
     bias: &'a [i64],
 }
 
@@ -270,7 +306,7 @@ impl<I: Wide, const WRAP: bool> SimdKernel for HiddenKernel<'_, I, WRAP> {
         let (fs, eps) = (k.f.state.frac() as usize, I::of(self.eps));
         let (mut n_drive, mut n_product, mut n_state) = (0, 0, 0);
         for (((h, &d), &acc), &b) in self.h.iter_mut().zip(self.drho).zip(self.acc).zip(self.bias) {
-            let drive = fit.apply::<WRAP>(rw.apply(acc + (I::of(b) << fs)), &mut n_drive);
+            let drive = fit.apply::<WRAP>(rw.apply(I::of_acc(acc) + (I::of(b) << fs)), &mut n_drive);
             let p = fit.apply::<WRAP>(rd.apply(I::of(d) * I::of(drive)), &mut n_product);
             let g = I::of(*h) - I::of(p);
             *h = fit.apply::<WRAP>(I::of(*h) - rc.apply(eps * g), &mut n_state);
@@ -281,12 +317,12 @@ impl<I: Wide, const WRAP: bool> SimdKernel for HiddenKernel<'_, I, WRAP> {
 
 /// The visible-unit update of a row: returns the overflow counts of drive, product (none: the
 /// spring term is exact) and state.
-struct VisibleKernel<'a, I, const WRAP: bool> {
+struct VisibleKernel<'a, I: Wide, const WRAP: bool> {
     k: &'a Fixed<I>,
     eps: i64,
     coeff: i64,
     x: &'a mut [i64],
-    acc: &'a [I],
+    acc: &'a [I::Acc],
     bias: &'a [i64],
     x_t: &'a [i64],
     pull: &'a [i64],
@@ -303,7 +339,7 @@ impl<I: Wide, const WRAP: bool> SimdKernel for VisibleKernel<'_, I, WRAP> {
         let (mut n_drive, mut n_state) = (0, 0);
         let rows = self.x.iter_mut().zip(self.acc).zip(self.bias).zip(self.x_t).zip(self.pull);
         for ((((x, &acc), &b), &x_t), &pull) in rows {
-            let drive = fit.apply::<WRAP>(rw.apply(acc + (I::of(b) << fs)), &mut n_drive);
+            let drive = fit.apply::<WRAP>(rw.apply(I::of_acc(acc) + (I::of(b) << fs)), &mut n_drive);
             let spring = rc.apply(coeff * (I::of(*x) - I::of(x_t)));
             let g = I::of(*x) - I::of(drive) + spring - I::of(pull);
             *x = fit.apply::<WRAP>(I::of(*x) - rc.apply(eps * g), &mut n_state);
@@ -337,8 +373,8 @@ pub struct FixedMatrix {
 }
 
 thread_local! {
-    /// Scratch of the f64 products: the left operand and the result.
-    static SCRATCH: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// Scratch of the f64 products: the left operand.
+    static SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `dst = a^T b` or `a b` of integer matrices, exactly: in f64 when `exact_in_f64`, else in i128.
@@ -364,7 +400,7 @@ fn f64_product(dst: &mut [i128], a: &[i64], b: &[i64], m: usize, k: usize, n: us
 
 impl<I: Wide> Arith for Fixed<I> {
     type Num = i64;
-    type Acc = I;
+    type Acc = I::Acc;
     type GradSum = i128;
     type Matrix = FixedMatrix;
     type Const = i64;
@@ -401,28 +437,12 @@ impl<I: Wide> Arith for Fixed<I> {
 
     fn matrix(&self, w: &[i64], rows: usize, cols: usize) -> FixedMatrix {
         assert_eq!(w.len(), rows * cols);
-        let float = if self.gemm_exact { w.iter().map(|&v| v as f64).collect() } else { Vec::new() };
+        let float = if I::BITS == 64 { w.iter().map(|&v| v as f64).collect() } else { Vec::new() };
         FixedMatrix { raw: w.to_vec(), float, rows, cols }
     }
 
-    fn product(&self, dst: &mut [I], a: &[i64], m: &FixedMatrix) {
-        let (k, n) = (m.rows, m.cols);
-        let rows = a.len() / k;
-        if self.gemm_exact {
-            SCRATCH.with(|s| {
-                let (fa, out) = &mut *s.borrow_mut();
-                fa.resize(a.len(), 0.0);
-                out.resize(rows * n, 0.0);
-                widest_simd(Convert { from: a, to: &mut fa[..], f: |v: i64| v as f64 });
-                let (av, bv) = (MatRef::row_major(fa, rows, k), MatRef::row_major(&m.float, k, n));
-                matmul(out, av, bv, false);
-                widest_simd(Convert { from: &out[..], to: dst, f: |v: f64| I::of(v as i64) });
-            });
-        } else {
-            let mut exact = vec![0i128; rows * n];
-            exact_product(&mut exact, a, &m.raw, rows, k, n, false);
-            dst.iter_mut().zip(exact).for_each(|(d, v)| *d = I::of_i128(v));
-        }
+    fn product(&self, dst: &mut [I::Acc], a: &[i64], m: &FixedMatrix) {
+        I::product(dst, a, m);
     }
 
     fn activation(&self, h: &[i64], rho: &mut [i64], drho: &mut [i64]) {
@@ -434,7 +454,7 @@ impl<I: Wide> Arith for Fixed<I> {
         eps: i64,
         h: &mut [i64],
         drho: &[i64],
-        acc: &[I],
+        acc: &[I::Acc],
         bias: &[i64],
         sat: &mut Saturations,
     ) {
@@ -452,7 +472,7 @@ impl<I: Wide> Arith for Fixed<I> {
         eps: i64,
         coeff: i64,
         x: &mut [i64],
-        acc: &[I],
+        acc: &[I::Acc],
         bias: &[i64],
         x_t: &[i64],
         pull: &[i64],
@@ -608,7 +628,8 @@ mod tests {
         (eq, sum, sat.total())
     }
 
-    /// The f64 products, the exact i128 loop, and i64 or i128 intermediates: all the same bits.
+    /// i64 intermediates with f64 products, and i128 intermediates with the exact integer loop:
+    /// the same bits.
     #[test]
     fn every_implementation_of_the_datapath_gives_the_same_bits() {
         for yaml in
@@ -616,18 +637,15 @@ mod tests {
         {
             let c = config(yaml);
             let fast = Fixed::<i64>::new(&c).unwrap();
-            assert!(fast.gemm_exact);
             let (eq, sum, sat) = run(&fast, &c, 7);
-            let loop_i64 = Fixed::<i64>::new(&c).unwrap().without_f64_products();
-            let wide = Fixed::<i128>::new(&c).unwrap().without_f64_products();
-            for other in [run(&loop_i64, &c, 7), run(&wide, &c, 7)] {
-                assert_eq!(
-                    (&other.0.free, &other.0.plus, &other.0.minus),
-                    (&eq.free, &eq.plus, &eq.minus),
-                    "{yaml}"
-                );
-                assert_eq!((&other.1, other.2), (&sum, sat), "{yaml}");
-            }
+            let wide = Fixed::<i128>::new(&c).unwrap();
+            let other = run(&wide, &c, 7);
+            assert_eq!(
+                (&other.0.free, &other.0.plus, &other.0.minus),
+                (&eq.free, &eq.plus, &eq.minus),
+                "{yaml}"
+            );
+            assert_eq!((&other.1, other.2), (&sum, sat), "{yaml}");
         }
     }
 
@@ -651,8 +669,10 @@ mod tests {
             let acc: Vec<i64> = draw(f.state).iter().zip(draw(f.weight)).map(|(s, w)| s * w).collect();
             let (eps, coeff) = (a.constant(0.1), a.constant(16.125));
             let (mut h, mut x, mut sat) = (h0.clone(), x0.clone(), Saturations::default());
-            a.hidden_step(eps, &mut h, &drho, &acc, &bias, &mut sat);
-            a.visible_step(eps, coeff, &mut x, &acc, &bias, &x_t, &pull, &mut sat);
+            // The product kernel's output: exact integers held in f64.
+            let acc_f64: Vec<f64> = acc.iter().map(|&v| v as f64).collect();
+            a.hidden_step(eps, &mut h, &drho, &acc_f64, &bias, &mut sat);
+            a.visible_step(eps, coeff, &mut x, &acc_f64, &bias, &x_t, &pull, &mut sat);
 
             let (mut lfsr, mut overflows) = (Lfsr::new(1).unwrap(), 0);
             // Requantize to the state format from `frac` fraction bits, counting overflows.

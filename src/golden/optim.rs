@@ -746,7 +746,8 @@ mod tests {
 
     #[test]
     fn overflows_saturate_and_are_counted() {
-        let f = FixedConfig::default(); // gradient Q(32,24) up to 128, weight Q(16,12) up to 8
+        // gradient Q(32,24) up to 128, weight Q(16,12) up to 8
+        let f = FixedConfig { weight: QFormat::new(16, 12).unwrap(), ..FixedConfig::default() };
         let mut s = Params::<i128>::zeros(D);
         s.w0[0] = 1000 << 24; // g = 1000
         s.w0[1] = -(1 << 100); // beyond the sum port too
