@@ -10,6 +10,11 @@
 #   make cosim-variant    the same for a core in the RTL's other rounding, overflow and LUT modes
 #   make cosim-selftest   the cosimulation must fail on a corrupted vector (CORRUPT=1)
 #   make lint-hdl   verilator --lint-only -Wall on the generated Verilog of every committed core
+#   make synth      Yosys synthesis of a core (generic, Xilinx 7-series, iCE40) and nextpnr-ice40 where
+#                   it fits, into runs/synth/X/ (CONFIG=tiny|small|paper); make report tabulates it
+#   make synth-sweep      the PE-array sweep of the paper network (synthesis, report, PNGs)
+#   make cosim-netlist    the synthesized gate-level netlist of a core against its golden vectors
+#   make synth-tools      apt-get install yosys nextpnr-ice40 (the setup step of the synthesis targets)
 
 CARGO ?= cargo
 BIN   := target/release/floweqprop
@@ -17,6 +22,7 @@ RUN   ?= runs/quick
 EPOCHS ?= 300
 
 .PHONY: all quick test lint bench paper eval hdl cosim cosim-variant cosim-selftest lint-hdl $(BIN)
+.PHONY: synth-tools synth report synth-sweep cosim-netlist
 
 all: quick
 
@@ -86,3 +92,68 @@ cosim-selftest:
 lint-hdl:
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(VERILATOR) --lint-only -Wall --top-module core $(RTL_FILES)) || exit 1; done
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && yosys -q -p "read_verilog $(RTL_FILES); hierarchy -check -top core") || exit 1; done
+
+# ---- synthesis and throughput reports (docs/results/synth/README.md)
+# make synth renders the core into runs/synth/X/rtl and runs synth/read.ys + synth/<target>.ys for
+# each of SYNTH_TARGETS (synth/yosys.sh: <target>_stat.json, or <target>_timeout.txt after
+# SYNTH_TIMEOUT seconds); for ice40, `floweqprop report --pnr-plan` decides whether the netlist can
+# fit the iCE40 UP5K and synth/pnr_ice40.sh places and routes it if so (ice40_pnr.json, Fmax),
+# otherwise the reason goes to ice40_pnr_skipped.txt. Everything under runs/ stays uncommitted;
+# make report writes the committed tables into docs/results/synth/.
+SYNTH_TARGETS ?= generic xc7 ice40
+SYNTH_TIMEOUT ?= 14400
+SYNTH_DIR ?= runs/synth/$(CONFIG)
+SYNTH_RESULTS ?= docs/results/synth
+REPORT_FLAGS ?=
+SWEEP_CONFIG ?= configs/paper.yaml
+SWEEP_SHAPES ?= 4x4,8x4,8x8,16x8,16x16
+SWEEP_TARGETS ?= xc7
+NETLIST_DIR := build/cosim-netlist/$(CONFIG)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+synth-tools:
+	@command -v yosys >/dev/null && command -v nextpnr-ice40 >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq yosys nextpnr-ice40 >/dev/null)
+
+synth: $(BIN) synth-tools
+	@mkdir -p $(SYNTH_DIR)
+	$(BIN) hdl --config $(CONFIG_FILE) --out $(SYNTH_DIR)/rtl
+	for t in $(SYNTH_TARGETS); do synth/yosys.sh $(SYNTH_DIR) $$t $(SYNTH_TIMEOUT) || exit 1; done
+	@if echo " $(SYNTH_TARGETS) " | grep -q " ice40 "; then \
+		$(BIN) report --config $(CONFIG_FILE) --synth-dir $(SYNTH_DIR) --pnr-plan && \
+		if [ ! -f $(SYNTH_DIR)/ice40_pnr_skipped.txt ]; then synth/pnr_ice40.sh $(SYNTH_DIR) $(SYNTH_TIMEOUT); fi; \
+	fi
+
+report: $(BIN)
+	$(BIN) report --config $(CONFIG_FILE) --synth-dir $(SYNTH_DIR) --targets $(subst $(space),$(comma),$(strip $(SYNTH_TARGETS))) --out $(SYNTH_RESULTS) $(REPORT_FLAGS)
+
+# The paper network with other PE arrays: config copies in runs/synth/sweep/, one make synth each
+# (SWEEP_TARGETS only; the array of the config itself is read from its own `make synth
+# CONFIG=paper`), then the table and the two PNGs in docs/results/synth/.
+SWEEP_NAME := $(basename $(notdir $(SWEEP_CONFIG)))
+synth-sweep: $(BIN) synth-tools
+	@mkdir -p runs/synth/sweep
+	$(BIN) report --config $(SWEEP_CONFIG) --sweep $(SWEEP_SHAPES) --write-configs runs/synth/sweep >runs/synth/sweep/copies.txt
+	while read name path; do \
+		$(MAKE) --no-print-directory synth CONFIG=$$name CONFIG_FILE=$$path SYNTH_TARGETS="$(SWEEP_TARGETS)" </dev/null || exit 1; \
+	done <runs/synth/sweep/copies.txt
+	$(BIN) report --config $(SWEEP_CONFIG) --sweep $(SWEEP_SHAPES) --targets $(subst $(space),$(comma),$(strip $(SWEEP_TARGETS))) --out $(SYNTH_RESULTS) $(REPORT_FLAGS)
+
+# The generic netlist of make synth (synth/generic.ys: write_verilog after synth) in place of the
+# RTL, in the same testbench, against the same golden vectors: bit-exact or it fails. The
+# testbench's ROM peek is left out (TB_NETLIST): the netlist has no ROM arrays. Synthesizes
+# again when the netlist is missing or the RTL it came from (generic_rtl/, kept by
+# synth/yosys.sh) differs from what the templates render now.
+cosim-netlist: $(BIN) synth-tools
+	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
+	$(BIN) hdl --config $(CONFIG_FILE) --out $(NETLIST_DIR)/rtl --vectors $(VECTORS)
+	@if [ ! -f $(SYNTH_DIR)/generic_netlist.v ] || ! (cd $(NETLIST_DIR)/rtl && for f in $(RTL_FILES); do cmp -s $$f $(CURDIR)/$(SYNTH_DIR)/generic_rtl/$$f || exit 1; done); then \
+		echo "cosim-netlist: synthesizing $(CONFIG) (generic)"; \
+		$(MAKE) --no-print-directory synth CONFIG=$(CONFIG) CONFIG_FILE=$(CONFIG_FILE) SYNTH_DIR=$(SYNTH_DIR) SYNTH_TARGETS=generic || exit 1; \
+		test -f $(SYNTH_DIR)/generic_netlist.v || { echo "cosim-netlist: no netlist (timed out?)"; exit 1; }; \
+	fi
+	cd $(NETLIST_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O1 -Wno-fatal -Wno-lint -Wno-style --top-module tb_core \
+		-DTB_NETLIST -Mdir ../obj $(CURDIR)/$(SYNTH_DIR)/generic_netlist.v tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
+	$(NETLIST_DIR)/obj/tb_core +VECTORS=$(VECTORS) $(if $(filter 1,$(CORRUPT)),+CORRUPT)

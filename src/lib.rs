@@ -26,5 +26,6 @@ pub mod optim;
 pub mod plot;
 pub mod real;
 pub mod relax;
+pub mod report;
 pub mod sweep;
 pub mod train;

@@ -16,6 +16,10 @@ use floweqprop::golden::vectors::{emit, write_folder, VectorOptions};
 use floweqprop::io::atomic_write;
 use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
+use floweqprop::report::{
+    config_name, default_synth_dir, pnr_plan, sweep_configs, write_sweep_configs, AssumedClocks, CoreReport,
+    Shape, SweepReport, Target, SWEEP_CONFIG_DIR, SYNTH_ROOT, UP5K,
+};
 use floweqprop::sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
 use floweqprop::train::{
     checkpoint_path, loss_curve_png, read_loss_csv, train_in, window_means, RunOptions, LOSS_WINDOW,
@@ -54,6 +58,8 @@ enum Command {
     Hdl(HdlArgs),
     /// Emit golden test vectors of the fixed-point model for the generated core ($readmemh files).
     Vectors(VectorsArgs),
+    /// Resources (Yosys, nextpnr: from `make synth`) and training throughput of the generated core.
+    Report(ReportArgs),
 }
 
 #[derive(Args)]
@@ -210,6 +216,39 @@ struct HdlArgs {
 }
 
 #[derive(Args)]
+struct ReportArgs {
+    /// YAML config of the core; `make synth CONFIG=<its file stem>` writes what the report reads.
+    #[arg(long)]
+    config: PathBuf,
+    /// Folder that `make synth` wrote [default: runs/synth/<config file stem>; with --sweep: the
+    /// folder holding one such folder per shape, default runs/synth].
+    #[arg(long)]
+    synth_dir: Option<PathBuf>,
+    /// Targets to report (each needs its <target>_stat.json).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "generic,xc7,ice40")]
+    targets: Vec<Target>,
+    /// Clock for targets without a place-and-route Fmax, MHz: `100` (every target) or
+    /// `xc7=100` (one); labelled "assumed" [default: generic=100, xc7=100, ice40=25].
+    #[arg(long, value_delimiter = ',')]
+    assumed_mhz: Vec<String>,
+    /// Also write <name>.md and <name>.json (with --sweep: sweep.md, sweep.json and two PNGs) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// PE-array sweep: these shapes (ROWSxCOLS) of the config's network; their results are read
+    /// from runs/synth/<stem>_<RxC> (the config's own shape: from runs/synth/<stem>).
+    #[arg(long, value_delimiter = ',')]
+    sweep: Vec<Shape>,
+    /// With --sweep: only write the config copies (<stem>_<RxC>.yaml, all but the config's own
+    /// shape) into this folder and print a "name path" line for each.
+    #[arg(long, requires = "sweep")]
+    write_configs: Option<PathBuf>,
+    /// Only decide whether nextpnr-ice40 runs: write runs/synth/X/ice40_pnr_skipped.txt with the
+    /// reason when the iCE40 netlist cannot fit the UP5K, or remove it when it may.
+    #[arg(long, conflicts_with_all = ["sweep", "out"])]
+    pnr_plan: bool,
+}
+
+#[derive(Args)]
 struct EvalArgs {
     /// Samples to evaluate: CSV, one sample a row, 64 values in [-1, 1].
     #[arg(long, conflicts_with = "checkpoint", required_unless_present = "checkpoint")]
@@ -253,6 +292,7 @@ fn main() -> Result<()> {
         Command::Sweep(a) => run_sweep(a),
         Command::Hdl(a) => run_hdl(a),
         Command::Vectors(a) => run_vectors(a),
+        Command::Report(a) => run_report(a),
     }
 }
 
@@ -588,6 +628,64 @@ fn run_hdl(a: HdlArgs) -> Result<()> {
         c.sample_cycles() as f64 / c.ideal_sample_cycles() as f64,
         c.ideal_sample_cycles()
     );
+    Ok(())
+}
+
+fn run_report(a: ReportArgs) -> Result<()> {
+    let config = Config::from_yaml_file(&a.config)?;
+    let assumed = AssumedClocks::default().with_settings(&a.assumed_mhz)?;
+    if a.pnr_plan {
+        let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&a.config));
+        let why = pnr_plan(&a.config, &config, &dir, &UP5K)?;
+        if why.is_empty() {
+            println!("fits the iCE40 {} ({}): place and route", UP5K.name.to_uppercase(), UP5K.package);
+        } else {
+            println!("nextpnr-ice40 not run: {}", why.join(", "));
+        }
+        return Ok(());
+    }
+    if a.sweep.is_empty() {
+        let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&a.config));
+        let report = CoreReport::load(&a.config, &config, &dir, &a.targets, &assumed)?;
+        println!("{}", report.markdown());
+        if let Some(out) = &a.out {
+            report.write(out)?;
+            eprintln!("wrote {}/{{{name}.md,{name}.json}}", out.display(), name = report.name);
+        }
+        return Ok(());
+    }
+    // the config's own array is read from its own `make synth`; the other shapes from copies
+    let base = config_name(&a.config);
+    let own = Shape { rows: config.hardware.rows, cols: config.hardware.cols };
+    let others: Vec<Shape> = a.sweep.iter().copied().filter(|&s| s != own).collect();
+    let copies = sweep_configs(&base, &config, &others)?;
+    let config_dir = PathBuf::from(SWEEP_CONFIG_DIR);
+    if let Some(dir) = &a.write_configs {
+        // one "name path" line per copy: what make synth-sweep synthesizes
+        for ((name, _), p) in copies.iter().zip(write_sweep_configs(dir, &copies)?) {
+            println!("{name} {}", p.display());
+        }
+        return Ok(());
+    }
+    let root = a.synth_dir.unwrap_or_else(|| PathBuf::from(SYNTH_ROOT));
+    let mut points = Vec::new();
+    for shape in &a.sweep {
+        let report = if *shape == own {
+            CoreReport::load(&a.config, &config, &root.join(&base), &a.targets, &assumed)?
+        } else {
+            let (name, c) =
+                copies.iter().find(|(n, _)| *n == format!("{base}_{shape}")).expect("a copy per shape");
+            let path = config_dir.join(format!("{name}.yaml"));
+            CoreReport::load(&path, c, &root.join(name), &a.targets, &assumed)?
+        };
+        points.push((*shape, report));
+    }
+    let sweep = SweepReport::new(&base, &config, points, assumed.get(Target::Xc7))?;
+    println!("{}", sweep.markdown());
+    if let Some(out) = &a.out {
+        sweep.write(&config, out)?;
+        eprintln!("wrote {}/{{sweep.md,sweep.json,sweep_resources.png,sweep_throughput.png}}", out.display());
+    }
     Ok(())
 }
 
