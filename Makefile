@@ -72,7 +72,7 @@ hdl: $(BIN)
 cosim: $(BIN)
 	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(COSIM_DIR)/rtl --vectors $(VECTORS)
-	cd $(COSIM_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O2 -Wno-fatal -Wno-lint -Wno-style --top-module tb_core \
+	cd $(COSIM_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O2 -Wall --top-module tb_core \
 		-Mdir ../obj $(RTL_FILES) tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
 	$(COSIM_DIR)/obj/tb_core +VECTORS=$(VECTORS) $(if $(filter 1,$(CORRUPT)),+CORRUPT)
 

@@ -37,7 +37,9 @@ module tb_core;
                      CMD_GEN_STEP = 3'd4;
 
     reg clk = 1'b0;
+    /* verilator lint_off BLKSEQ */ // the testbench's clock generator
     always #5 clk = ~clk;
+    /* verilator lint_on BLKSEQ */
     reg rst = 1'b1;
     reg wr_en = 1'b0;
     reg [2:0] wr_region = 3'd0;
@@ -92,6 +94,7 @@ module tb_core;
         end
     endtask
 
+    /* verilator lint_off UNUSEDSIGNAL */ // indices are integers; the port takes their low bits
     task automatic host_write(input [2:0] region, input integer index, input logic [DW-1:0] data);
         @(negedge clk);
         wr_en = 1'b1;
@@ -109,6 +112,7 @@ module tb_core;
         @(negedge clk);
         data = rd_data;
     endtask
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // runs one command; returns its cycles, from the cycle that samples start to done
     task automatic run(input [2:0] c, output longint cycles);
@@ -128,9 +132,9 @@ module tb_core;
         for (int i = 0; i < NS; i++) begin
             host_read(R_STATE, i, v);
             case (phase)
-                "free": check($sformatf("step %0d sample %0d free state", s, b), i, v, sext(free_exp[b*NS+i], SW));
-                "plus": check($sformatf("step %0d sample %0d plus state", s, b), i, v, sext(plus_exp[b*NS+i], SW));
-                default: check($sformatf("step %0d sample %0d minus state", s, b), i, v, sext(minus_exp[b*NS+i], SW));
+                "free": check($sformatf("step %0d sample %0d free state", s, b), i, v, sext(128'(free_exp[b*NS+i]), SW));
+                "plus": check($sformatf("step %0d sample %0d plus state", s, b), i, v, sext(128'(plus_exp[b*NS+i]), SW));
+                default: check($sformatf("step %0d sample %0d minus state", s, b), i, v, sext(128'(minus_exp[b*NS+i]), SW));
             endcase
         end
     endtask
@@ -150,9 +154,9 @@ module tb_core;
         $readmemh({dir, "/lut_drho.hex"}, lut_drho_exp);
         for (int i = 0; i < LUT_ENTRIES; i++) begin
             check("lut_rho", i, sext({{(128-SW){1'b0}}, dut.g_kunit[0].u_unit.u_lut.rho_rom[i]}, SW),
-                  sext(lut_rho_exp[i], SW));
+                  sext(128'(lut_rho_exp[i]), SW));
             check("lut_drho", i, sext({{(128-DRW){1'b0}}, dut.g_kunit[0].u_unit.u_lut.drho_rom[i]}, DRW),
-                  sext(lut_drho_exp[i], DRW));
+                  sext(128'(lut_drho_exp[i]), DRW));
         end
 
         // constants and initial parameters
@@ -169,7 +173,7 @@ module tb_core;
         host_write(R_CONST, 12, DW'(MU_SHIFT));
         host_write(R_CONST, 13, DW'(MOMENTUM));
         $readmemh({dir, "/params_init.hex"}, params_exp);
-        for (int i = 0; i < NP; i++) host_write(R_PARAM, i, sext(params_exp[i], WW));
+        for (int i = 0; i < NP; i++) host_write(R_PARAM, i, sext(128'(params_exp[i]), WW));
 
         for (int s = 0; s < STEPS; s++) begin
             $readmemh($sformatf("%s/samples_step%0d.hex", dir, s), samples);
@@ -182,8 +186,8 @@ module tb_core;
             end
             for (int b = 0; b < BATCH; b++) begin
                 for (int i = 0; i < NX; i++) begin
-                    host_write(R_XT, i, sext(samples[b*2*NX+i], SW));
-                    host_write(R_U, i, sext(samples[b*2*NX+NX+i], SW));
+                    host_write(R_XT, i, sext(128'(samples[b*2*NX+i]), SW));
+                    host_write(R_U, i, sext(128'(samples[b*2*NX+NX+i]), SW));
                 end
                 run(CMD_FREE, cyc_free);
                 check_states("free", s, b);
@@ -195,7 +199,7 @@ module tb_core;
             $readmemh($sformatf("%s/gradsum_step%0d.hex", dir, s), gsum_exp);
             for (int i = 0; i < NP; i++) begin
                 host_read(R_GRADSUM, i, v);
-                check($sformatf("step %0d gradient sum", s), i, v, sext(gsum_exp[i], GSW));
+                check($sformatf("step %0d gradient sum", s), i, v, sext(128'(gsum_exp[i]), GSW));
             end
             host_write(R_CONST, 7, DW'(SCALE_MANT[s]));
             host_write(R_CONST, 8, DW'(SCALE_SHIFT[s]));
@@ -203,7 +207,7 @@ module tb_core;
             $readmemh($sformatf("%s/params_step%0d.hex", dir, s), params_exp);
             for (int i = 0; i < NP; i++) begin
                 host_read(R_PARAM, i, v);
-                check($sformatf("step %0d parameter", s), i, v, sext(params_exp[i], WW));
+                check($sformatf("step %0d parameter", s), i, v, sext(128'(params_exp[i]), WW));
             end
             $display("tb_core: step %0d done, %0d mismatches so far", s, errors);
         end
@@ -211,13 +215,13 @@ module tb_core;
         // generation with the trained parameters
         $readmemh({dir, "/gen_x0.hex"}, gen_x);
         for (int g = 0; g < GEN_SAMPLES; g++) begin
-            for (int i = 0; i < NX; i++) host_write(R_STATE, i, sext(gen_x[g*NX+i], SW));
+            for (int i = 0; i < NX; i++) host_write(R_STATE, i, sext(128'(gen_x[g*NX+i]), SW));
             for (int e = 0; e < GEN_STEPS; e++) begin
                 run(CMD_GEN_STEP, cyc_gen);
                 $readmemh($sformatf("%s/gen_step%0d.hex", dir, e), gen_exp);
                 for (int i = 0; i < NX; i++) begin
                     host_read(R_STATE, i, v);
-                    check($sformatf("generation sample %0d Euler step %0d x", g, e), i, v, sext(gen_exp[g*NX+i], SW));
+                    check($sformatf("generation sample %0d Euler step %0d x", g, e), i, v, sext(128'(gen_exp[g*NX+i]), SW));
                 end
             end
         end

@@ -1,7 +1,7 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a 8 x 8 PE array holding
 // the fused weight matrix M = [W0^T ; W1] (192 x 128), 8 K-side neuron units ([x | h2], 24 neurons each),
 // 8 N-side neuron units (h1, 16 each), the controller, the runtime constants and the host port.
-// Network 64-128-128, T = 300, states Q(16,10), weights Q(16,12), constants Q(32,20).
+// Network 64-128-128, T = 300, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port (write when not busy; a read returns rd_data on the next cycle):
 //   region 0 PARAM    (r/w) params order: M row-major (k * 128 + n), then [bx ; b1] (192), then b0 (128)

@@ -118,7 +118,7 @@ module neuron_unit #(
     wire signed [41-1:0] dsum = acc_x + (bias_x <<< 10);
     wire signed [41-1:0] dsum_r;
     wire signed [SW-1:0] drive;
-    fxp_round #(.WI(41), .F(12), .HALF_EVEN(1)) u_drive_round (.v(dsum), .q(dsum_r));
+    fxp_round #(.WI(41), .F(14), .HALF_EVEN(1)) u_drive_round (.v(dsum), .q(dsum_r));
     fxp_sat #(.WI(41), .WO(SW), .WRAP(0)) u_drive_sat (.v(dsum_r), .q(drive));
     reg a_valid;
     reg [5-1:0] a_idx;

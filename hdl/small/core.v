@@ -1,7 +1,7 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a 4 x 4 PE array holding
 // the fused weight matrix M = [W0^T ; W1] (96 x 32), 4 K-side neuron units ([x | h2], 24 neurons each),
 // 4 N-side neuron units (h1, 8 each), the controller, the runtime constants and the host port.
-// Network 64-32-32, T = 60, states Q(16,10), weights Q(16,12), constants Q(32,20).
+// Network 64-32-32, T = 60, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port (write when not busy; a read returns rd_data on the next cycle):
 //   region 0 PARAM    (r/w) params order: M row-major (k * 32 + n), then [bx ; b1] (96), then b0 (32)

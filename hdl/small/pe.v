@@ -58,7 +58,7 @@ module pe (
 );
     localparam integer TILE = 192;
 
-    reg signed [16-1:0]  w_mem [0:TILE-1];   // weights, fixed.weight Q(16,12)
+    reg signed [16-1:0]  w_mem [0:TILE-1];   // weights, fixed.weight Q(16,14)
     reg signed [48-1:0] s_mem [0:TILE-1];   // exact gradient sums, 20 fraction bits
     reg signed [32-1:0]  m_mem [0:TILE-1];   // SGD momenta, fixed.moment Q(32,24)
 

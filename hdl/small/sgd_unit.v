@@ -3,7 +3,7 @@
 //
 //   g  = round(S * scale, 2F_s + scale_shift -> gradient Q(32,24))        optim row "g"
 //   m' = round(m * mu + g (aligned), -> moment Q(32,24))  or round(g -> moment)   "SGD m"
-//   u  = round(m' * lr, moment.frac + lr_shift -> Q(64,12))                "SGD update"
+//   u  = round(m' * lr, moment.frac + lr_shift -> Q(64,14))                "SGD update"
 //   w' = sat_weight(w - u)                                                          "weight"
 //
 // Every constant is mant * 2^-shift, loaded at run time, so the rounding shifts are run-time
@@ -39,7 +39,7 @@ module sgd_unit (
     localparam integer SUM_FRAC = 20;
     localparam integer G_FRAC = 24;
     localparam integer M_FRAC = 24;
-    localparam integer W_FRAC = 12;
+    localparam integer W_FRAC = 14;
 
     // requant(v, sh, wo): v * 2^-sh (sh may be negative) rounded with fixed.update_rounding,
     // then put into wo bits (saturate or wrap): golden::qformat::requantize. Returned

@@ -1,7 +1,7 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a 4 x 4 PE array holding
 // the fused weight matrix M = [W0^T ; W1] (80 x 16), 4 K-side neuron units ([x | h2], 20 neurons each),
 // 4 N-side neuron units (h1, 4 each), the controller, the runtime constants and the host port.
-// Network 64-16-16, T = 20, states Q(16,10), weights Q(16,12), constants Q(32,20).
+// Network 64-16-16, T = 20, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port (write when not busy; a read returns rd_data on the next cycle):
 //   region 0 PARAM    (r/w) params order: M row-major (k * 16 + n), then [bx ; b1] (80), then b0 (16)

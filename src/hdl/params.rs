@@ -354,7 +354,7 @@ mod tests {
     fn tiny_core_values() {
         let p = CoreParams::new(&config("tiny")).unwrap();
         assert_eq!((p.k, p.n, p.kt, p.nt), (80, 16, 20, 4));
-        assert_eq!((p.s_w, p.s_f, p.w_w, p.w_f, p.acc_w), (16, 10, 16, 12, 40));
+        assert_eq!((p.s_w, p.s_f, p.w_w, p.w_f, p.acc_w), (16, 10, 16, 14, 40));
         // fixed.gradient_sum_width
         assert_eq!(p.gs_w, 48);
         assert_eq!((p.dsum_w, p.pd_w, p.sp_w, p.gv_w, p.et_w), (41, 32, 49, 51, 83));
