@@ -165,10 +165,85 @@ pub struct Resources {
     pub dsps: Option<u64>,
     /// Block RAMs: RAMB36E1 equivalents (a RAMB18E1 counts 1/2) or SB_RAM40_4K.
     pub brams: Option<f64>,
-    /// CMOS transistor estimate of the generic netlist (`stat -tech cmos`), where written.
-    pub transistors: Option<u64>,
+    /// CMOS transistor estimate of the generic netlist (`stat -tech cmos`, generic_cmos.json)
+    /// as Yosys writes it: a trailing `+` says that some cell types (flip-flops) have no
+    /// estimate, so it is a lower bound.
+    pub transistors: Option<String>,
     /// Cell types counted in none of the columns above (carry chains, wide muxes, buffers).
     pub other: BTreeMap<String, u64>,
+    /// Where the cells are: per module (its parameterised variants together, the fxp helpers
+    /// as one), its instances in the design and the cells of its own (not of its submodules),
+    /// most cells first.
+    pub by_module: Vec<ModuleCells>,
+}
+
+/// One row of [`Resources::by_module`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModuleCells {
+    pub module: String,
+    pub instances: u64,
+    pub cells: u64,
+}
+
+/// `sgd_unit` from `\sgd_unit` or `$paramod$4a2e...\neuron_unit`; the fixed-point helpers
+/// (`fxp_round`, `fxp_sat`) and the LUT interpolator as their own groups.
+fn module_group(name: &str) -> String {
+    let base = name.rsplit('\\').next().unwrap_or(name);
+    match base {
+        "fxp_round" | "fxp_sat" | "fxp_requant" => "fxp helpers".into(),
+        b => b.to_string(),
+    }
+}
+
+/// Cells per module group, from the `modules` of a `stat -json` output whose module cells
+/// name their submodules by type (Yosys keeps the hierarchy).
+fn module_breakdown(stat: &Value) -> Vec<ModuleCells> {
+    let Some(modules) = stat.get("modules").and_then(Value::as_object) else { return Vec::new() };
+    let strip = |n: &str| n.trim_start_matches('\\').to_string();
+    let mut children: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    let mut own: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, m) in modules {
+        let name = strip(name);
+        let mut cells = m.get("num_cells").and_then(Value::as_u64).unwrap_or(0);
+        let types = m.get("num_cells_by_type").and_then(Value::as_object);
+        for (t, n) in types.into_iter().flatten() {
+            let n = n.as_u64().unwrap_or(0);
+            if modules.contains_key(t) || modules.contains_key(&format!("\\{t}")) {
+                children.entry(name.clone()).or_default().push((strip(t), n));
+                cells = cells.saturating_sub(n);
+            }
+        }
+        own.insert(name, cells);
+    }
+    // instances: from the modules no other module instantiates, down the hierarchy
+    let used: std::collections::BTreeSet<&String> = children.values().flatten().map(|(t, _)| t).collect();
+    let mut instances: BTreeMap<String, u64> = BTreeMap::new();
+    let mut stack: Vec<(String, u64)> =
+        own.keys().filter(|m| !used.contains(m)).map(|m| (m.clone(), 1)).collect();
+    while let Some((m, n)) = stack.pop() {
+        *instances.entry(m.clone()).or_default() += n;
+        for (c, k) in children.get(&m).into_iter().flatten() {
+            stack.push((c.clone(), n * k));
+        }
+    }
+    let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (m, n) in &instances {
+        let g = groups.entry(module_group(m)).or_default();
+        g.0 += n;
+        g.1 += n * own.get(m).copied().unwrap_or(0);
+    }
+    let mut rows: Vec<ModuleCells> = groups
+        .into_iter()
+        .map(|(module, (instances, cells))| ModuleCells { module, instances, cells })
+        .collect();
+    rows.sort_by(|a, b| b.cells.cmp(&a.cells).then(a.module.cmp(&b.module)));
+    rows
+}
+
+/// `estimated_num_transistors` of the design totals of a `stat -json -tech cmos` output.
+fn transistors(stat: &Value) -> Option<String> {
+    let v = stat.get("design")?.get("estimated_num_transistors")?;
+    v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string()))
 }
 
 /// LUTs of a Xilinx 7-series distributed-RAM or shift-register primitive.
@@ -215,9 +290,7 @@ impl Resources {
             design.get("num_cells_by_type").and_then(Value::as_object).ok_or("no \"num_cells_by_type\"")?;
         let mut r = Resources {
             cells: count(design.get("num_cells").unwrap_or(&Value::Null), "num_cells")?,
-            transistors: design.get("estimated_num_transistors").and_then(|v| {
-                v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim_end_matches('+').parse().ok()))
-            }),
+            transistors: transistors(stat),
             ..Resources::default()
         };
         let (mut luts, mut lutram, mut dsps, mut brams) = (0u64, 0u64, 0u64, 0.0f64);
@@ -242,6 +315,7 @@ impl Resources {
                 }
             }
         }
+        r.by_module = module_breakdown(stat);
         if target != Target::Generic {
             r.luts = Some(luts + lutram);
             r.lutram_luts = Some(lutram);
@@ -541,8 +615,12 @@ fn load_synthesis(
         return Ok(Synthesis::TimedOut { note: first_line(&timeout)? });
     }
     let json = read_json(&stat, config)?;
-    let resources = Resources::from_stat(target, &json)
+    let mut resources = Resources::from_stat(target, &json)
         .map_err(|m| Error::Data { origin: stat.display().to_string(), message: m })?;
+    let cmos = dir.join(format!("{}_cmos.json", target.name()));
+    if resources.transistors.is_none() && cmos.exists() {
+        resources.transistors = transistors(&read_json(&cmos, config)?);
+    }
     Ok(Synthesis::Done { resources })
 }
 
@@ -670,6 +748,30 @@ impl CoreReport {
             }
         }
         s += "\n";
+        if let Some(Synthesis::Done { resources }) = self.row(Target::Generic).map(|r| &r.synthesis) {
+            if let Some(t) = &resources.transistors {
+                let _ = writeln!(
+                    s,
+                    "Generic netlist, `stat -tech cmos`: {t} transistors (a trailing + marks a lower bound: \
+                     Yosys has no estimate for some cell types, the flip-flops among them).\n"
+                );
+            }
+            if !resources.by_module.is_empty() && resources.cells > 0 {
+                s += "Where the generic cells are (each module's own cells, its instances together):\n\n";
+                s += "| module | instances | cells | share |\n|---|---:|---:|---:|\n";
+                for m in &resources.by_module {
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} | {} | {:.1}% |",
+                        m.module,
+                        m.instances,
+                        m.cells,
+                        100.0 * m.cells as f64 / resources.cells as f64
+                    );
+                }
+                s += "\n";
+            }
+        }
         match &self.pnr {
             Pnr::Done { device, result } => {
                 let lc = result.utilisation.get("ICESTORM_LC").copied().unwrap_or((0, 0));
@@ -1101,6 +1203,24 @@ mod tests {
     }
 
     #[test]
+    fn breakdown_multiplies_each_module_by_its_instances() {
+        // core: 5 own cells, 2 pe; pe: 10 own, 1 sgd_unit; sgd_unit: 100; two fxp_sat variants
+        let s = json!({"modules": {
+            "\\core": {"num_cells": 7, "num_cells_by_type": {"$_AND_": 5, "pe": 2}},
+            "\\pe": {"num_cells": 13, "num_cells_by_type": {"$_OR_": 10, "sgd_unit": 1,
+                "$paramod$aa\\fxp_sat": 1, "$paramod$bb\\fxp_sat": 1}},
+            "\\sgd_unit": {"num_cells": 100, "num_cells_by_type": {"$_XOR_": 100}},
+            "$paramod$aa\\fxp_sat": {"num_cells": 3, "num_cells_by_type": {"$_NOT_": 3}},
+            "$paramod$bb\\fxp_sat": {"num_cells": 4, "num_cells_by_type": {"$_NOT_": 4}}
+        }, "design": {"num_cells": 239, "num_cells_by_type": {}}});
+        let rows = module_breakdown(&s);
+        let got: Vec<(&str, u64, u64)> =
+            rows.iter().map(|m| (m.module.as_str(), m.instances, m.cells)).collect();
+        assert_eq!(got, [("sgd_unit", 2, 200), ("pe", 2, 20), ("fxp helpers", 4, 14), ("core", 1, 5)]);
+        assert_eq!(rows.iter().map(|m| m.cells).sum::<u64>(), 239, "the groups add up to the design");
+    }
+
+    #[test]
     fn nextpnr_report_gives_the_slowest_clock_and_the_utilisation() {
         let r = json!({"fmax": {"clk$glb": {"achieved": 219.9, "constraint": 12}, "other": {"achieved": 80.5}},
             "utilization": {"ICESTORM_LC": {"available": 5280, "used": 26}}});
@@ -1195,6 +1315,12 @@ mod tests {
     fn write_stats(dir: &Path) {
         keep_rtl(dir, &config("tiny"));
         std::fs::write(
+            dir.join("generic_cmos.json"),
+            json!({"design": {"num_cells": 1000, "num_cells_by_type": {}, "estimated_num_transistors": "5400+"}})
+                .to_string(),
+        )
+        .unwrap();
+        std::fs::write(
             dir.join("generic_stat.json"),
             stat(json!({"$_AND_": 900, "$_DFF_P_": 100})).to_string(),
         )
@@ -1235,6 +1361,7 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("25 assumed") && md.contains("not run: does not fit"), "{md}");
+        assert!(md.contains("5400+ transistors"), "{md}");
 
         // results of other RTL are refused, naming the file and the command
         let pe = dir.join("xc7_rtl/pe.v");
