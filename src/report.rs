@@ -72,7 +72,7 @@ impl Target {
         match self {
             Target::Generic => "synth",
             Target::Xc7 => "synth_xilinx -family xc7 -noiopad",
-            Target::Ice40 => "synth_ice40 -dsp -noflatten",
+            Target::Ice40 => "synth_ice40 -dsp -noflatten, no ice40_dsp",
         }
     }
 
