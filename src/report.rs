@@ -1243,6 +1243,19 @@ mod tests {
         assert!((c.mhz_for(c.samples_per_s(37.0)) - 37.0).abs() < 1e-9);
     }
 
+    /// A real nextpnr-ice40 0.4 `--report` (synth/pnr_ice40.sh on an 8-bit multiply-accumulate
+    /// design with 17 I/Os, which fits the UP5K).
+    #[test]
+    fn a_real_nextpnr_report_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nextpnr_ice40_report.json");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let p = PnrResult::from_report(&v).unwrap();
+        assert!((p.fmax_mhz - 102.48).abs() < 0.01, "{}", p.fmax_mhz);
+        let (used, available) = p.utilisation["ICESTORM_LC"];
+        assert!(used > 0 && available == UP5K.lcs, "{used} of {available}");
+        assert_eq!(p.utilisation["ICESTORM_DSP"], (1, UP5K.dsps));
+    }
+
     #[test]
     fn assumed_clocks_take_one_or_every_target() {
         let a = AssumedClocks::default();
