@@ -46,8 +46,13 @@ module act_lut (
     );
 {%- else %}
     // zero-order hold: the entry of the segment
+{%- if c.lut_linear %}
+    assign rho = rho_rom[{1'b0, addr}];
+    assign drho = drho_rom[{1'b0, addr}];
+{%- else %}
     assign rho = rho_rom[addr];
     assign drho = drho_rom[addr];
+{%- endif %}
 {%- endif %}
 endmodule
 {%- if c.lut_linear && c.lut_l > 0 %}
