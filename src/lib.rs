@@ -19,6 +19,7 @@ pub mod flow;
 pub mod generate;
 pub mod golden;
 pub mod gradep;
+pub mod hdl;
 pub mod io;
 pub mod model;
 pub mod optim;

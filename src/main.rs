@@ -50,6 +50,8 @@ enum Command {
     Eval(EvalArgs),
     /// Train in fixed point at a list of widths and in float; final loss against width (table, PNG).
     Sweep(SweepArgs),
+    /// Generate the Verilog of the config's systolic training core (and its testbench).
+    Hdl(HdlArgs),
     /// Emit golden test vectors of the fixed-point model for the generated core ($readmemh files).
     Vectors(VectorsArgs),
 }
@@ -194,6 +196,20 @@ struct SweepArgs {
 }
 
 #[derive(Args)]
+struct HdlArgs {
+    /// YAML config of the core: network sizes, `fixed:` formats, `hardware:` array (default: the paper core).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output folder; it is replaced as a whole, and only once every file has rendered.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write tb_params.svh, the testbench's view of these golden vectors' manifest.json
+    /// (checked against the config), for `make cosim`.
+    #[arg(long)]
+    vectors: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct EvalArgs {
     /// Samples to evaluate: CSV, one sample a row, 64 values in [-1, 1].
     #[arg(long, conflicts_with = "checkpoint", required_unless_present = "checkpoint")]
@@ -235,6 +251,7 @@ fn main() -> Result<()> {
         Command::Bench(a) => run_bench(a),
         Command::Eval(a) => run_eval(a),
         Command::Sweep(a) => run_sweep(a),
+        Command::Hdl(a) => run_hdl(a),
         Command::Vectors(a) => run_vectors(a),
     }
 }
@@ -548,6 +565,29 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
     write_results(&runs, a.epochs, &a.out)?;
     println!("{}", table(&runs, a.epochs));
     eprintln!("wrote {}/{{sweep.md,sweep.csv,sweep.png}}", a.out.display());
+    Ok(())
+}
+
+fn run_hdl(a: HdlArgs) -> Result<()> {
+    let config = load_config(a.config.as_deref())?;
+    let mut files = floweqprop::hdl::render(&config)?;
+    if let Some(dir) = &a.vectors {
+        files.push(("tb_params.svh".to_string(), floweqprop::hdl::manifest::tb_params(&config, dir)?));
+    }
+    floweqprop::hdl::write_atomically(&a.out, &files)?;
+    let c = floweqprop::hdl::CoreParams::new(&config)?;
+    eprintln!(
+        "wrote {} files to {}: {}x{} PEs of {}x{} weights; {} cycles a training sample, {:.4}x the ideal {}",
+        files.len(),
+        a.out.display(),
+        c.rows,
+        c.cols,
+        c.kt,
+        c.nt,
+        c.sample_cycles(),
+        c.sample_cycles() as f64 / c.ideal_sample_cycles() as f64,
+        c.ideal_sample_cycles()
+    );
     Ok(())
 }
 

@@ -41,7 +41,7 @@ fn missing_checkpoint_is_named() {
 fn help_lists_every_command() {
     let out = Command::new(env!("CARGO_BIN_EXE_floweqprop")).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["train", "sample", "plot-loss", "bench"] {
+    for cmd in ["train", "sample", "plot-loss", "bench", "hdl"] {
         assert!(text.contains(cmd), "{text}");
     }
 }
@@ -66,4 +66,31 @@ fn eval_scores_a_samples_csv_beside_the_reference_rows() {
     let bad = write_temp("short.csv", "0.1,0.2\n");
     let (ok, err) = floweqprop(&["eval", "--samples", bad.to_str().unwrap()]);
     assert!(!ok && err.contains("short.csv") && err.contains("line 1"), "{err}");
+}
+
+#[test]
+fn hdl_writes_the_core_or_names_the_field_and_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("fep-cli-hdl-{}", std::process::id()));
+    let out = dir.join("tiny");
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let (ok, err) = floweqprop(&["hdl", "--config", tiny, "--out", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.contains("1.0380x the ideal"), "{err}");
+    assert!(out.join("core.v").exists() && out.join("tb_core.sv").exists());
+
+    let text = std::fs::read_to_string(tiny)
+        .unwrap()
+        .replace("update_rounding: half_even", "update_rounding: stochastic");
+    let cfg = write_temp("stochastic.yaml", &text);
+    let bad = dir.join("bad");
+    let (ok, err) = floweqprop(&["hdl", "--config", cfg.to_str().unwrap(), "--out", bad.to_str().unwrap()]);
+    assert!(!ok && err.contains("fixed.update_rounding") && err.contains("stochastic"), "{err}");
+    assert!(!bad.exists(), "nothing written on a refused config");
+
+    let small = concat!(env!("CARGO_MANIFEST_DIR"), "/testvectors/small");
+    let (ok, err) =
+        floweqprop(&["hdl", "--config", tiny, "--out", bad.to_str().unwrap(), "--vectors", small]);
+    assert!(!ok && err.contains("manifest.json") && err.contains("dims.n_h1"), "{err}");
+    assert!(!bad.exists(), "nothing written on vectors of another core");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,0 +1,401 @@
+//! The values the templates need, computed once from a [`Config`] and checked: array shape and
+//! tiles, every signal width of the datapath (`docs/datapath.md`), the LUT contents, the
+//! schedule's cycle counts. The templates only print these; no arithmetic lives in them.
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::golden::lut::{ActivationLut, Interpolation};
+use crate::golden::qformat::{Overflow, QFormat, Rounding};
+
+/// Widest state, derivative or weight format the RTL is generated for: the exact products of
+/// the neuron datapath (constant x (state + 3 bits)) then stay below about 100 bits.
+pub const MAX_DATA_WIDTH: u32 = 32;
+
+/// Widest constant: eps, the spring coefficients and the SGD mantissas.
+pub const MAX_CONSTANT_WIDTH: u32 = 48;
+
+/// Widest LUT address: the ROMs are written out entry by entry into `act_lut.v`.
+pub const MAX_LUT_INDEX_BITS: u32 = 14;
+
+/// Width of the optimizer's exact sums (as the golden model's i128: `golden::optim`).
+pub const OPT_WIDTH: u32 = 128;
+
+/// Width of the runtime shift registers of the SGD constants (signed, so shifts of -2^11..2^11).
+pub const SHIFT_WIDTH: u32 = 12;
+
+/// Cycles of a step beyond its `2 kt nt` MACs: after the last MAC, the PE partial-sum register,
+/// the reduction register, the neuron pipeline's stages A, B, C and its write (stage D, with the
+/// LUT read) drain in 5 cycles, then the commit of the new activations takes one.
+pub const STEP_OVERHEAD: usize = 6;
+
+/// Cycles of a FREE or PLUS command beyond its steps: the cycle that samples `start`, the state
+/// initialisation, the save of the equilibrium and the done cycle. MINUS_ACC has one fewer (no
+/// save) and adds the `2 kt nt` cycles of the gradient accumulation.
+pub const PHASE_OVERHEAD: usize = 4;
+
+/// `ceil(log2(n))`, at least 1: the width of an index over `n` values.
+pub fn index_width(n: usize) -> u32 {
+    (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// `v` as `width`-bit two's complement, lowercase hex of `ceil(width/4)` digits.
+pub fn hex(v: i64, width: u32) -> String {
+    let digits = width.div_ceil(4) as usize;
+    let mask = if width >= 64 { u64::MAX } else { (1u64 << width) - 1 };
+    format!("{:0digits$x}", (v as u64) & mask)
+}
+
+/// Everything the templates print, for one config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoreParams {
+    // network and array
+    pub n_x: usize,
+    pub n_h1: usize,
+    pub n_h2: usize,
+    /// K = n_x + n_h2: rows of the fused matrix M = [W0^T ; W1], the K-side neurons [x | h2].
+    pub k: usize,
+    /// N = n_h1: columns of M, the N-side neurons h1.
+    pub n: usize,
+    pub rows: usize,
+    pub cols: usize,
+    /// Tile of one PE: `kt x nt` weights.
+    pub kt: usize,
+    pub nt: usize,
+    /// Relaxation steps per phase (T).
+    pub t_steps: usize,
+    // formats (width, fraction bits)
+    pub s_w: usize,
+    pub s_f: usize,
+    pub d_w: usize,
+    pub d_f: usize,
+    pub w_w: usize,
+    pub w_f: usize,
+    pub c_w: usize,
+    pub c_f: usize,
+    pub g_w: usize,
+    pub g_f: usize,
+    pub m_w: usize,
+    pub m_f: usize,
+    pub acc_w: usize,
+    /// Gradient-sum registers (`fixed.gradient_sum_width`): exact over a batch.
+    pub gs_w: usize,
+    /// Host data ports.
+    pub data_w: usize,
+    // rounding and overflow
+    pub half_even: bool,
+    pub update_half_even: bool,
+    pub wrap: bool,
+    // neuron datapath widths (exact intermediates)
+    /// `acc + (bias << F_s)`.
+    pub dsum_w: usize,
+    /// `rho'(h) * drive`.
+    pub pd_w: usize,
+    /// `coeff * (x - x_t)`.
+    pub sp_w: usize,
+    /// `c2 * u`.
+    pub pu_w: usize,
+    /// The gradient `g` of either rule.
+    pub gv_w: usize,
+    /// `eps * g`.
+    pub et_w: usize,
+    // PE widths
+    /// Operand A of the one multiplier (a weight or an activation).
+    pub mul_a_w: usize,
+    /// Its product.
+    pub prod_w: usize,
+    // indices
+    /// Local neuron index of a neuron unit.
+    pub li_w: usize,
+    /// Local weight index of a PE.
+    pub wi_w: usize,
+    pub opt_w: usize,
+    pub sh_w: usize,
+    // LUT
+    pub lut_b: usize,
+    /// Low bits of the state below the LUT address (interpolation fraction).
+    pub lut_l: usize,
+    pub lut_linear: bool,
+    pub lut_entries: usize,
+    /// ROM contents, hex of `s_w` (rho) and `d_w` (rho') bits, in address order.
+    pub rho_hex: Vec<String>,
+    pub drho_hex: Vec<String>,
+    /// rho(0) and rho'(0): the activations of a hidden unit reset to 0.
+    pub rho0_hex: String,
+    pub drho0_hex: String,
+    // schedule
+    pub step_cycles: usize,
+    pub ideal_step_cycles: usize,
+}
+
+fn invalid(field: &str, value: impl ToString, why: &str) -> Error {
+    Error::invalid(field, value, why)
+}
+
+fn shown(q: QFormat) -> String {
+    format!("Q({},{})", q.width(), q.frac())
+}
+
+impl CoreParams {
+    /// The values of `config`'s core, or an error naming the field the RTL cannot implement.
+    pub fn new(config: &Config) -> Result<CoreParams, Error> {
+        config.validate()?;
+        let (m, f, h) = (&config.model, &config.fixed, &config.hardware);
+        if f.update_rounding == Rounding::Stochastic {
+            return Err(invalid(
+                "fixed.update_rounding",
+                "stochastic",
+                "the generated core rounds its updates with floor or half_even; stochastic rounding \
+                 (one LFSR sequence over all parameters in order) does not map onto PEs updating in parallel",
+            ));
+        }
+        for (field, q) in
+            [("fixed.state", f.state), ("fixed.derivative", f.derivative), ("fixed.weight", f.weight)]
+        {
+            if q.width() > MAX_DATA_WIDTH {
+                return Err(invalid(
+                    field,
+                    shown(q),
+                    &format!("the generated core supports widths up to {MAX_DATA_WIDTH} bits"),
+                ));
+            }
+        }
+        if f.constant.width() > MAX_CONSTANT_WIDTH || f.constant.width() < 2 {
+            return Err(invalid(
+                "fixed.constant",
+                shown(f.constant),
+                &format!("the generated core supports constant widths 2..={MAX_CONSTANT_WIDTH}"),
+            ));
+        }
+        for (field, q) in [("fixed.gradient", f.gradient), ("fixed.moment", f.moment)] {
+            if q.width() > 64 {
+                return Err(invalid(field, shown(q), "the generated core supports widths up to 64 bits"));
+            }
+        }
+        if f.lut.index_bits > MAX_LUT_INDEX_BITS {
+            return Err(invalid(
+                "fixed.lut.index_bits",
+                f.lut.index_bits,
+                &format!(
+                    "the generated core writes its ROMs out entry by entry: at most {MAX_LUT_INDEX_BITS} \
+                     index bits (2^{MAX_LUT_INDEX_BITS} entries)"
+                ),
+            ));
+        }
+        let lut = ActivationLut::new(f.state, f.state, f.derivative, &f.lut)
+            .map_err(|e| invalid("fixed.lut", format!("{:?}", f.lut), &e.to_string()))?;
+
+        let (s_w, s_f, d_w, d_f) =
+            (f.state.width(), f.state.frac(), f.derivative.width(), f.derivative.frac());
+        let (w_w, w_f, c_w, c_f) = (f.weight.width(), f.weight.frac(), f.constant.width(), f.constant.frac());
+        let acc_w = f.accumulator_width;
+        let gs_w = f.gradient_sum_width;
+        if gs_w + c_w > OPT_WIDTH + 1 {
+            return Err(invalid(
+                "fixed.gradient_sum_width",
+                gs_w,
+                &format!(
+                    "with the constant width {c_w} the scaling product S * mantissa would exceed the \
+                     {OPT_WIDTH}-bit port of golden::optim: at most {} bits",
+                    OPT_WIDTH + 1 - c_w
+                ),
+            ));
+        }
+        let dsum_w = acc_w.max(w_w + s_f) + 1;
+        let pd_w = d_w + s_w;
+        let sp_w = c_w + s_w + 1;
+        let pu_w = c_w + s_w;
+        let gv_w = sp_w + 2;
+        let et_w = c_w + gv_w;
+        if et_w + 1 > OPT_WIDTH {
+            return Err(invalid(
+                "fixed.constant",
+                shown(f.constant),
+                "the product eps * g of the neuron update would exceed 128 bits",
+            ));
+        }
+        let mul_a_w = w_w.max(s_w);
+        let (k, n) = (m.n_x + m.n_h2, m.n_h1);
+        let (kt, nt) = (k / h.rows, n / h.cols);
+        let data_w =
+            [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width()].into_iter().max().unwrap_or(64);
+        let lut_b = f.lut.index_bits;
+        let table = |t: &[i64], w: u32| t.iter().map(|&v| hex(v, w)).collect::<Vec<_>>();
+        let (rho0, drho0) = lut.eval(0);
+        let ideal_step_cycles = 2 * kt * nt;
+        let z = |v: u32| v as usize;
+        Ok(CoreParams {
+            n_x: m.n_x,
+            n_h1: m.n_h1,
+            n_h2: m.n_h2,
+            k,
+            n,
+            rows: h.rows,
+            cols: h.cols,
+            kt,
+            nt,
+            t_steps: config.relax.steps,
+            s_w: z(s_w),
+            s_f: z(s_f),
+            d_w: z(d_w),
+            d_f: z(d_f),
+            w_w: z(w_w),
+            w_f: z(w_f),
+            c_w: z(c_w),
+            c_f: z(c_f),
+            g_w: z(f.gradient.width()),
+            g_f: z(f.gradient.frac()),
+            m_w: z(f.moment.width()),
+            m_f: z(f.moment.frac()),
+            acc_w: z(acc_w),
+            gs_w: z(gs_w),
+            data_w: z(data_w),
+            half_even: f.rounding == Rounding::HalfEven,
+            update_half_even: f.update_rounding == Rounding::HalfEven,
+            wrap: f.overflow == Overflow::Wrap,
+            dsum_w: z(dsum_w),
+            pd_w: z(pd_w),
+            sp_w: z(sp_w),
+            pu_w: z(pu_w),
+            gv_w: z(gv_w),
+            et_w: z(et_w),
+            mul_a_w: z(mul_a_w),
+            prod_w: z(mul_a_w + s_w),
+            li_w: z(index_width(kt.max(nt))),
+            wi_w: z(index_width(kt * nt)),
+            opt_w: z(OPT_WIDTH),
+            sh_w: z(SHIFT_WIDTH),
+            lut_b: z(lut_b),
+            lut_l: z(s_w - lut_b),
+            lut_linear: f.lut.interpolation == Interpolation::Linear,
+            lut_entries: lut.rho_table().len(),
+            rho_hex: table(lut.rho_table(), s_w),
+            drho_hex: table(lut.drho_table(), d_w),
+            rho0_hex: hex(rho0, s_w),
+            drho0_hex: hex(drho0, d_w),
+            step_cycles: ideal_step_cycles + STEP_OVERHEAD,
+            ideal_step_cycles,
+        })
+    }
+
+    /// Cycles of one training sample: the three phases and the gradient accumulation.
+    pub fn sample_cycles(&self) -> usize {
+        3 * (PHASE_OVERHEAD + self.t_steps * self.step_cycles) - 1 + self.ideal_step_cycles
+    }
+
+    /// The ideal `(3T + 1) * 2 * (n_x n_h1 + n_h1 n_h2) / (rows cols)`: every multiplier busy.
+    pub fn ideal_sample_cycles(&self) -> usize {
+        (3 * self.t_steps + 1) * 2 * (self.n_x * self.n_h1 + self.n_h1 * self.n_h2) / (self.rows * self.cols)
+    }
+
+    /// Width of the host index ports: every parameter and every state has an index.
+    pub fn host_index_w(&self) -> u32 {
+        index_width(self.k * self.n + self.k + self.n).max(index_width(self.k + self.n))
+    }
+
+    /// Width of the step counter (0..=T).
+    /// Neurons of the larger neuron unit.
+    pub fn max_unit(&self) -> usize {
+        self.kt.max(self.nt)
+    }
+
+    pub fn step_w(&self) -> u32 {
+        index_width(self.t_steps + 1)
+    }
+
+    /// Width of the walk counter (0..=2 kt nt + overhead).
+    pub fn walk_w(&self) -> u32 {
+        index_width(2 * self.kt * self.nt + STEP_OVERHEAD + self.kt.max(self.nt) + 2)
+    }
+
+    pub fn step_overhead(&self) -> usize {
+        STEP_OVERHEAD
+    }
+
+    /// Bits of a `$readmemh` line of a `w`-bit value: `ceil(w/4)` hex digits.
+    pub fn hexbits(&self, w: &usize) -> usize {
+        w.div_ceil(4) * 4
+    }
+
+    /// `HALF_EVEN` parameter of the relaxation's roundings (1 half-even, 0 floor).
+    pub fn he(&self) -> u8 {
+        u8::from(self.half_even)
+    }
+
+    /// `HALF_EVEN` parameter of the optimizer's roundings.
+    pub fn update_he(&self) -> u8 {
+        u8::from(self.update_half_even)
+    }
+
+    /// `WRAP` parameter of every saturation (1 wrap, 0 saturate).
+    pub fn wrap_flag(&self) -> u8 {
+        u8::from(self.wrap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(name: &str) -> Config {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.yaml"));
+        Config::from_yaml_file(&path).unwrap()
+    }
+
+    #[test]
+    fn index_widths_and_hex() {
+        assert_eq!([1, 2, 3, 4, 5, 16, 17].map(index_width), [1, 1, 2, 2, 3, 4, 5]);
+        assert_eq!(hex(-1, 16), "ffff");
+        assert_eq!(hex(5, 43), "00000000005");
+        assert_eq!(hex(-2, 43), "7fffffffffe");
+        assert_eq!(hex(i64::MIN, 64), "8000000000000000");
+    }
+
+    #[test]
+    fn tiny_core_values() {
+        let p = CoreParams::new(&config("tiny")).unwrap();
+        assert_eq!((p.k, p.n, p.kt, p.nt), (80, 16, 20, 4));
+        assert_eq!((p.s_w, p.s_f, p.w_w, p.w_f, p.acc_w), (16, 10, 16, 14, 40));
+        // fixed.gradient_sum_width
+        assert_eq!(p.gs_w, 48);
+        assert_eq!((p.dsum_w, p.pd_w, p.sp_w, p.gv_w, p.et_w), (41, 32, 49, 51, 83));
+        assert_eq!((p.li_w, p.wi_w), (5, 7));
+        assert_eq!((p.lut_b, p.lut_l, p.lut_entries), (10, 6, 1025));
+        // rho(0) = 0, rho'(0) = 1/2 in Q(16,14)
+        assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
+        assert_eq!(p.rho_hex[512], "0000");
+        assert_eq!(p.ideal_sample_cycles(), 61 * 160);
+        // measured by the cosimulation (tb_core): FREE 3324, PLUS 3324, MINUS_ACC 3483
+        assert_eq!(p.sample_cycles(), 10131);
+        assert_eq!(p.step_cycles, 160 + STEP_OVERHEAD);
+        assert_eq!(p.data_w, 48);
+    }
+
+    #[test]
+    fn paper_core_meets_the_cycle_target() {
+        let p = CoreParams::new(&config("paper")).unwrap();
+        assert_eq!((p.kt, p.nt, p.ideal_step_cycles), (24, 16, 768));
+        let ratio = p.sample_cycles() as f64 / p.ideal_sample_cycles() as f64;
+        assert!(ratio < 1.15, "{ratio}");
+    }
+
+    #[test]
+    fn unsupported_settings_name_their_field() {
+        let mut c = config("tiny");
+        c.fixed.update_rounding = Rounding::Stochastic;
+        let e = CoreParams::new(&c).unwrap_err().to_string();
+        assert!(e.contains("fixed.update_rounding") && e.contains("stochastic"), "{e}");
+        let mut c = config("tiny");
+        c.fixed.weight = QFormat::new(40, 20).unwrap();
+        c.fixed.accumulator_width = 70;
+        let e = CoreParams::new(&c).unwrap_err().to_string();
+        assert!(e.contains("fixed.weight") && e.contains("32"), "{e}");
+        let mut c = config("tiny");
+        c.fixed.lut.index_bits = 15;
+        let e = CoreParams::new(&c).unwrap_err().to_string();
+        assert!(e.contains("fixed.lut.index_bits"), "{e}");
+        let mut c = config("tiny");
+        c.hardware.rows = 3;
+        let e = CoreParams::new(&c).unwrap_err().to_string();
+        assert!(e.contains("hardware.rows"), "{e}");
+    }
+}

@@ -1,0 +1,63 @@
+//! The askama templates of the core, one per file (`templates/<name>`), each filled with the
+//! [`CoreParams`] of a config. The templates print values only; `CoreParams` computes them.
+
+use super::params::CoreParams;
+use crate::error::Error;
+use askama::Template;
+
+/// The generated files, in dependency order (primitives first, the testbench last).
+pub const FILES: [&str; 9] = [
+    "fxp.v",
+    "act_lut.v",
+    "sgd_unit.v",
+    "pe.v",
+    "pe_array.v",
+    "neuron_unit.v",
+    "controller.v",
+    "core.v",
+    "tb_core.sv",
+];
+
+macro_rules! hdl_template {
+    ($name:ident, $path:literal) => {
+        #[derive(Template)]
+        #[template(path = $path)]
+        struct $name<'a> {
+            c: &'a CoreParams,
+        }
+    };
+}
+
+hdl_template!(Fxp, "fxp.v");
+hdl_template!(ActLut, "act_lut.v");
+hdl_template!(Sgd, "sgd_unit.v");
+hdl_template!(Pe, "pe.v");
+hdl_template!(PeArray, "pe_array.v");
+hdl_template!(NeuronUnit, "neuron_unit.v");
+hdl_template!(Controller, "controller.v");
+hdl_template!(Core, "core.v");
+hdl_template!(TbCore, "tb_core.sv");
+
+/// Renders every file of [`FILES`].
+pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
+    let texts = [
+        Fxp { c }.render(),
+        ActLut { c }.render(),
+        Sgd { c }.render(),
+        Pe { c }.render(),
+        PeArray { c }.render(),
+        NeuronUnit { c }.render(),
+        Controller { c }.render(),
+        Core { c }.render(),
+        TbCore { c }.render(),
+    ];
+    FILES
+        .iter()
+        .zip(texts)
+        .map(|(name, text)| {
+            // askama drops the template's final newline; POSIX text files end with one
+            text.map(|t| (name.to_string(), if t.ends_with('\n') { t } else { t + "\n" }))
+                .map_err(|e| Error::invalid("templates", name, &format!("rendering failed: {e}")))
+        })
+        .collect()
+}
