@@ -117,7 +117,7 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     }
     let c = core_recipe(config, o);
     c.validate()?;
-    c.fixed.check_constants(&c.relax, &c.optim)?;
+    c.fixed.check_constants(&c.relax, &c.optim, &c.generate)?;
     let a = Fixed::<i64>::new(&c)?;
     let f = &c.fixed;
     let d = Dims::of(&c.model);
