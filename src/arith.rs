@@ -381,7 +381,7 @@ pub fn run_in<T: ArithTask>(kind: ArithKind, config: &Config, task: T) -> Result
         ArithKind::F32 => task.run(&Float::<f32>::new()),
         ArithKind::F64 => task.run(&Float::<f64>::new()),
         ArithKind::Fixed => {
-            config.fixed.check_constants(&config.relax, &config.optim)?;
+            config.fixed.check_constants(&config.relax, &config.optim, &config.generate)?;
             if intermediate_bits(config) < 63 && config.fixed.min_accumulator_width(&config.model) <= 53 {
                 task.run(&Fixed::<i64>::new(config)?)
             } else {

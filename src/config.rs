@@ -216,7 +216,12 @@ impl Config {
         }
         let finite_pos = |x: f64| x.is_finite() && x > 0.0;
         let m = &self.model;
-        check(m.n_x >= 1, "model.n_x", m.n_x, "must be at least 1")?;
+        check(
+            m.n_x == crate::dataset::N_PIXELS,
+            "model.n_x",
+            m.n_x,
+            "must be 64: the visible units are the pixels of one 8x8 digit",
+        )?;
         check(m.n_h1 >= 1, "model.n_h1", m.n_h1, "must be at least 1")?;
         check(m.n_h2 >= 1, "model.n_h2", m.n_h2, "must be at least 1")?;
         check(finite_pos(m.init_gain), "model.init_gain", m.init_gain, "must be > 0")?;
@@ -351,6 +356,12 @@ mod tests {
         assert!(err.to_string().contains("relax.beta") && err.to_string().contains("no minimum"), "{err}");
         let err = Config::from_yaml_str("relax:\n  eps: -1\n", "c").unwrap_err();
         assert!(err.to_string().contains("relax.eps"));
+    }
+
+    #[test]
+    fn visible_units_must_match_the_images() {
+        let err = Config::from_yaml_str("model: {n_x: 8}\n", "c.yaml").unwrap_err().to_string();
+        assert!(err.contains("model.n_x") && err.contains("8x8"), "{err}");
     }
 
     #[test]

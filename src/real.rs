@@ -86,43 +86,30 @@ pub fn rho<T: Real>(u: T) -> T {
     rho_and_derivative(u).0
 }
 
-#[inline(always)]
-fn rho_slice_body<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
-    for ((&u, r), dr) in u.iter().zip(r.iter_mut()).zip(dr.iter_mut()) {
-        (*r, *dr) = rho_and_derivative(u);
+/// [`rho_slice`] as a loop for [`widest_simd`].
+struct RhoSlice<'a, T> {
+    u: &'a [T],
+    r: &'a mut [T],
+    dr: &'a mut [T],
+}
+
+impl<T: Real> SimdKernel for RhoSlice<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        for ((&u, r), dr) in self.u.iter().zip(self.r.iter_mut()).zip(self.dr.iter_mut()) {
+            (*r, *dr) = rho_and_derivative(u);
+        }
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn rho_slice_avx512<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
-    rho_slice_body(u, r, dr)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rho_slice_avx2<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
-    rho_slice_body(u, r, dr)
-}
-
-/// Applies `rho` and `rho'` to a slice, with the widest vectors the CPU has (AVX-512, AVX2, or
-/// the baseline). The arithmetic is the same in every path (Rust does not contract into FMA),
-/// so results do not depend on the machine.
+/// Applies `rho` and `rho'` to a slice, with the widest vectors the CPU has. The arithmetic is
+/// the same in every path (Rust does not contract into FMA), so results do not depend on the
+/// machine.
 pub fn rho_slice<T: Real>(u: &[T], r: &mut [T], dr: &mut [T]) {
     assert!(u.len() == r.len() && u.len() == dr.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("avx512vl") && has!("avx2") && has!("fma") {
-            // SAFETY: the features the function was compiled for are present on this CPU.
-            return unsafe { rho_slice_avx512(u, r, dr) };
-        }
-        if has!("avx2") && has!("fma") {
-            // SAFETY: as above.
-            return unsafe { rho_slice_avx2(u, r, dr) };
-        }
-    }
-    rho_slice_body(u, r, dr)
+    widest_simd(RhoSlice { u, r, dr })
 }
 
 /// A loop to compile for the widest vectors the CPU has: implement `run` with

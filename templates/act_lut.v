@@ -8,7 +8,13 @@
 /* verilator lint_off DECLFILENAME */ // act_lut and its interpolator lut_lerp
 
 module act_lut (
+{%- if !(c.lut_linear && c.lut_l > 0) && c.lut_l > 0 %}
+    /* verilator lint_off UNUSEDSIGNAL */ // a zero-order hold reads only the top bits
     input  wire signed [${ c.s_w }$-1:0] h,
+    /* verilator lint_on UNUSEDSIGNAL */
+{%- else %}
+    input  wire signed [${ c.s_w }$-1:0] h,
+{%- endif %}
     output wire signed [${ c.s_w }$-1:0] rho,
     output wire signed [${ c.d_w }$-1:0] drho
 );
@@ -46,8 +52,13 @@ module act_lut (
     );
 {%- else %}
     // zero-order hold: the entry of the segment
+{%- if c.lut_linear %}
+    assign rho = rho_rom[{1'b0, addr}];
+    assign drho = drho_rom[{1'b0, addr}];
+{%- else %}
     assign rho = rho_rom[addr];
     assign drho = drho_rom[addr];
+{%- endif %}
 {%- endif %}
 endmodule
 {%- if c.lut_linear && c.lut_l > 0 %}

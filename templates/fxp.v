@@ -43,19 +43,21 @@ module fxp_sat #(
     parameter integer WO = 8,
     parameter integer WRAP = 0
 ) (
+    /* verilator lint_off UNUSEDSIGNAL */ // wrapping keeps only the low WO bits
     input  wire signed [WI-1:0] v,
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire signed [WO-1:0] q
 );
     generate
         if (WI <= WO) begin : g_extend
             assign q = {{(WO-WI){v[WI-1]}}, v};
         end else begin : g_narrow
-            // fits when the bits from WO-1 up are all copies of the sign
-            wire [WI-WO:0] top = v[WI-1:WO-1];
-            wire fits = (&top) | ~(|top);
             if (WRAP != 0) begin : g_wrap
                 assign q = v[WO-1:0];
             end else begin : g_clamp
+                // fits when the bits from WO-1 up are all copies of the sign
+                wire [WI-WO:0] top = v[WI-1:WO-1];
+                wire fits = (&top) | ~(|top);
                 assign q = fits ? v[WO-1:0] : {v[WI-1], {(WO-1){~v[WI-1]}}};
             end
         end

@@ -14,7 +14,7 @@
 
 use super::lut::{ActivationLut, Interpolation, LutConfig};
 use super::qformat::{Overflow, QFormat, Rounding};
-use crate::config::{ModelConfig, OptimConfig, RelaxConfig};
+use crate::config::{GenerateConfig, ModelConfig, OptimConfig, RelaxConfig};
 use crate::error::Error;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -123,10 +123,11 @@ impl FixedConfig {
     }
 
     /// The on-chip constants, each named by the setting it comes from.
-    pub fn constants(r: &RelaxConfig, o: &OptimConfig) -> Vec<(&'static str, f64)> {
+    pub fn constants(r: &RelaxConfig, o: &OptimConfig, g: &GenerateConfig) -> Vec<(&'static str, f64)> {
         let nudge = r.beta * (r.alpha * r.k).powi(2);
         vec![
             ("relax.eps", r.eps),
+            ("generate.dt (dt alpha)", g.dt * r.alpha),
             ("relax.k", r.k),
             ("relax.beta (nudge beta*(alpha*k)^2)", nudge),
             ("relax.beta (k + nudge)", r.k + nudge),
@@ -173,10 +174,10 @@ impl FixedConfig {
 
     /// Checks that every on-chip constant of `r` and `o` fits the constant format and does not
     /// round to zero; run where the fixed-point core is used.
-    pub fn check_constants(&self, r: &RelaxConfig, o: &OptimConfig) -> Result<(), Error> {
+    pub fn check_constants(&self, r: &RelaxConfig, o: &OptimConfig, g: &GenerateConfig) -> Result<(), Error> {
         let c = self.constant;
         let shown = format!("Q({},{})", c.width(), c.frac());
-        for (name, value) in Self::constants(r, o) {
+        for (name, value) in Self::constants(r, o, g) {
             let (raw, overflowed) = c
                 .from_f64(value, Overflow::Saturate)
                 .map_err(|e| Error::invalid("fixed.constant", &shown, &e.to_string()))?;
@@ -237,13 +238,13 @@ mod tests {
 
     fn constants_err(yaml: &str) -> String {
         let c = Config::from_yaml_str(yaml, "core.yaml").unwrap();
-        c.fixed.check_constants(&c.relax, &c.optim).unwrap_err().to_string()
+        c.fixed.check_constants(&c.relax, &c.optim, &c.generate).unwrap_err().to_string()
     }
 
     #[test]
     fn constant_that_rounds_to_zero_or_overflows_is_named() {
         let c = Config::default();
-        c.fixed.check_constants(&c.relax, &c.optim).unwrap();
+        c.fixed.check_constants(&c.relax, &c.optim, &c.generate).unwrap();
         let e = constants_err("fixed:\n  constant: {width: 32, frac: 8}\n");
         assert!(
             e.contains("fixed.constant") && e.contains("optim.lr") && e.contains("rounds to zero"),
@@ -251,6 +252,8 @@ mod tests {
         );
         let e = constants_err("fixed:\n  constant: {width: 16, frac: 8}\n");
         assert!(e.contains("1/(2 beta)") && e.contains("does not fit"), "{e}");
+        let e = constants_err("generate:\n  dt: 1.0e-7\n");
+        assert!(e.contains("generate.dt") && e.contains("rounds to zero"), "{e}");
         let e = constants_err("relax:\n  beta: 1.0e-9\n");
         assert!(e.contains("nudge") && e.contains("rounds to zero"), "{e}");
     }

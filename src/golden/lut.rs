@@ -160,68 +160,6 @@ pub struct ActivationLut {
     segments: Vec<i64>,
 }
 
-/// The constants of the interpolation loop (see `EvalSlice`).
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
-struct LerpConsts {
-    low: u32,
-    offset: i64,
-    /// Highest first address of a segment (the table length minus 2).
-    last: usize,
-    bias: i64,
-    odd: i64,
-}
-
-/// The interpolating LUT on 8 states at a time with AVX-512 (the compiler does not vectorise
-/// table reads by itself): one gather of the packed segment words, then the same integer
-/// operations as the scalar loop, so the same bits. Returns how many leading values it did (a
-/// multiple of 8).
-///
-/// # Safety
-/// The CPU must have AVX-512F and AVX-512DQ. Addresses are clamped to `[0, c.last]`, and
-/// `segments` has `c.last + 1` entries, so every gather stays in bounds (asserted).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn lerp_avx512(
-    h: &[i64],
-    rho: &mut [i64],
-    drho: &mut [i64],
-    segments: &[i64],
-    c: LerpConsts,
-) -> usize {
-    use std::arch::x86_64::*;
-    assert!(segments.len() > c.last);
-    let n = h.len().min(rho.len()).min(drho.len()) / 8 * 8;
-    let shift = _mm_cvtsi64_si128(i64::from(c.low));
-    let (offset, last) = (_mm512_set1_epi64(c.offset), _mm512_set1_epi64(c.last as i64));
-    let (mask, bias, odd) =
-        (_mm512_set1_epi64((1i64 << c.low) - 1), _mm512_set1_epi64(c.bias), _mm512_set1_epi64(c.odd));
-    // Sign-extends 16-bit field K of each word: shift it to the top, then arithmetically down.
-    macro_rules! field {
-        ($w:expr, $k:literal) => {
-            _mm512_srai_epi64::<48>(_mm512_slli_epi64::<{ 48 - 16 * $k }>($w))
-        };
-    }
-    for i in (0..n).step_by(8) {
-        let hv = _mm512_loadu_si512(h.as_ptr().add(i).cast());
-        let a = _mm512_add_epi64(_mm512_sra_epi64(hv, shift), offset);
-        let a = _mm512_min_epi64(_mm512_max_epi64(a, _mm512_setzero_si512()), last);
-        let frac = _mm512_and_si512(hv, mask);
-        let w = _mm512_i64gather_epi64::<8>(a, segments.as_ptr());
-        let lerp = |y0: __m512i, y1: __m512i| {
-            let p = _mm512_add_epi64(
-                _mm512_sll_epi64(y0, shift),
-                _mm512_mullo_epi64(_mm512_sub_epi64(y1, y0), frac),
-            );
-            let floor_odd = _mm512_and_si512(_mm512_sra_epi64(p, shift), odd);
-            _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(p, bias), floor_odd), shift)
-        };
-        _mm512_storeu_si512(rho.as_mut_ptr().add(i).cast(), lerp(field!(w, 0), field!(w, 1)));
-        _mm512_storeu_si512(drho.as_mut_ptr().add(i).cast(), lerp(field!(w, 2), field!(w, 3)));
-    }
-    n
-}
-
 impl ActivationLut {
     /// Builds both tables (see the module doc for the entries and the checks).
     pub fn new(
@@ -264,13 +202,12 @@ impl ActivationLut {
             }
         }
 
-        let (rho, drho) = (0..entries)
+        let (rho, drho): (Vec<i64>, Vec<i64>) = (0..entries)
             .map(|a| {
                 let (r, d) = rho_and_derivative(start(a));
                 (quantize(rho_format, r).0, quantize(drho_format, d).0)
             })
             .unzip();
-        let (rho, drho): (Vec<i64>, Vec<i64>) = (rho, drho);
         let packable = config.interpolation == Interpolation::Linear
             && rho_format.width().max(drho_format.width()) <= 16;
         let field = |v: i64, k: u32| (v & 0xFFFF) << (16 * k);
@@ -321,6 +258,52 @@ impl ActivationLut {
     /// path of the golden model, bit-identical to `eval` (tested).
     pub fn eval_slice(&self, h: &[i64], rho: &mut [i64], drho: &mut [i64]) {
         crate::real::widest_simd(EvalSlice { this: self, h, rho, drho })
+    }
+
+    /// The `rho` ROM: raw values in address order (offset binary, module doc).
+    pub fn rho_table(&self) -> &[i64] {
+        &self.rho
+    }
+
+    /// The `rho'` ROM: raw values in address order (offset binary, module doc).
+    pub fn drho_table(&self) -> &[i64] {
+        &self.drho
+    }
+
+    pub fn state_format(&self) -> QFormat {
+        self.state
+    }
+
+    pub fn rho_format(&self) -> QFormat {
+        self.rho_format
+    }
+
+    pub fn drho_format(&self) -> QFormat {
+        self.drho_format
+    }
+
+    pub fn config(&self) -> &LutConfig {
+        &self.config
+    }
+
+    /// Largest `|eval - f64 function|` for `rho` and `rho'`, in LSBs of their formats, over
+    /// every state value for states up to 20 bits wide; for wider states over the
+    /// `2^20` values `min_raw + k · (2^(W-20) - 1)` (the odd stride varies the low,
+    /// interpolated bits) and `max_raw`.
+    pub fn max_error(&self) -> (f64, f64) {
+        let state = self.state;
+        let (count, stride) = match state.width().checked_sub(SWEEP_BITS) {
+            Some(extra @ 1..) => (1i128 << SWEEP_BITS, (1i128 << extra) - 1),
+            _ => (1i128 << state.width(), 1),
+        };
+        // min_raw + (count - 1) · stride <= max_raw: the casts are exact.
+        let sweep = (0..count).map(|k| (i128::from(state.min_raw()) + k * stride) as i64);
+        sweep.chain([state.max_raw()]).fold((0.0, 0.0), |(er, ed), h| {
+            let (r, d) = rho_and_derivative(state.to_f64(h));
+            let (qr, qd) = self.eval(h);
+            let error = |f: QFormat, q: i64, x: f64| (f.to_f64(q) - x).abs() / f.lsb();
+            (f64::max(er, error(self.rho_format, qr, r)), f64::max(ed, error(self.drho_format, qd, d)))
+        })
     }
 }
 
@@ -390,52 +373,66 @@ impl crate::real::SimdKernel for EvalSlice<'_> {
     }
 }
 
-impl ActivationLut {
-    /// The `rho` ROM: raw values in address order (offset binary, module doc).
-    pub fn rho_table(&self) -> &[i64] {
-        &self.rho
-    }
+/// The constants of the interpolation loop (see `EvalSlice`).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct LerpConsts {
+    low: u32,
+    offset: i64,
+    /// Highest first address of a segment (the table length minus 2).
+    last: usize,
+    bias: i64,
+    odd: i64,
+}
 
-    /// The `rho'` ROM: raw values in address order (offset binary, module doc).
-    pub fn drho_table(&self) -> &[i64] {
-        &self.drho
-    }
-
-    pub fn state_format(&self) -> QFormat {
-        self.state
-    }
-
-    pub fn rho_format(&self) -> QFormat {
-        self.rho_format
-    }
-
-    pub fn drho_format(&self) -> QFormat {
-        self.drho_format
-    }
-
-    pub fn config(&self) -> &LutConfig {
-        &self.config
-    }
-
-    /// Largest `|eval - f64 function|` for `rho` and `rho'`, in LSBs of their formats, over
-    /// every state value for states up to 20 bits wide; for wider states over the
-    /// `2^20` values `min_raw + k · (2^(W-20) - 1)` (the odd stride varies the low,
-    /// interpolated bits) and `max_raw`.
-    pub fn max_error(&self) -> (f64, f64) {
-        let state = self.state;
-        let (count, stride) = match state.width().checked_sub(SWEEP_BITS) {
-            Some(extra @ 1..) => (1i128 << SWEEP_BITS, (1i128 << extra) - 1),
-            _ => (1i128 << state.width(), 1),
+/// The interpolating LUT on 8 states at a time with AVX-512 (the compiler does not vectorise
+/// table reads by itself): one gather of the packed segment words, then the same integer
+/// operations as the scalar loop, so the same bits. Returns how many leading values it did (a
+/// multiple of 8).
+///
+/// # Safety
+/// The CPU must have AVX-512F and AVX-512DQ. Addresses are clamped to `[0, c.last]`, and
+/// `segments` has `c.last + 1` entries, so every gather stays in bounds (asserted).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn lerp_avx512(
+    h: &[i64],
+    rho: &mut [i64],
+    drho: &mut [i64],
+    segments: &[i64],
+    c: LerpConsts,
+) -> usize {
+    use std::arch::x86_64::*;
+    assert!(segments.len() > c.last);
+    let n = h.len().min(rho.len()).min(drho.len()) / 8 * 8;
+    let shift = _mm_cvtsi64_si128(i64::from(c.low));
+    let (offset, last) = (_mm512_set1_epi64(c.offset), _mm512_set1_epi64(c.last as i64));
+    let (mask, bias, odd) =
+        (_mm512_set1_epi64((1i64 << c.low) - 1), _mm512_set1_epi64(c.bias), _mm512_set1_epi64(c.odd));
+    // Sign-extends 16-bit field K of each word: shift it to the top, then arithmetically down.
+    macro_rules! field {
+        ($w:expr, $k:literal) => {
+            _mm512_srai_epi64::<48>(_mm512_slli_epi64::<{ 48 - 16 * $k }>($w))
         };
-        // min_raw + (count - 1) · stride <= max_raw: the casts are exact.
-        let sweep = (0..count).map(|k| (i128::from(state.min_raw()) + k * stride) as i64);
-        sweep.chain([state.max_raw()]).fold((0.0, 0.0), |(er, ed), h| {
-            let (r, d) = rho_and_derivative(state.to_f64(h));
-            let (qr, qd) = self.eval(h);
-            let error = |f: QFormat, q: i64, x: f64| (f.to_f64(q) - x).abs() / f.lsb();
-            (f64::max(er, error(self.rho_format, qr, r)), f64::max(ed, error(self.drho_format, qd, d)))
-        })
     }
+    for i in (0..n).step_by(8) {
+        let hv = _mm512_loadu_si512(h.as_ptr().add(i).cast());
+        let a = _mm512_add_epi64(_mm512_sra_epi64(hv, shift), offset);
+        let a = _mm512_min_epi64(_mm512_max_epi64(a, _mm512_setzero_si512()), last);
+        let frac = _mm512_and_si512(hv, mask);
+        let w = _mm512_i64gather_epi64::<8>(a, segments.as_ptr());
+        let lerp = |y0: __m512i, y1: __m512i| {
+            let p = _mm512_add_epi64(
+                _mm512_sll_epi64(y0, shift),
+                _mm512_mullo_epi64(_mm512_sub_epi64(y1, y0), frac),
+            );
+            let floor_odd = _mm512_and_si512(_mm512_sra_epi64(p, shift), odd);
+            _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(p, bias), floor_odd), shift)
+        };
+        _mm512_storeu_si512(rho.as_mut_ptr().add(i).cast(), lerp(field!(w, 0), field!(w, 1)));
+        _mm512_storeu_si512(drho.as_mut_ptr().add(i).cast(), lerp(field!(w, 2), field!(w, 3)));
+    }
+    n
 }
 
 /// `(rho(u), rho'(u))` in f64, with `sigma(u) = 1/(1 + e^-u)`, `SiLU(u) = u sigma(u)`:

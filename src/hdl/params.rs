@@ -289,7 +289,8 @@ impl CoreParams {
 
     /// Width of the host index ports: every parameter and every state has an index.
     pub fn host_index_w(&self) -> u32 {
-        index_width(self.k * self.n + self.k + self.n).max(index_width(self.k + self.n))
+        // at least 4 bits: the constants' index
+        index_width(self.k * self.n + self.k + self.n).max(index_width(self.k + self.n)).max(4)
     }
 
     /// Width of the step counter (0..=T).

@@ -150,7 +150,7 @@ fn committed_core_configs_are_valid_in_both_arithmetics() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
     for name in ["tiny", "small", "paper"] {
         let c = Config::from_yaml_file(&dir.join(format!("{name}.yaml"))).unwrap();
-        c.fixed.check_constants(&c.relax, &c.optim).unwrap();
+        c.fixed.check_constants(&c.relax, &c.optim, &c.generate).unwrap();
         Fixed::<i64>::new(&c).unwrap();
         assert_eq!((c.model.n_x, c.relax.k, c.relax.beta), (64, 15.0, 1.25e-3), "{name}");
     }
