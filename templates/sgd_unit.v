@@ -93,16 +93,18 @@ module sgd_unit (
         integer z;
         begin
             // g = S * scale, rounded from 2 F_s + scale_shift to the gradient's fraction bits
-            product = {{(OW-${ c.gs_w }$){s_in[${ c.gs_w }$-1]}}, s_in} * {{(OW-${ c.c_w }$+1){1'b0}}, scale_m};
+            // (signed operands at their own widths: the multiplier is S x mantissa, not OW x OW;
+            // the product is exact in OW bits, so these are the OW-bit values of golden::optim)
+            product = s_in * $signed({1'b0, scale_m});
             g = requant(product, SUM_FRAC + scale_s - G_FRAC, ${ c.g_w }$);
             // m' = m * mu + g aligned to z = max(M_F + mu_shift, G_F) (no momentum: m' = g)
             f1 = mom ? M_FRAC + mu_s : M_FRAC;
             z = (f1 > G_FRAC) ? f1 : G_FRAC;
-            t1 = mom ? {{(OW-${ c.m_w }$){m_in[${ c.m_w }$-1]}}, m_in} * {{(OW-${ c.c_w }$+1){1'b0}}, mu_m} : {OW{1'b0}};
+            t1 = mom ? m_in * $signed({1'b0, mu_m}) : $signed({OW{1'b0}});  // a signed zero: the product stays signed
             t2 = g[OW-1:0];
             mn = requant((t1 <<< (z - f1)) + (t2 <<< (z - G_FRAC)), z - M_FRAC, ${ c.m_w }$);
             // u = m' * lr in the 64-bit update register at the weight's fraction bits
-            product = mn[OW-1:0] * {{(OW-${ c.c_w }$+1){1'b0}}, lr_m};
+            product = $signed(mn[${ c.m_w }$-1:0]) * $signed({1'b0, lr_m});
             u = requant(product, M_FRAC + lr_s - W_FRAC, 64);
             // w' = sat_weight(w - u)
             wd = {{(XW-${ c.w_w }$){w_in[${ c.w_w }$-1]}}, w_in} - u;
