@@ -146,6 +146,11 @@ synth-sweep: $(BIN) synth-tools
 # testbench's ROM peek is left out (TB_NETLIST): the netlist has no ROM arrays. Synthesizes
 # again when the netlist is missing or the RTL it came from (generic_rtl/, kept by
 # synth/yosys.sh) differs from what the templates render now.
+# -fno-inline: each netlist module is compiled once, not once per instance (the tiny netlist is
+# 2.2 million cells). -fno-expand: Verilator 5.006's wide-word expansion miscomputes the top bits
+# of Yosys's gate-level multipliers wider than 72 bits (an 83 x 83 signed multiply of the neuron
+# unit came out with its MSB cleared; Yosys's own `eval` of the same netlist is right), which
+# showed up as mismatches that were Verilator's, not the netlist's.
 cosim-netlist: $(BIN) synth-tools
 	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(NETLIST_DIR)/rtl --vectors $(VECTORS)
@@ -154,6 +159,6 @@ cosim-netlist: $(BIN) synth-tools
 		$(MAKE) --no-print-directory synth CONFIG=$(CONFIG) CONFIG_FILE=$(CONFIG_FILE) SYNTH_DIR=$(SYNTH_DIR) SYNTH_TARGETS=generic || exit 1; \
 		test -f $(SYNTH_DIR)/generic_netlist.v || { echo "cosim-netlist: no netlist (timed out?)"; exit 1; }; \
 	fi
-	cd $(NETLIST_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O1 -Wno-fatal -Wno-lint -Wno-style --top-module tb_core \
+	cd $(NETLIST_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O1 -Wno-fatal -Wno-lint -Wno-style -fno-inline -fno-expand --top-module tb_core \
 		-DTB_NETLIST -Mdir ../obj $(CURDIR)/$(SYNTH_DIR)/generic_netlist.v tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
 	$(NETLIST_DIR)/obj/tb_core +VECTORS=$(VECTORS) $(if $(filter 1,$(CORRUPT)),+CORRUPT)

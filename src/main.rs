@@ -676,7 +676,7 @@ fn run_report(a: ReportArgs) -> Result<()> {
             let (name, c) =
                 copies.iter().find(|(n, _)| *n == format!("{base}_{shape}")).expect("a copy per shape");
             let path = config_dir.join(format!("{name}.yaml"));
-            CoreReport::load(&path, c, &root.join(name), &a.targets, &assumed)?
+            CoreReport::load_or_model(&path, c, &root.join(name), &a.targets, &assumed)?
         };
         points.push((*shape, report));
     }

@@ -477,6 +477,10 @@ pub enum Synthesis {
     TimedOut {
         note: String,
     },
+    /// No synthesis in the folder (a sweep shape not yet synthesized): the command that runs it.
+    NotSynthesized {
+        command: String,
+    },
 }
 
 /// One row of the report.
@@ -692,6 +696,35 @@ impl CoreReport {
         })
     }
 
+    /// [`CoreReport::load`] when `make synth` has written `synth_dir`; otherwise the cycle model
+    /// alone, every target `NotSynthesized` (the sweep's shapes that have no synthesis yet).
+    pub fn load_or_model(
+        config_path: &Path,
+        config: &Config,
+        synth_dir: &Path,
+        targets: &[Target],
+        assumed: &AssumedClocks,
+    ) -> Result<CoreReport, Error> {
+        if synth_dir.exists() {
+            return CoreReport::load(config_path, config, synth_dir, targets, assumed);
+        }
+        let mut report = CoreReport::load(config_path, config, synth_dir, &[], assumed)?;
+        report.targets = targets
+            .iter()
+            .map(|&target| {
+                let clock = Clock::Assumed { mhz: assumed.get(target) };
+                TargetRow {
+                    target,
+                    flow: target.flow(),
+                    synthesis: Synthesis::NotSynthesized { command: make_command(config_path) },
+                    samples_per_s: report.cycles.samples_per_s(clock.mhz()),
+                    clock,
+                }
+            })
+            .collect();
+        Ok(report)
+    }
+
     pub fn row(&self, t: Target) -> Option<&TargetRow> {
         self.targets.iter().find(|r| r.target == t)
     }
@@ -735,10 +768,10 @@ impl CoreReport {
                         r.samples_per_s
                     );
                 }
-                Synthesis::TimedOut { note } => {
+                Synthesis::TimedOut { note: why } | Synthesis::NotSynthesized { command: why } => {
                     let _ = writeln!(
                         s,
-                        "| {} | `{}` | {note} | | | | | {} | {:.1} |",
+                        "| {} | `{}` | {why} | | | | | {} | {:.1} |",
                         r.target.name(),
                         r.flow,
                         r.clock.label(),
@@ -822,6 +855,7 @@ pub fn pnr_plan(
     let why = match load_synthesis(synth_dir, Target::Ice40, config_path, &rtl)? {
         Synthesis::Done { resources } => ice40_misfit(&resources, core_io_bits(&p), device),
         Synthesis::TimedOut { note } => vec![format!("no iCE40 netlist ({note})")],
+        Synthesis::NotSynthesized { command } => vec![format!("no iCE40 netlist (`{command}`)")],
     };
     let remove = |f: &Path| match std::fs::remove_file(f) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(f, e)),
@@ -910,7 +944,7 @@ pub fn write_sweep_configs(dir: &Path, configs: &[(String, Config)]) -> Result<V
 
 /// The smallest PE count of a tiling of `config`'s network whose core trains at least
 /// `samples_per_s` at `mhz` (the cycle model; any array up to one weight per PE), with the
-/// first shape of that count and its throughput; `None` if even that array is too slow.
+/// fastest shape of that count and its throughput; `None` if even that array is too slow.
 pub fn matching_pes(
     config: &Config,
     mhz: f64,
@@ -920,7 +954,7 @@ pub fn matching_pes(
     let mut best: Option<(usize, Shape, f64)> = None;
     for s in tiling_shapes(config, 1, k.max(n)) {
         let pes = s.rows * s.cols;
-        if best.is_some_and(|b| b.0 <= pes) {
+        if best.is_some_and(|b| b.0 < pes) {
             continue;
         }
         let mut c = config.clone();
@@ -928,7 +962,11 @@ pub fn matching_pes(
         c.hardware.cols = s.cols;
         let cycles = Cycles::of(&CoreParams::new(&c)?, c.samples_per_update());
         let rate = cycles.samples_per_s(mhz);
-        if rate >= samples_per_s {
+        // the fewest PEs; among shapes of that count the fastest, then the squarest
+        let skew = |s: Shape| s.rows.max(s.cols) / s.rows.min(s.cols);
+        if rate >= samples_per_s
+            && best.is_none_or(|b| b.0 > pes || b.2 < rate || (b.2 == rate && skew(s) < skew(b.1)))
+        {
             best = Some((pes, s, rate));
         }
     }
@@ -987,6 +1025,7 @@ impl SweepReport {
             let cell = |t: Target, f: &dyn Fn(&Resources) -> String| match r.row(t).map(|x| &x.synthesis) {
                 Some(Synthesis::Done { resources }) => f(resources),
                 Some(Synthesis::TimedOut { .. }) => "timed out".into(),
+                Some(Synthesis::NotSynthesized { .. }) => "not synthesized".into(),
                 None => "-".into(),
             };
             let opt = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
@@ -1442,6 +1481,25 @@ mod tests {
     }
 
     #[test]
+    fn a_shape_without_synthesis_gets_the_cycle_model_and_the_command() {
+        let cfg = config("tiny");
+        let dir = temp_dir("model-only").join("tiny_8x8");
+        let path = Path::new("runs/synth/sweep/tiny_8x8.yaml");
+        let r =
+            CoreReport::load_or_model(path, &cfg, &dir, &[Target::Xc7], &AssumedClocks::default()).unwrap();
+        assert_eq!(r.cycles, Cycles::of(&CoreParams::new(&cfg).unwrap(), cfg.samples_per_update()));
+        let row = r.row(Target::Xc7).unwrap();
+        assert_eq!(row.clock, Clock::Assumed { mhz: 100.0 });
+        let Synthesis::NotSynthesized { command } = &row.synthesis else { panic!("{:?}", row.synthesis) };
+        assert!(command.contains("CONFIG_FILE=runs/synth/sweep/tiny_8x8.yaml"), "{command}");
+        assert!(r.markdown().contains(command.as_str()));
+        // an existing folder without results is still an error that names the missing file
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = CoreReport::load_or_model(path, &cfg, &dir, &[Target::Xc7], &AssumedClocks::default());
+        assert!(e.unwrap_err().to_string().contains("xc7_rtl"));
+    }
+
+    #[test]
     fn make_command_names_the_config_file_when_it_is_not_in_configs() {
         assert_eq!(make_command(Path::new("configs/paper.yaml")), "make synth CONFIG=paper");
         assert_eq!(
@@ -1487,9 +1545,16 @@ mod tests {
         let (pes, shape, rate) = matching_pes(&paper, 100.0, A100_SAMPLES_PER_S).unwrap().unwrap();
         assert_eq!(shape.rows * shape.cols, pes);
         assert!(rate >= A100_SAMPLES_PER_S && (rate - rate_at(shape.rows, shape.cols, 100.0)).abs() < 1e-9);
-        for s in tiling_shapes(&paper, 1, 192).into_iter().filter(|s| s.rows * s.cols < pes) {
-            assert!(rate_at(s.rows, s.cols, 100.0) < A100_SAMPLES_PER_S, "{s} is smaller and fast enough");
+        for s in tiling_shapes(&paper, 1, 192).into_iter().filter(|s| s.rows * s.cols <= pes) {
+            let r = rate_at(s.rows, s.cols, 100.0);
+            if s.rows * s.cols < pes {
+                assert!(r < A100_SAMPLES_PER_S, "{s} is smaller and fast enough");
+            } else {
+                assert!(r <= rate, "{s} has as many PEs and is faster than {shape}");
+            }
         }
+        // of the equally fast shapes the squarest: 16 x 32, not 4 x 128
+        assert_eq!((pes, shape), (512, Shape { rows: 16, cols: 32 }));
         // the paper's 8 x 8 array at 100 MHz is far from it; one weight per PE cannot reach 1e9/s
         assert!(rate_at(8, 8, 100.0) < A100_SAMPLES_PER_S / 5.0);
         assert_eq!(matching_pes(&paper, 100.0, 1e9).unwrap(), None);
