@@ -664,14 +664,47 @@ impl CoreReport {
         targets: &[Target],
         assumed: &AssumedClocks,
     ) -> Result<CoreReport, Error> {
+        CoreReport::build(config_path, config, synth_dir, targets, assumed, true)
+    }
+
+    /// [`CoreReport::load`] when `make synth` has written `synth_dir`; otherwise the cycle model
+    /// alone, every target `NotSynthesized` (the sweep's shapes that have no synthesis yet).
+    pub fn load_or_model(
+        config_path: &Path,
+        config: &Config,
+        synth_dir: &Path,
+        targets: &[Target],
+        assumed: &AssumedClocks,
+    ) -> Result<CoreReport, Error> {
+        CoreReport::build(config_path, config, synth_dir, targets, assumed, synth_dir.exists())
+    }
+
+    /// One row per target: the synthesis read from `synth_dir` (or, when not `synthesized`, the
+    /// command that writes it), the clock and the samples/s at that clock.
+    fn build(
+        config_path: &Path,
+        config: &Config,
+        synth_dir: &Path,
+        targets: &[Target],
+        assumed: &AssumedClocks,
+        synthesized: bool,
+    ) -> Result<CoreReport, Error> {
         let p = CoreParams::new(config)?;
-        let rtl = crate::hdl::render(config)?;
+        // the RTL as rendered now, which every synthesis read must match (not needed without one)
+        let rtl = if synthesized { crate::hdl::render(config)? } else { Vec::new() };
         let cycles = Cycles::of(&p, config.samples_per_update());
-        let pnr =
-            if targets.contains(&Target::Ice40) { load_pnr(synth_dir, config_path)? } else { Pnr::NotRun };
+        let pnr = if synthesized && targets.contains(&Target::Ice40) {
+            load_pnr(synth_dir, config_path)?
+        } else {
+            Pnr::NotRun
+        };
         let mut rows = Vec::new();
         for &target in targets {
-            let synthesis = load_synthesis(synth_dir, target, config_path, &rtl)?;
+            let synthesis = if synthesized {
+                load_synthesis(synth_dir, target, config_path, &rtl)?
+            } else {
+                Synthesis::NotSynthesized { command: make_command(config_path) }
+            };
             let clock = match (&pnr, target) {
                 (Pnr::Done { result, .. }, Target::Ice40) => Clock::Nextpnr { mhz: result.fmax_mhz },
                 _ => Clock::Assumed { mhz: assumed.get(target) },
@@ -694,35 +727,6 @@ impl CoreReport {
             pnr,
             reference_samples_per_s: A100_SAMPLES_PER_S,
         })
-    }
-
-    /// [`CoreReport::load`] when `make synth` has written `synth_dir`; otherwise the cycle model
-    /// alone, every target `NotSynthesized` (the sweep's shapes that have no synthesis yet).
-    pub fn load_or_model(
-        config_path: &Path,
-        config: &Config,
-        synth_dir: &Path,
-        targets: &[Target],
-        assumed: &AssumedClocks,
-    ) -> Result<CoreReport, Error> {
-        if synth_dir.exists() {
-            return CoreReport::load(config_path, config, synth_dir, targets, assumed);
-        }
-        let mut report = CoreReport::load(config_path, config, synth_dir, &[], assumed)?;
-        report.targets = targets
-            .iter()
-            .map(|&target| {
-                let clock = Clock::Assumed { mhz: assumed.get(target) };
-                TargetRow {
-                    target,
-                    flow: target.flow(),
-                    synthesis: Synthesis::NotSynthesized { command: make_command(config_path) },
-                    samples_per_s: report.cycles.samples_per_s(clock.mhz()),
-                    clock,
-                }
-            })
-            .collect();
-        Ok(report)
     }
 
     pub fn row(&self, t: Target) -> Option<&TargetRow> {
