@@ -316,11 +316,13 @@ pub fn sample_grid_png(images: &[f64], cols: usize, scale: usize, row_labels: &[
     cv.encode()
 }
 
-/// One named (x, y) series; non-finite points (and non-positive y on a log
-/// axis) are skipped, joining their neighbours.
+/// One named (x, y) series; non-finite points (and non-positive values on a
+/// log axis) are skipped, joining their neighbours.
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    /// A dot at every point: for a few measured points, where the line between them is a guide.
+    pub markers: bool,
 }
 
 /// Line plot description; a legend is drawn when there is more than one
@@ -331,6 +333,11 @@ pub struct LinePlot {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
+    /// Log10 x axis (non-positive x skipped): for sizes that double, such as PE counts.
+    pub log_x: bool,
+    /// x ticks at these values (those inside the axis) instead of nice steps: the sizes that
+    /// were measured, say.
+    pub x_ticks: Option<Vec<f64>>,
     pub log_y: bool,
     pub width: u32,
     pub height: u32,
@@ -437,28 +444,29 @@ fn axis_range(vals: impl Iterator<Item = f64>, pad: f64, degenerate: f64) -> (f6
 }
 
 /// Renders a line plot with nice ticks, grid, axis titles, title and (for
-/// more than one series) a legend placed in the emptiest plot corner.
+/// more than one series) a legend placed where it hides the least.
 pub fn line_plot_png(plot: &LinePlot) -> Vec<u8> {
     let (w, h) = (plot.width.max(64) as usize, plot.height.max(64) as usize);
     let ts = if w.min(h) >= 400 { 2 } else { 1 };
     let th = text_height(ts) as i64;
     let gap = 4 * ts as i64;
 
-    // Finite points in axis space (log10 y on a log axis).
+    // Finite points in axis space (log10 on a log axis).
+    let axis = |v: f64, log: bool| if log { v.log10() } else { v };
     let data: Vec<Vec<(f64, f64)>> = plot
         .series
         .iter()
         .map(|s| {
             s.points
                 .iter()
-                .filter(|&&(_, y)| !plot.log_y || y > 0.0)
-                .map(|&(x, y)| (x, if plot.log_y { y.log10() } else { y }))
+                .filter(|&&(x, y)| (!plot.log_x || x > 0.0) && (!plot.log_y || y > 0.0))
+                .map(|&(x, y)| (axis(x, plot.log_x), axis(y, plot.log_y)))
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .collect()
         })
         .collect();
     let all = || data.iter().flatten();
-    let (x0, x1) = axis_range(all().map(|p| p.0), 0.02, 0.0);
+    let (x0, x1) = axis_range(all().map(|p| p.0), 0.02, if plot.log_x { 0.5 } else { 0.0 });
     let (y0, y1) = axis_range(all().map(|p| p.1), 0.05, if plot.log_y { 0.5 } else { 0.0 });
 
     // Layout: vertical margins depend only on text height, the left margin
@@ -474,7 +482,17 @@ pub fn line_plot_png(plot: &LinePlot) -> Vec<u8> {
     let left = gap + y_title_w + y_lab_w + gap + gap;
     let right = 4 * 6 * ts as i64;
     let pw = (w as i64 - left - right).max(10);
-    let x_ticks = linear_ticks(x0, x1, (pw as usize / (60 * ts)).clamp(2, 10));
+    let x_target = (pw as usize / (60 * ts)).clamp(2, 10);
+    let x_ticks = match &plot.x_ticks {
+        Some(values) => values
+            .iter()
+            .filter(|&&v| !plot.log_x || v > 0.0)
+            .map(|&v| (axis(v, plot.log_x), format!("{v}")))
+            .filter(|&(a, _)| (x0..=x1).contains(&a))
+            .collect(),
+        None if plot.log_x => log_ticks(x0, x1, x_target),
+        None => linear_ticks(x0, x1, x_target),
+    };
     let area = Rect { x: left, y: top, w: pw, h: ph };
     let to_px = |x: f64| left as f64 + (x - x0) / (x1 - x0) * pw as f64;
     let to_py = |y: f64| (top + ph) as f64 - (y - y0) / (y1 - y0) * ph as f64;
@@ -505,6 +523,9 @@ pub fn line_plot_png(plot: &LinePlot) -> Vec<u8> {
             [p] => cv.segment(*p, *p, 2.0 * LINE_WIDTH, c, area),
             _ => px.windows(2).for_each(|s| cv.segment(s[0], s[1], LINE_WIDTH, c, area)),
         }
+        if plot.series[i].markers {
+            px.iter().for_each(|p| cv.segment(*p, *p, 4.0 * LINE_WIDTH, c, area));
+        }
     }
 
     // Frame around the plot area, just outside it so data is not hidden.
@@ -531,8 +552,8 @@ pub fn line_plot_png(plot: &LinePlot) -> Vec<u8> {
     cv.encode()
 }
 
-/// Draws the legend box in whichever plot corner covers the fewest data
-/// pixels, so it rarely hides the curves.
+/// Draws the legend box in whichever plot corner (or side middle) covers the
+/// fewest data pixels, so it rarely hides the curves.
 fn draw_legend(cv: &mut Canvas, series: &[Series], area: Rect, ts: usize) {
     let gap = 4 * ts as i64;
     let swatch = 6 * gap;
@@ -544,6 +565,9 @@ fn draw_legend(cv: &mut Canvas, series: &[Series], area: Rect, ts: usize) {
         (area.x + gap, area.y + gap),
         (area.x + area.w - bw - gap, area.y + area.h - bh - gap),
         (area.x + gap, area.y + area.h - bh - gap),
+        // half-way up a side, for curves that keep to the top and the bottom
+        (area.x + area.w - bw - gap, area.y + (area.h - bh) / 2),
+        (area.x + gap, area.y + (area.h - bh) / 2),
     ];
     let ink = |(bx, by): (i64, i64)| {
         (by..by + bh)
@@ -596,6 +620,8 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             series,
+            log_x: false,
+            x_ticks: None,
             log_y,
             width: 640,
             height: 480,
@@ -603,7 +629,7 @@ mod tests {
     }
 
     fn series(name: &str, points: Vec<(f64, f64)>) -> Series {
-        Series { name: name.into(), points }
+        Series { name: name.into(), points, markers: false }
     }
 
     #[test]
@@ -692,6 +718,30 @@ mod tests {
         assert!(longest_row(PALETTE[1]) > 400);
         // "raw" is diagonal, so a horizontal run of its colour is the legend swatch.
         assert!(longest_row(PALETTE[0]) >= 40);
+    }
+
+    #[test]
+    fn line_plot_log_x_spaces_decades_evenly_and_marks_points() {
+        let pts = vec![(1.0, 5.0), (10.0, 5.0), (100.0, 5.0), (0.0, 5.0)];
+        let mut p = plot(vec![Series { name: "a".into(), points: pts, markers: true }], false);
+        p.log_x = true;
+        let img = decode(&line_plot_png(&p));
+        let c = PALETTE[0];
+        let height = |x: usize| (0..img.1).filter(|&y| pixel(&img, x, y) == c).count();
+        // The line is LINE_WIDTH tall; the dots (4 x LINE_WIDTH) stand out at three columns,
+        // one per point (x = 0 has no place on a log axis and is skipped).
+        let tall: Vec<usize> = (0..img.0).filter(|&x| height(x) >= 5).collect();
+        let mut centres = Vec::new();
+        for run in tall.chunk_by(|a, b| b - a == 1) {
+            centres.push((run[0] + run[run.len() - 1]) as f64 / 2.0);
+        }
+        assert_eq!(centres.len(), 3, "dots at {centres:?}");
+        let (d1, d2) = (centres[1] - centres[0], centres[2] - centres[1]);
+        assert!((d1 - d2).abs() <= 1.0 && d1 > 100.0, "decades {d1} and {d2} px apart");
+        // Without markers the line alone is drawn: nothing is that tall.
+        p.series[0].markers = false;
+        let img = decode(&line_plot_png(&p));
+        assert!((0..img.0).all(|x| (0..img.1).filter(|&y| pixel(&img, x, y) == c).count() < 5));
     }
 
     #[test]

@@ -990,6 +990,10 @@ pub struct SweepReport {
     pub match_pes: Option<(usize, String, f64)>,
 }
 
+/// x ticks of the sweep's plots: PE arrays are sized in powers of two.
+const POWERS_OF_TWO: [f64; 14] =
+    [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0];
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepPoint {
     pub shape: String,
@@ -1085,8 +1089,9 @@ impl SweepReport {
                     _ => None,
                 })
                 .collect();
-            if !points.is_empty() {
-                series.push(Series { name: name.into(), points });
+            // zero everywhere (no BRAM inferred) has no place on a log axis: the table shows it
+            if points.iter().any(|p| p.1 > 0.0) {
+                series.push(Series { name: name.into(), points, markers: true });
             }
         };
         add("xc7 LUTs", Target::Xc7, &|r| r.luts.map(|v| v as f64));
@@ -1100,6 +1105,8 @@ impl SweepReport {
             x_label: "PEs (rows x cols)".into(),
             y_label: "cells (log scale)".into(),
             series,
+            log_x: true,
+            x_ticks: Some(POWERS_OF_TWO.to_vec()),
             log_y: true,
             width: 900,
             height: 560,
@@ -1129,12 +1136,18 @@ impl SweepReport {
         model.sort_by(|a, b| a.0.total_cmp(&b.0));
         let x0 = model.first().map_or(1.0, |p| p.0);
         let x1 = model.last().map_or(until as f64, |p| p.0);
+        // the swept arrays last but the reference, so that their dots lie on the model's line
         let series = vec![
-            Series { name: format!("swept arrays, {:.0} MHz (assumed)", self.mhz), points: swept },
-            Series { name: "cycle model, any tiling".into(), points: model },
+            Series { name: "cycle model, any tiling".into(), points: model, markers: false },
+            Series {
+                name: format!("swept arrays, {:.0} MHz (assumed)", self.mhz),
+                points: swept,
+                markers: true,
+            },
             Series {
                 name: format!("A100 float training ({:.0}/s)", self.reference_samples_per_s),
                 points: vec![(x0, self.reference_samples_per_s), (x1, self.reference_samples_per_s)],
+                markers: false,
             },
         ];
         Ok(line_plot_png(&LinePlot {
@@ -1142,6 +1155,8 @@ impl SweepReport {
             x_label: "PEs (rows x cols)".into(),
             y_label: "training samples/s (log scale)".into(),
             series,
+            log_x: true,
+            x_ticks: Some(POWERS_OF_TWO.to_vec()),
             log_y: true,
             width: 900,
             height: 560,

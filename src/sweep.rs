@@ -196,12 +196,13 @@ pub fn plot(runs: &[SweepRun], epochs: usize) -> Vec<u8> {
             .filter_map(|r| r.width.map(|w| (f64::from(w), r.final_loss)))
             .collect();
         if !fixed.is_empty() {
-            series.push(Series { name: format!("{name}, fixed point"), points: fixed });
+            series.push(Series { name: format!("{name}, fixed point"), points: fixed, markers: false });
         }
         if let Some(f) = runs.iter().find(|r| r.optimizer == kind && r.width.is_none()) {
             series.push(Series {
                 name: format!("{name}, float (reference)"),
                 points: vec![(lo, f.final_loss), (hi, f.final_loss)],
+                markers: false,
             });
         }
     }
@@ -210,6 +211,8 @@ pub fn plot(runs: &[SweepRun], epochs: usize) -> Vec<u8> {
         x_label: "width of states, activations, derivatives and weights (bits)".into(),
         y_label: format!("loss (mean of last {FINAL_WINDOW} epochs)"),
         series,
+        log_x: false,
+        x_ticks: None,
         log_y: true,
         width: 900,
         height: 560,

@@ -223,9 +223,13 @@ pub fn loss_curve_png(runs: &[(String, Vec<EpochRecord>)], title: &str) -> Vec<u
     let series = match runs {
         [(_, history)] => {
             let raw = history.iter().map(|r| (r.epoch as f64, r.loss)).collect();
-            let mut s = vec![Series { name: "loss per epoch".into(), points: raw }];
+            let mut s = vec![Series { name: "loss per epoch".into(), points: raw, markers: false }];
             if history.len() >= LOSS_WINDOW {
-                s.push(Series { name: format!("{LOSS_WINDOW}-epoch mean"), points: trailing_means(history) });
+                s.push(Series {
+                    name: format!("{LOSS_WINDOW}-epoch mean"),
+                    points: trailing_means(history),
+                    markers: false,
+                });
             }
             s
         }
@@ -234,6 +238,7 @@ pub fn loss_curve_png(runs: &[(String, Vec<EpochRecord>)], title: &str) -> Vec<u
             .map(|(name, history)| Series {
                 name: format!("{name} ({LOSS_WINDOW}-epoch mean)"),
                 points: trailing_means(history),
+                markers: false,
             })
             .collect(),
     };
@@ -243,6 +248,8 @@ pub fn loss_curve_png(runs: &[(String, Vec<EpochRecord>)], title: &str) -> Vec<u
         y_label: "loss  mean (v - u)^2".into(),
         series,
         // Log scale: the fall from 2.7 and the slow drift near 0.34 are both visible.
+        log_x: false,
+        x_ticks: None,
         log_y: true,
         width: 900,
         height: 560,
