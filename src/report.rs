@@ -1073,7 +1073,38 @@ impl SweepReport {
                     writeln!(s, "At {:.0} MHz no array of this network matches it (cycle model).", self.mhz);
             }
         }
+        match self.smallest_swept_match() {
+            Some(p) => {
+                let xc7 = match p.report.row(Target::Xc7).map(|r| &r.synthesis) {
+                    Some(Synthesis::Done { resources: x }) => format!(
+                        "{} xc7 LUTs, {} FFs, {} DSPs",
+                        x.luts.unwrap_or(0),
+                        x.ffs,
+                        x.dsps.unwrap_or(0)
+                    ),
+                    _ => "not synthesized".into(),
+                };
+                let _ = writeln!(
+                    s,
+                    "The smallest swept array that matches it: {} ({} PEs), {xc7}, {:.1} samples/s.",
+                    p.shape,
+                    p.pes,
+                    p.report.cycles.samples_per_s(self.mhz)
+                );
+            }
+            None => {
+                let _ = writeln!(s, "No swept array matches it at {:.0} MHz.", self.mhz);
+            }
+        }
         s
+    }
+
+    /// The swept array of the fewest PEs that reaches the reference at the sweep's clock.
+    pub fn smallest_swept_match(&self) -> Option<&SweepPoint> {
+        self.points
+            .iter()
+            .filter(|p| p.report.cycles.samples_per_s(self.mhz) >= self.reference_samples_per_s)
+            .min_by_key(|p| p.pes)
     }
 
     /// Resources against PEs (log scale): xc7 LUTs, FFs, DSPs, BRAMs, generic cells and ice40
@@ -1577,5 +1608,38 @@ mod tests {
         // the paper's 8 x 8 array at 100 MHz is far from it; one weight per PE cannot reach 1e9/s
         assert!(rate_at(8, 8, 100.0) < A100_SAMPLES_PER_S / 5.0);
         assert_eq!(matching_pes(&paper, 100.0, 1e9).unwrap(), None);
+    }
+
+    #[test]
+    fn sweep_names_the_smallest_swept_array_that_matches_with_its_resources() {
+        let tiny = config("tiny");
+        let dir = temp_dir("sweep-match");
+        write_stats(&dir);
+        let path = Path::new("configs/tiny.yaml");
+        let own = CoreReport::load(path, &tiny, &dir, &[Target::Xc7], &AssumedClocks::default()).unwrap();
+        let mut wide = tiny.clone();
+        wide.hardware = crate::config::HardwareConfig { rows: 8, cols: 4 };
+        let wide_path = Path::new("runs/synth/sweep/tiny_8x4.yaml");
+        let (missing, xc7) = (dir.join("tiny_8x4"), [Target::Xc7]);
+        let wide =
+            CoreReport::load_or_model(wide_path, &wide, &missing, &xc7, &AssumedClocks::default()).unwrap();
+        let (slow, fast) = (own.cycles.per_sample, wide.cycles.per_sample);
+        assert!(fast < slow);
+        let points = vec![(Shape { rows: 4, cols: 4 }, own), (Shape { rows: 8, cols: 4 }, wide)];
+        // the clock at which each array reaches the A100's rate, in MHz
+        let (mhz_own, mhz_wide) = (A100_SAMPLES_PER_S * slow / 1e6, A100_SAMPLES_PER_S * fast / 1e6);
+        let at = |mhz: f64| SweepReport::new("tiny", &tiny, points.clone(), mhz).unwrap();
+
+        let both = at(mhz_own * 1.01);
+        assert_eq!(both.smallest_swept_match().unwrap().shape, "4x4");
+        let md = both.markdown();
+        assert!(md.contains("matches it: 4x4 (16 PEs), 300 xc7 LUTs, 100 FFs, 16 DSPs"), "{md}");
+        let wide_only = at((mhz_own + mhz_wide) / 2.0);
+        assert_eq!(wide_only.smallest_swept_match().unwrap().shape, "8x4");
+        assert!(wide_only.markdown().contains("matches it: 8x4 (32 PEs), not synthesized"));
+        let none = at(mhz_wide * 0.99);
+        assert!(none.smallest_swept_match().is_none());
+        assert!(none.markdown().contains("No swept array matches it"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
