@@ -107,7 +107,8 @@ SYNTH_DIR ?= runs/synth/$(CONFIG)
 SYNTH_RESULTS ?= docs/results/synth
 REPORT_FLAGS ?=
 SWEEP_CONFIG ?= configs/paper.yaml
-# 16 PEs up to the A100 match (512 PEs at 100 MHz); 32x32 takes Yosys more than two hours here
+# 16 PEs up to the A100 match (512 PEs at 100 MHz); a 32x32 run was still in its first techmap
+# after an hour of Yosys here (docs/results/synth/README.md), so it is opt-in
 SWEEP_SHAPES ?= 4x4,8x8,16x8,16x16,32x16
 SWEEP_TARGETS ?= xc7
 NETLIST_DIR := build/cosim-netlist/$(CONFIG)

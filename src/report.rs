@@ -955,6 +955,7 @@ pub fn matching_pes(
     samples_per_s: f64,
 ) -> Result<Option<(usize, Shape, f64)>, Error> {
     let (k, n) = (config.model.n_x + config.model.n_h2, config.model.n_h1);
+    let skew = |s: Shape| s.rows.max(s.cols) / s.rows.min(s.cols);
     let mut best: Option<(usize, Shape, f64)> = None;
     for s in tiling_shapes(config, 1, k.max(n)) {
         let pes = s.rows * s.cols;
@@ -967,7 +968,6 @@ pub fn matching_pes(
         let cycles = Cycles::of(&CoreParams::new(&c)?, c.samples_per_update());
         let rate = cycles.samples_per_s(mhz);
         // the fewest PEs; among shapes of that count the fastest, then the squarest
-        let skew = |s: Shape| s.rows.max(s.cols) / s.rows.min(s.cols);
         if rate >= samples_per_s
             && best.is_none_or(|b| b.0 > pes || b.2 < rate || (b.2 == rate && skew(s) < skew(b.1)))
         {
@@ -1078,9 +1078,9 @@ impl SweepReport {
                 let xc7 = match p.report.row(Target::Xc7).map(|r| &r.synthesis) {
                     Some(Synthesis::Done { resources: x }) => format!(
                         "{} xc7 LUTs, {} FFs, {} DSPs",
-                        x.luts.unwrap_or(0),
+                        x.luts.map_or("-".into(), |v| v.to_string()),
                         x.ffs,
-                        x.dsps.unwrap_or(0)
+                        x.dsps.map_or("-".into(), |v| v.to_string())
                     ),
                     _ => "not synthesized".into(),
                 };
