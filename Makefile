@@ -10,6 +10,7 @@
 #   make cosim-variant    the same for a core in the RTL's other rounding, overflow and LUT modes
 #   make cosim-selftest   the cosimulation must fail on a corrupted vector (CORRUPT=1)
 #   make lint-hdl   verilator --lint-only -Wall on the generated Verilog of every committed core
+#   make hdl-unit   the pipelined arithmetic units (multiplier, requantizer, shifter) against references
 #   make synth      Yosys synthesis of a core (generic, Xilinx 7-series, iCE40) and nextpnr-ice40 where
 #                   it fits, into runs/synth/X/ (CONFIG=tiny|small|paper); make report tabulates it
 #   make synth-sweep      the PE-array sweep of the paper network (synthesis, report, PNGs);
@@ -22,7 +23,7 @@ BIN   := target/release/floweqprop
 RUN   ?= runs/quick
 EPOCHS ?= 300
 
-.PHONY: all quick test lint bench paper eval hdl cosim cosim-variant cosim-selftest lint-hdl $(BIN)
+.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-selftest lint-hdl $(BIN)
 .PHONY: synth-tools synth report synth-sweep report-sweep cosim-netlist
 
 all: quick
@@ -57,11 +58,13 @@ eval: $(BIN)
 
 # ---- the generated core (docs/hardware.md)
 HDL_CONFIGS := tiny small paper
-RTL_FILES := fxp.v act_lut.v sgd_unit.v pe.v pe_array.v neuron_unit.v controller.v core.v
+RTL_FILES := fxp.v pipe.v act_lut.v sgd_unit.v pe.v pe_array.v neuron_unit.v controller.v core.v
 CONFIG ?= tiny
 CONFIG_FILE ?= configs/$(CONFIG).yaml
 VECTORS ?= testvectors/$(CONFIG)
 CORRUPT ?= 0
+# TRACE=1: the cosimulation also writes a waveform, build/cosim/X/tb_core.fst (GTKWave)
+TRACE ?= 0
 COSIM_DIR := build/cosim/$(CONFIG)
 VERILATOR ?= verilator
 
@@ -74,8 +77,9 @@ cosim: $(BIN)
 	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(COSIM_DIR)/rtl --vectors $(VECTORS)
 	cd $(COSIM_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O2 -Wall --top-module tb_core \
-		-Mdir ../obj $(RTL_FILES) tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
-	$(COSIM_DIR)/obj/tb_core +VECTORS=$(VECTORS) $(if $(filter 1,$(CORRUPT)),+CORRUPT)
+		$(if $(filter 1,$(TRACE)),--trace-fst -DTB_TRACE) -Mdir ../obj $(RTL_FILES) tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
+	cd $(COSIM_DIR) && obj/tb_core +VECTORS=$(abspath $(VECTORS)) $(if $(filter 1,$(CORRUPT)),+CORRUPT)
+	@if [ "$(TRACE)" = 1 ]; then echo "waveform: $(COSIM_DIR)/tb_core.fst"; fi
 
 # The RTL's other modes (floor rounding, wrapping overflow, a LUT without interpolation, SGD
 # without momentum, another array shape) against their own golden vectors, kept in build/.
@@ -89,6 +93,13 @@ cosim-selftest:
 	else \
 		grep -m1 MISMATCH build/cosim-selftest.log && echo "cosim-selftest: ok (a corrupted vector fails the cosimulation)"; \
 	fi
+
+# The pipelined arithmetic units (templates/pipe.v, as rendered for tiny) against plain references.
+hdl-unit:
+	@mkdir -p build/hdl-unit
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit \
+		hdl/tiny/fxp.v hdl/tiny/pipe.v tests/hdl/pipe_tb.sv -o pipe_tb >build/hdl-unit/build.log 2>&1 || (cat build/hdl-unit/build.log; exit 1)
+	build/hdl-unit/pipe_tb
 
 lint-hdl:
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(VERILATOR) --lint-only -Wall --top-module core $(RTL_FILES)) || exit 1; done

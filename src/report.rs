@@ -36,10 +36,6 @@ pub const SYNTH_ROOT: &str = "runs/synth";
 /// Where `make synth-sweep` writes the config copies of the sweep.
 pub const SWEEP_CONFIG_DIR: &str = "runs/synth/sweep";
 
-/// Cycles of an UPDATE beyond the `kt nt` weights of a tile (docs/hardware.md, "Schedule";
-/// the cosimulation measures `kt nt + 2`, 82 for the tiny core).
-pub const UPDATE_OVERHEAD: usize = 2;
-
 /// Host writes of the SGD scale constants before each UPDATE (mantissa and shift).
 pub const UPDATE_CONSTANT_WRITES: usize = 2;
 
@@ -394,11 +390,11 @@ pub fn ice40_misfit(r: &Resources, io_bits: u64, d: &Ice40Device) -> Vec<String>
 }
 
 /// Bits of the core's top-level ports (docs/hardware.md, "Interface"): clk, rst, the write port
-/// (wr_en, 3-bit region, index, data), the read port (region, index, data), start, 3-bit cmd,
-/// busy, done and the 64-bit cycle counter.
+/// (wr_en, 3-bit region, index, data), the read port (rd_en, region, index, rd_valid, data),
+/// start, 3-bit cmd, busy, done, error and the 64-bit cycle counter.
 pub fn core_io_bits(p: &CoreParams) -> u64 {
     let (index, data) = (u64::from(p.host_index_w()), p.data_w as u64);
-    2 + (1 + 3 + index + data) + (3 + index + data) + (1 + 3) + 2 + 64
+    2 + (1 + 3 + index + data) + (1 + 3 + index + 1 + data) + (1 + 3) + 3 + 64
 }
 
 /// Cycles of one training sample on the core, from the generator's cycle model.
@@ -408,7 +404,7 @@ pub struct Cycles {
     pub phases: usize,
     /// Host writes of the sample's `x_t` and `u`, one per cycle, while the core is idle.
     pub host_writes: usize,
-    /// UPDATE (`kt nt + 2`) and its two constant writes, once per batch.
+    /// UPDATE (`CoreParams::update_cycles`) and its two constant writes, once per batch.
     pub update: usize,
     /// Samples per update (`optim.batch_size`, the whole data set when 0).
     pub batch: usize,
@@ -420,7 +416,7 @@ impl Cycles {
     pub fn of(p: &CoreParams, batch: usize) -> Cycles {
         let phases = p.sample_cycles();
         let host_writes = 2 * p.n_x;
-        let update = p.kt * p.nt + UPDATE_OVERHEAD + UPDATE_CONSTANT_WRITES;
+        let update = p.update_cycles() + UPDATE_CONSTANT_WRITES;
         let batch = batch.max(1);
         Cycles {
             phases,
@@ -1323,11 +1319,11 @@ mod tests {
     fn cycles_of_the_tiny_core_as_the_cosimulation_measures_them() {
         let p = CoreParams::new(&config("tiny")).unwrap();
         let c = Cycles::of(&p, 2);
-        // make cosim CONFIG=tiny: FREE 3324 + PLUS 3324 + MINUS_ACC 3483, UPDATE 82
-        assert_eq!(c.phases, 3324 + 3324 + 3483);
-        assert_eq!(c.update, 82 + UPDATE_CONSTANT_WRITES);
+        // make cosim CONFIG=tiny: FREE 3364 + PLUS 3364 + MINUS_ACC 3523, UPDATE 1419
+        assert_eq!(c.phases, 3364 + 3364 + 3523);
+        assert_eq!(c.update, 1419 + UPDATE_CONSTANT_WRITES);
         assert_eq!(c.host_writes, 128);
-        assert_eq!(c.per_sample, (10131 + 128) as f64 + 84.0 / 2.0);
+        assert_eq!(c.per_sample, (10251 + 128) as f64 + 1421.0 / 2.0);
         assert!((c.samples_per_s(100.0) - 1e8 / c.per_sample).abs() < 1e-9);
         assert!((c.mhz_for(c.samples_per_s(37.0)) - 37.0).abs() < 1e-9);
     }

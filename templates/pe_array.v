@@ -20,19 +20,8 @@ module pe_array (
     input  wire                            mac_last,
     input  wire [${ c.li_w }$-1:0]                 mac_out_idx,
     input  wire [${ c.wi_w }$-1:0]                 widx,
-    input  wire                            clr_en,
-    input  wire [${ c.wi_w }$-1:0]                 clr_idx,
     input  wire                            gacc_en,
     input  wire                            gacc_minus,
-    input  wire                            upd_en,
-    input  wire [${ c.wi_w }$-1:0]                 upd_idx,
-    input  wire [${ c.c_w }$-2:0]                  scale_mant,
-    input  wire signed [${ c.sh_w }$-1:0]          scale_shift,
-    input  wire [${ c.c_w }$-2:0]                  lr_mant,
-    input  wire signed [${ c.sh_w }$-1:0]          lr_shift,
-    input  wire [${ c.c_w }$-2:0]                  mu_mant,
-    input  wire signed [${ c.sh_w }$-1:0]          mu_shift,
-    input  wire                            momentum,
     // activation streams: a_k per PE row, b_n per PE column
     input  wire [${ c.rows * c.s_w }$-1:0]               a_rows,
     input  wire [${ c.cols * c.s_w }$-1:0]               b_cols,
@@ -43,15 +32,17 @@ module pe_array (
     output reg                             row_valid,
     output reg  [${ c.li_w }$-1:0]                 row_idx,
     output reg  [${ c.rows * c.acc_w }$-1:0]              row_acc,
-    // host port: one-hot PE select, shared local address
+    // parameter port: shared read address, every PE's data the next cycle; one-hot write enables
+    input  wire [${ c.wi_w }$-1:0]                 p_addr,
+    output wire [${ c.rows * c.cols * c.w_w }$-1:0]    p_w,
+    output wire [${ c.rows * c.cols * c.gs_w }$-1:0]    p_s,
+    output wire [${ c.rows * c.cols * c.m_w }$-1:0]    p_m,
     input  wire [${ c.rows * c.cols }$-1:0]               wr_w_sel,
     input  wire [${ c.rows * c.cols }$-1:0]               wr_m_sel,
+    input  wire [${ c.rows * c.cols }$-1:0]               wr_s_clr,
     input  wire [${ c.wi_w }$-1:0]                 wr_addr,
-    input  wire [${ c.data_w }$-1:0]               wr_data,
-    input  wire [${ c.wi_w }$-1:0]                 rd_addr,
-    output wire [${ c.rows * c.cols * c.w_w }$-1:0]    rd_w,
-    output wire [${ c.rows * c.cols * c.gs_w }$-1:0]    rd_s,
-    output wire [${ c.rows * c.cols * c.m_w }$-1:0]    rd_m
+    input  wire [${ c.w_w }$-1:0]                  wr_w,
+    input  wire [${ c.m_w }$-1:0]                  wr_m
 );
     localparam integer ROWS = ${ c.rows }$;
     localparam integer COLS = ${ c.cols }$;
@@ -77,16 +68,11 @@ module pe_array (
                     .a_in(a_rows[r*SW +: SW]), .b_in(b_cols[q*SW +: SW]),
                     .psum(psum[P*AW +: AW]), .psum_valid(psum_valid[P]), .psum_fwd(psum_fwd[P]),
                     .psum_idx(psum_idx[P*${ c.li_w }$ +: ${ c.li_w }$]),
-                    .clr_en(clr_en), .clr_idx(clr_idx),
                     .gacc_en(gacc_en), .gacc_minus(gacc_minus),
-                    .upd_en(upd_en), .upd_idx(upd_idx),
-                    .scale_mant(scale_mant), .scale_shift(scale_shift),
-                    .lr_mant(lr_mant), .lr_shift(lr_shift), .mu_mant(mu_mant), .mu_shift(mu_shift),
-                    .momentum(momentum),
-                    .wr_w(wr_w_sel[P]), .wr_m(wr_m_sel[P]), .wr_addr(wr_addr), .wr_data(wr_data),
-                    .rd_addr(rd_addr),
-                    .rd_w(rd_w[P*${ c.w_w }$ +: ${ c.w_w }$]), .rd_s(rd_s[P*${ c.gs_w }$ +: ${ c.gs_w }$]),
-                    .rd_m(rd_m[P*${ c.m_w }$ +: ${ c.m_w }$])
+                    .p_addr(p_addr), .p_w(p_w[P*${ c.w_w }$ +: ${ c.w_w }$]), .p_s(p_s[P*${ c.gs_w }$ +: ${ c.gs_w }$]),
+                    .p_m(p_m[P*${ c.m_w }$ +: ${ c.m_w }$]),
+                    .wr_w_en(wr_w_sel[P]), .wr_m_en(wr_m_sel[P]), .wr_s_clr(wr_s_clr[P]), .wr_addr(wr_addr),
+                    .wr_w(wr_w), .wr_m(wr_m)
                 );
             end
         end

@@ -31,8 +31,9 @@ module tb_core;
     localparam integer GH = ${ c.hexbits(c.gs_w) }$;
     localparam integer LUT_ENTRIES = ${ c.lut_entries }$;
     localparam longint IDEAL_SAMPLE = ${ c.ideal_sample_cycles() }$;
+    localparam integer RD_LATENCY = ${ c.rd_latency }$;
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
-                     R_GRADSUM = 3'd5;
+                     R_GRADSUM = 3'd5, R_STATUS = 3'd7;
     localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3,
                      CMD_GEN_STEP = 3'd4;
 
@@ -45,19 +46,30 @@ module tb_core;
     reg [2:0] wr_region = 3'd0;
     reg [HW-1:0] wr_index = {HW{1'b0}};
     reg [DW-1:0] wr_data = {DW{1'b0}};
+    reg rd_en = 1'b0;
     reg [2:0] rd_region = 3'd0;
     reg [HW-1:0] rd_index = {HW{1'b0}};
+    wire rd_valid;
     wire [DW-1:0] rd_data;
     reg start = 1'b0;
     reg [2:0] cmd = 3'd0;
-    wire busy, done;
+    wire busy, done, error;
     wire [63:0] cycle_count;
 
     core dut (
         .clk(clk), .rst(rst), .wr_en(wr_en), .wr_region(wr_region), .wr_index(wr_index),
-        .wr_data(wr_data), .rd_region(rd_region), .rd_index(rd_index), .rd_data(rd_data),
-        .start(start), .cmd(cmd), .busy(busy), .done(done), .cycle_count(cycle_count)
+        .wr_data(wr_data), .rd_en(rd_en), .rd_region(rd_region), .rd_index(rd_index),
+        .rd_valid(rd_valid), .rd_data(rd_data),
+        .start(start), .cmd(cmd), .busy(busy), .done(done), .error(error), .cycle_count(cycle_count)
     );
+
+`ifdef TB_TRACE
+    // make cosim TRACE=1: a waveform of the whole run for a debugger (GTKWave reads FST)
+    initial begin
+        $dumpfile("tb_core.fst");
+        $dumpvars(0, tb_core);
+    end
+`endif
 
     // expected values, as read from the vectors
     reg [SH-1:0] lut_rho_exp [0:LUT_ENTRIES-1];
@@ -105,11 +117,21 @@ module tb_core;
         wr_en = 1'b0;
     endtask
 
+    // a read: rd_en for one cycle, then the answer when rd_valid comes (RD_LATENCY cycles later)
     task automatic host_read(input [2:0] region, input integer index, output logic [DW-1:0] data);
+        integer waited;
         @(negedge clk);
+        rd_en = 1'b1;
         rd_region = region;
         rd_index = index[HW-1:0];
         @(negedge clk);
+        rd_en = 1'b0;
+        waited = 1;
+        while (!rd_valid) begin
+            @(negedge clk);
+            waited++;
+        end
+        if (waited != RD_LATENCY) $fatal(1, "tb_core: a read answered after %0d cycles, not %0d", waited, RD_LATENCY);
         data = rd_data;
     endtask
     /* verilator lint_on UNUSEDSIGNAL */
@@ -125,6 +147,67 @@ module tb_core;
         start = 1'b0;
         while (!done) @(negedge clk);
         cycles = cycle_count - t0 + 1;
+    endtask
+
+    task automatic expect_status(input string what, input logic [DW-1:0] expected);
+        logic [DW-1:0] v;
+        host_read(R_STATUS, 0, v);
+        check({"status word ", what}, 0, v, expected);
+    endtask
+
+    // The host port refuses what would corrupt a run and says so in the status word (core.v:
+    // bit 0 busy, 1 free equilibrium held, 8 + STATUS_*): PLUS without a free equilibrium, an
+    // unknown command, and during a command a write, a read and a second start.
+    task automatic check_host_guards();
+        logic [DW-1:0] v;
+        longint unused_cycles;
+        expect_status("after reset", DW'(0));
+        host_write(R_PARAM, 0, DW'(1234));
+        @(negedge clk);
+        start = 1'b1;
+        cmd = CMD_PLUS;
+        @(negedge clk);
+        start = 1'b0;
+        check("busy after a refused PLUS", 0, DW'(busy), DW'(0));
+        expect_status("PLUS without FREE", DW'(1 << (8 + 4)));
+        check("error pin", 0, DW'(error), DW'(1));
+        host_write(R_STATUS, 0, DW'(0));
+        @(negedge clk);
+        check("error pin after clearing", 0, DW'(error), DW'(0));
+        @(negedge clk);
+        start = 1'b1;
+        cmd = 3'd7;
+        @(negedge clk);
+        start = 1'b0;
+        expect_status("unknown command", DW'(1 << (8 + 3)));
+        host_write(R_STATUS, 0, DW'(0));
+        // during FREE: a parameter write, a constant write, a read, a start
+        @(negedge clk);
+        start = 1'b1;
+        cmd = CMD_FREE;
+        @(negedge clk);
+        start = 1'b0;
+        host_write(R_PARAM, 0, DW'(777));
+        host_write(R_CONST, 0, DW'(0));
+        host_read(R_PARAM, 0, v);
+        check("a refused read answers 0", 0, v, DW'(0));
+        @(negedge clk);
+        start = 1'b1;
+        cmd = CMD_FREE;
+        @(negedge clk);
+        start = 1'b0;
+        expect_status("during FREE", DW'((1 << 8) | (1 << 9) | (1 << 10) | 1));
+        while (!done) @(negedge clk);
+        @(negedge clk);
+        expect_status("after FREE", DW'((1 << 8) | (1 << 9) | (1 << 10) | 2));
+        host_read(R_PARAM, 0, v);
+        check("the parameter written during FREE", 0, v, DW'(1234));
+        host_write(R_STATUS, 0, DW'(0));
+        expect_status("cleared, free equilibrium held", DW'(2));
+        run(CMD_PLUS, unused_cycles);
+        expect_status("PLUS after FREE", DW'(2));
+        host_write(R_PARAM, 0, DW'(0));
+        expect_status("a parameter write drops the free equilibrium", DW'(0));
     endtask
 
     task automatic check_states(input string phase, input integer s, input integer b);
@@ -162,6 +245,9 @@ module tb_core;
                   sext(128'(lut_drho_exp[i]), DRW));
         end
 `endif
+
+        check_host_guards();
+        $display("tb_core: host port guards checked, %0d mismatches so far", errors);
 
         // constants and initial parameters
         host_write(R_CONST, 0, DW'(C_EPS));

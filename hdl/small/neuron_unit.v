@@ -34,10 +34,10 @@ module neuron_unit #(
     input  wire signed [32-1:0]     eps,
     input  wire signed [32-1:0]     coeff,
     input  wire signed [32-1:0]     c2,
-    // activation stream to the PEs
+    // activation stream to the PEs: the neuron out_idx, registered (the PEs' cycle c1)
     input  wire [5-1:0]           out_idx,
     input  wire                      out_plus,    // 1: the plus phase's activations (accumulation)
-    output wire signed [16-1:0]     act_out,
+    output reg  signed [16-1:0]     act_out,
     // drives from the reduction
     input  wire                      in_valid,
     input  wire [5-1:0]           in_idx,
@@ -47,31 +47,23 @@ module neuron_unit #(
     input  wire [8-1:0]           clr_idx,
     input  wire                      bacc_en,
     input  wire [5-1:0]           bacc_idx,
-    // SGD update of bias upd_idx
-    input  wire                      upd_en,
-    input  wire [5-1:0]           upd_idx,
-    input  wire [32-2:0]            scale_mant,
-    input  wire signed [12-1:0]    scale_shift,
-    input  wire [32-2:0]            lr_mant,
-    input  wire signed [12-1:0]    lr_shift,
-    input  wire [32-2:0]            mu_mant,
-    input  wire signed [12-1:0]    mu_shift,
-    input  wire                      momentum,
-    // host port (decoded by the core)
+    // parameter port (core): read p_addr, the data the next cycle
+    input  wire [5-1:0]           p_addr,
+    output reg  signed [16-1:0]     p_state,
+    output reg  signed [16-1:0]     p_bias,
+    output reg  signed [48-1:0]    p_gsum,
+    output reg  signed [32-1:0]     p_mom,
+    // writes (core): the optimizer's write-back (bias, momentum, gradient sum cleared) or the host
     input  wire                      wr_bias,
     input  wire                      wr_mom,
+    input  wire                      wr_gclr,
     input  wire                      wr_state,
     input  wire                      wr_xt,
     input  wire                      wr_u,
     input  wire [5-1:0]           wr_addr,
-    /* verilator lint_off UNUSEDSIGNAL */ // the bias, momentum or state bits of the host word
-    input  wire [48-1:0]         wr_data,
-    /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [5-1:0]           rd_addr,
-    output wire signed [16-1:0]     rd_state,
-    output wire signed [16-1:0]     rd_bias,
-    output wire signed [48-1:0]    rd_gsum,
-    output wire signed [32-1:0]     rd_mom
+    input  wire signed [16-1:0]     wr_w,
+    input  wire signed [32-1:0]     wr_m,
+    input  wire signed [16-1:0]     wr_s
 );
     localparam integer SW = 16;
     localparam [SW-1:0] RHO0 = 16'h0000;    // rho(0): a hidden unit reset to 0
@@ -84,10 +76,9 @@ module neuron_unit #(
     wire [IW-1:0] in_i = in_idx[IW-1:0];
     wire [IW-1:0] a_i = a_idx[IW-1:0];
     wire [IW-1:0] bacc_i = bacc_idx[IW-1:0];
-    wire [IW-1:0] upd_i = upd_idx[IW-1:0];
     wire [IW-1:0] clr_i = clr_idx[IW-1:0];
     wire [IW-1:0] wr_i = wr_addr[IW-1:0];
-    wire [IW-1:0] rd_i = rd_addr[IW-1:0];
+    wire [IW-1:0] p_i = p_addr[IW-1:0];
     /* verilator lint_on UNUSEDSIGNAL */
     // per neuron; the vectors that phases copy as a whole are flat (neuron j at bits j*W +: W)
     reg [NN*SW-1:0] s_v;         // state x, h1 or h2
@@ -108,7 +99,7 @@ module neuron_unit #(
         is_visible = (K_SIDE != 0) && (BASE + j < 64);
     endfunction
 
-    assign act_out = out_plus ? act_plus_v[out_idx*SW +: SW] : act_v[out_idx*SW +: SW];
+    always @(posedge clk) act_out <= out_plus ? act_plus_v[out_idx*SW +: SW] : act_v[out_idx*SW +: SW];
 
     // ---- stage A: drive = sat_state(round_{F_w}(acc + (b << F_s)))
     wire signed [41-1:0] acc_x;
@@ -194,19 +185,6 @@ module neuron_unit #(
     fxp_sat #(.WI(SW), .WO(48), .WRAP(1)) u_am_x (.v(act_v[bacc_idx*SW +: SW]), .q(am_x));
     wire signed [48-1:0] bdelta = (am_x - ap_x) <<< 10;
 
-    // SGD update of one bias per cycle, written back the cycle after
-    wire signed [32-1:0] m_new;
-    wire signed [16-1:0] w_new;
-    wire upd_here = upd_en && ({{(32-5){1'b0}}, upd_idx} < NN);
-    reg upd_d;
-    reg [IW-1:0] upd_i_d;
-    sgd_unit u_sgd (
-        .clk(clk), .en(upd_here), .s(gsum[upd_i]), .m(bmom[upd_i]), .w(bias[upd_i]),
-        .scale_mant(scale_mant), .scale_shift(scale_shift),
-        .lr_mant(lr_mant), .lr_shift(lr_shift), .mu_mant(mu_mant), .mu_shift(mu_shift),
-        .momentum(momentum), .m_new(m_new), .w_new(w_new)
-    );
-
     // the state of every neuron at the start of a phase
     reg [NN*SW-1:0] s_init;
     reg [NN*SW-1:0] act_init;
@@ -264,7 +242,7 @@ module neuron_unit #(
                 s_v[c_idx*SW +: SW] <= c_s;
                 dact_v[c_idx*DW +: DW] <= lut_drho;
             end
-            if (wr_state) s_v[wr_addr*SW +: SW] <= wr_data[SW-1:0];
+            if (wr_state) s_v[wr_addr*SW +: SW] <= wr_s;
             if (commit) act_v <= act_nxt_v;
         end
         if (c_valid) act_nxt_v[c_idx*SW +: SW] <= c_isvis ? c_s : lut_rho;
@@ -283,23 +261,20 @@ module neuron_unit #(
             bmom[clr_i] <= {32{1'b0}};
         end
         if (bacc_en && ({{(32-5){1'b0}}, bacc_idx} < NN)) gsum[bacc_i] <= gsum[bacc_i] + bdelta;
-        upd_d <= rst ? 1'b0 : upd_here;
-        upd_i_d <= upd_i;
-        if (upd_d) begin
-            bias[upd_i_d] <= w_new;
-            bmom[upd_i_d] <= m_new;
-            gsum[upd_i_d] <= {48{1'b0}};
-        end
-        if (wr_bias) bias[wr_i] <= wr_data[16-1:0];
-        if (wr_mom) bmom[wr_i] <= wr_data[32-1:0];
-        if (wr_xt) xt_mem[wr_i] <= wr_data[SW-1:0];
-        if (wr_u) u_mem[wr_i] <= wr_data[SW-1:0];
+        if (wr_gclr) gsum[wr_i] <= {48{1'b0}};
+        if (wr_bias) bias[wr_i] <= wr_w;
+        if (wr_mom) bmom[wr_i] <= wr_m;
+        if (wr_xt) xt_mem[wr_i] <= wr_s;
+        if (wr_u) u_mem[wr_i] <= wr_s;
     end
 
-    assign rd_state = s_v[rd_addr*SW +: SW];
-    assign rd_bias = bias[rd_i];
-    assign rd_gsum = gsum[rd_i];
-    assign rd_mom = bmom[rd_i];
+    // the parameter port's registered read
+    always @(posedge clk) begin
+        p_state <= s_v[p_addr*SW +: SW];
+        p_bias <= bias[p_i];
+        p_gsum <= gsum[p_i];
+        p_mom <= bmom[p_i];
+    end
 endmodule
 
 `default_nettype wire

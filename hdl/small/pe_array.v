@@ -20,19 +20,8 @@ module pe_array (
     input  wire                            mac_last,
     input  wire [5-1:0]                 mac_out_idx,
     input  wire [8-1:0]                 widx,
-    input  wire                            clr_en,
-    input  wire [8-1:0]                 clr_idx,
     input  wire                            gacc_en,
     input  wire                            gacc_minus,
-    input  wire                            upd_en,
-    input  wire [8-1:0]                 upd_idx,
-    input  wire [32-2:0]                  scale_mant,
-    input  wire signed [12-1:0]          scale_shift,
-    input  wire [32-2:0]                  lr_mant,
-    input  wire signed [12-1:0]          lr_shift,
-    input  wire [32-2:0]                  mu_mant,
-    input  wire signed [12-1:0]          mu_shift,
-    input  wire                            momentum,
     // activation streams: a_k per PE row, b_n per PE column
     input  wire [64-1:0]               a_rows,
     input  wire [64-1:0]               b_cols,
@@ -43,15 +32,17 @@ module pe_array (
     output reg                             row_valid,
     output reg  [5-1:0]                 row_idx,
     output reg  [160-1:0]              row_acc,
-    // host port: one-hot PE select, shared local address
+    // parameter port: shared read address, every PE's data the next cycle; one-hot write enables
+    input  wire [8-1:0]                 p_addr,
+    output wire [256-1:0]    p_w,
+    output wire [768-1:0]    p_s,
+    output wire [512-1:0]    p_m,
     input  wire [16-1:0]               wr_w_sel,
     input  wire [16-1:0]               wr_m_sel,
+    input  wire [16-1:0]               wr_s_clr,
     input  wire [8-1:0]                 wr_addr,
-    input  wire [48-1:0]               wr_data,
-    input  wire [8-1:0]                 rd_addr,
-    output wire [256-1:0]    rd_w,
-    output wire [768-1:0]    rd_s,
-    output wire [512-1:0]    rd_m
+    input  wire [16-1:0]                  wr_w,
+    input  wire [32-1:0]                  wr_m
 );
     localparam integer ROWS = 4;
     localparam integer COLS = 4;
@@ -77,16 +68,11 @@ module pe_array (
                     .a_in(a_rows[r*SW +: SW]), .b_in(b_cols[q*SW +: SW]),
                     .psum(psum[P*AW +: AW]), .psum_valid(psum_valid[P]), .psum_fwd(psum_fwd[P]),
                     .psum_idx(psum_idx[P*5 +: 5]),
-                    .clr_en(clr_en), .clr_idx(clr_idx),
                     .gacc_en(gacc_en), .gacc_minus(gacc_minus),
-                    .upd_en(upd_en), .upd_idx(upd_idx),
-                    .scale_mant(scale_mant), .scale_shift(scale_shift),
-                    .lr_mant(lr_mant), .lr_shift(lr_shift), .mu_mant(mu_mant), .mu_shift(mu_shift),
-                    .momentum(momentum),
-                    .wr_w(wr_w_sel[P]), .wr_m(wr_m_sel[P]), .wr_addr(wr_addr), .wr_data(wr_data),
-                    .rd_addr(rd_addr),
-                    .rd_w(rd_w[P*16 +: 16]), .rd_s(rd_s[P*48 +: 48]),
-                    .rd_m(rd_m[P*32 +: 32])
+                    .p_addr(p_addr), .p_w(p_w[P*16 +: 16]), .p_s(p_s[P*48 +: 48]),
+                    .p_m(p_m[P*32 +: 32]),
+                    .wr_w_en(wr_w_sel[P]), .wr_m_en(wr_m_sel[P]), .wr_s_clr(wr_s_clr[P]), .wr_addr(wr_addr),
+                    .wr_w(wr_w), .wr_m(wr_m)
                 );
             end
         end

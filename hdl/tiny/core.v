@@ -1,9 +1,13 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a 4 x 4 PE array holding
-// the fused weight matrix M = [W0^T ; W1] (80 x 16), 4 K-side neuron units ([x | h2], 20 neurons each),
-// 4 N-side neuron units (h1, 4 each), the controller, the runtime constants and the host port.
-// Network 64-16-16, T = 20, states Q(16,10), weights Q(16,14), constants Q(32,20).
+// the fused weight matrix M = [W0^T ; W1] (80 x 16) in block RAM, 4 K-side neuron units ([x | h2], 20 neurons
+// each), 4 N-side neuron units (h1, 4 each), the controller, the optimizer, the runtime constants and
+// the host port. Network 64-16-16, T = 20, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
-// Host port (write when not busy; a read returns rd_data on the next cycle):
+// Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid
+// and rd_data 4 cycles later; one of each per cycle. While busy, only STATUS may be read or
+// written: any other write, any other read, a start, an unknown command, and PLUS or MINUS_ACC
+// without a free equilibrium are refused and set a sticky bit of the status word (a refused read
+// still answers, with 0). A read in the cycle of a write to the same place returns the old value.
 //   region 0 PARAM    (r/w) params order: M row-major (k * 16 + n), then [bx ; b1] (80), then b0 (16)
 //   region 1 CONST    (w)   0 eps, 1 coeff_free, 2 coeff_plus, 3 coeff_minus, 4 c2_plus, 5 c2_minus,
 //                           6 dt_alpha (Q(32,20) raw); 7 scale_mant, 8 scale_shift, 9 lr_mant, 10 lr_shift,
@@ -13,6 +17,8 @@
 //   region 4 STATE    (r/w) [x (64) | h2 (16) | h1 (16)]; write x before GEN_STEP
 //   region 5 GRADSUM  (r)   exact gradient sums, params order, 48 bits
 //   region 6 MOMENT   (r/w) SGD momenta, params order
+//   region 7 STATUS   (r/w) bit 0 busy, 1 have a free equilibrium, 8.. sticky errors (STATUS_* below);
+//                           a write clears the errors
 // After reset the core is busy for 80 cycles (clearing gradient sums and momenta).
 // Commands (start with cmd for one cycle; busy until done pulses): 0 FREE, 1 PLUS, 2 MINUS_ACC,
 // 3 UPDATE, 4 GEN_STEP. cycle_count counts every cycle since reset.
@@ -27,29 +33,81 @@ module core (
     input  wire [2:0]              wr_region,
     input  wire [11-1:0]   wr_index,
     input  wire [48-1:0]       wr_data,
+    input  wire                    rd_en,
     input  wire [2:0]              rd_region,
     input  wire [11-1:0]   rd_index,
+    output reg                     rd_valid,
     output reg  [48-1:0]       rd_data,
     input  wire                    start,
     input  wire [2:0]              cmd,
     output wire                    busy,
     output wire                    done,
+    output wire                    error,
     output reg  [63:0]             cycle_count
 );
     localparam integer ROWS = 4;
     localparam integer COLS = 4;
+    localparam integer NPE = ROWS * COLS;
     localparam integer SW = 16;
+    localparam integer WW = 16;
+    localparam integer GSW = 48;
+    localparam integer MW = 32;
     localparam integer AW = 40;
     localparam integer DW = 48;
     localparam integer CW = 32;
     localparam integer SHW = 12;
+    localparam integer HW = 11;
+    localparam integer LIW = 5;
+    localparam integer WIW = 7;
+    localparam integer UW = 4;     // index of a PE or a neuron unit
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
-                     R_GRADSUM = 3'd5, R_MOMENT = 3'd6;
+                     R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
+    localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3;
+    // sticky error bits of the status word (bit 8 + i)
+    localparam integer STATUS_WRITE_BUSY = 0;   // a write other than STATUS while busy: dropped
+    localparam integer STATUS_READ_BUSY = 1;    // a read other than STATUS while busy: answered with 0
+    localparam integer STATUS_START_BUSY = 2;   // start while busy: dropped
+    localparam integer STATUS_BAD_CMD = 3;      // an unknown command: dropped
+    localparam integer STATUS_NO_FREE = 4;      // PLUS or MINUS_ACC without a free equilibrium: dropped
+    localparam integer NERR = 5;
 
     always @(posedge clk) begin
         if (rst) cycle_count <= 64'd0;
         else cycle_count <= cycle_count + 64'd1;
     end
+
+    // ---- host port guards: what is refused, and the status word
+    wire ctrl_busy;
+    wire wr_status = wr_en && (wr_region == R_STATUS);
+    wire wr_ok = wr_en && !ctrl_busy && !wr_status;
+    wire rd_status = rd_en && (rd_region == R_STATUS);
+    wire rd_ok = rd_en && !ctrl_busy && !rd_status;
+    wire cmd_known = (cmd <= 3'd4);
+    // a free equilibrium exists after FREE, until reset, UPDATE, or a write of x_t or a parameter
+    reg have_free;
+    wire needs_free = (cmd == CMD_PLUS) || (cmd == CMD_MINUS_ACC);
+    wire start_ok = start && !ctrl_busy && cmd_known && (have_free || !needs_free);
+    reg [NERR-1:0] errors;
+    reg cmd_r_free;    // the command that runs is FREE
+    always @(posedge clk) if (start_ok) cmd_r_free <= (cmd == CMD_FREE);
+    always @(posedge clk) begin
+        if (rst) begin
+            errors <= {NERR{1'b0}};
+            have_free <= 1'b0;
+        end else begin
+            if (wr_status) errors <= {NERR{1'b0}};
+            if (wr_en && ctrl_busy && !wr_status) errors[STATUS_WRITE_BUSY] <= 1'b1;
+            if (rd_en && ctrl_busy && !rd_status) errors[STATUS_READ_BUSY] <= 1'b1;
+            if (start && ctrl_busy) errors[STATUS_START_BUSY] <= 1'b1;
+            if (start && !ctrl_busy && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
+            if (start && !ctrl_busy && cmd_known && needs_free && !have_free) errors[STATUS_NO_FREE] <= 1'b1;
+            if (start_ok && (cmd == CMD_FREE || cmd == CMD_UPDATE)) have_free <= 1'b0;
+            else if (done && cmd_r_free) have_free <= 1'b1;
+            if (wr_ok && (wr_region == R_XT || wr_region == R_PARAM)) have_free <= 1'b0;
+        end
+    end
+    assign error = |errors;
+    wire [15:0] status_word = {{(16-8-NERR){1'b0}}, errors, 6'd0, have_free, ctrl_busy};
 
     // ---- runtime constants
     reg signed [CW-1:0] eps, coeff_free, coeff_plus, coeff_minus, c2_plus, c2_minus, dt_alpha;
@@ -72,7 +130,7 @@ module core (
             lr_shift <= {SHW{1'b0}};
             mu_shift <= {SHW{1'b0}};
             momentum <= 1'b0;
-        end else if (wr_en && wr_region == R_CONST) begin
+        end else if (wr_ok && wr_region == R_CONST) begin
             case (wr_index[3:0])
                 4'd0: eps <= wr_data[CW-1:0];
                 4'd1: coeff_free <= wr_data[CW-1:0];
@@ -97,11 +155,14 @@ module core (
     wire signed [CW-1:0] eps_cur, coeff_cur, c2_cur;
     wire upd_vis, upd_hid, init_en, save_free, save_plus, commit;
     wire [1:0] init_mode;
-    wire mac_en, mac_fwd, mac_first, mac_last, gacc_en, gacc_minus, out_plus, bacc_en, upd_en, bupd_en, clr_en;
-    wire [5-1:0] mac_out_idx, k_idx, n_idx, bacc_idx, bupd_idx;
-    wire [7-1:0] widx, upd_idx, clr_idx;
+    wire mac_en, mac_fwd, mac_first, mac_last, gacc_en, gacc_minus, out_plus, bacc_en, clr_en;
+    wire upd_issue;
+    wire upd_pending;
+    wire [HW-1:0] upd_p;
+    wire [LIW-1:0] mac_out_idx, k_idx, n_idx, bacc_idx;
+    wire [WIW-1:0] widx, clr_idx;
     controller u_ctrl (
-        .clk(clk), .rst(rst), .start(start), .cmd(cmd), .busy(busy), .done(done),
+        .clk(clk), .rst(rst), .start(start_ok), .cmd(cmd), .busy(ctrl_busy), .done(done),
         .eps(eps), .coeff_free(coeff_free), .coeff_plus(coeff_plus), .coeff_minus(coeff_minus),
         .c2_plus(c2_plus), .c2_minus(c2_minus), .dt_alpha(dt_alpha),
         .eps_cur(eps_cur), .coeff_cur(coeff_cur), .c2_cur(c2_cur), .upd_vis(upd_vis), .upd_hid(upd_hid),
@@ -109,76 +170,160 @@ module core (
         .commit(commit), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
         .mac_out_idx(mac_out_idx), .widx(widx), .k_idx(k_idx), .n_idx(n_idx),
         .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus),
-        .bacc_en(bacc_en), .bacc_idx(bacc_idx), .upd_en(upd_en), .upd_idx(upd_idx),
-        .bupd_en(bupd_en), .bupd_idx(bupd_idx), .clr_en(clr_en), .clr_idx(clr_idx)
+        .bacc_en(bacc_en), .bacc_idx(bacc_idx), .clr_en(clr_en), .clr_idx(clr_idx),
+        .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending)
     );
+    assign busy = ctrl_busy;
 
-    // ---- host address decoding (write and read share the decoder)
+    // ---- parameter port, read side: a host read, or (while busy) the optimizer's index stream.
+    //      r1: decoded index (registered) -> r2: every unit's memory output -> r3: the selected
+    //      unit's values -> rd_data, or the optimizer
+    wire d_is_m, d_is_kb, d_is_nb, d_is_ks, d_is_ns;
+    /* verilator lint_off UNUSEDSIGNAL */ // unit indices fit UW bits
+    wire [HW-1:0] d_pe, d_kunit, d_nunit;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [WIW-1:0] d_pe_addr;
+    wire [LIW-1:0] d_kaddr, d_naddr;
+    host_decode u_rdec (
+        .index(ctrl_busy ? upd_p : rd_index), .params(ctrl_busy || rd_region != R_STATE),
+        .is_m(d_is_m), .is_kb(d_is_kb), .is_nb(d_is_nb), .is_ks(d_is_ks), .is_ns(d_is_ns),
+        .pe(d_pe), .pe_addr(d_pe_addr), .kunit(d_kunit), .kaddr(d_kaddr), .nunit(d_nunit), .naddr(d_naddr)
+    );
+    reg r1_rd, r1_upd, r1_status, r1_is_m, r1_is_kb, r1_is_nb, r1_is_ks, r1_is_ns;
+    reg [2:0] r1_region;
+    reg [UW-1:0] r1_pe, r1_kunit, r1_nunit;
+    reg [WIW-1:0] r1_pe_addr;
+    reg [LIW-1:0] r1_kaddr, r1_naddr;
+    always @(posedge clk) begin
+        if (rst) begin
+            r1_rd <= 1'b0;
+            r1_upd <= 1'b0;
+        end else begin
+            r1_rd <= rd_en;
+            r1_upd <= upd_issue;
+        end
+        r1_status <= rd_status;
+        // a refused read answers 0: it selects no unit
+        r1_is_m <= d_is_m && (rd_ok || upd_issue);
+        r1_is_kb <= d_is_kb && (rd_ok || upd_issue);
+        r1_is_nb <= d_is_nb && (rd_ok || upd_issue);
+        r1_is_ks <= d_is_ks && rd_ok;
+        r1_is_ns <= d_is_ns && rd_ok;
+        r1_region <= upd_issue ? R_PARAM : rd_region;
+        r1_pe <= d_pe[UW-1:0];
+        r1_kunit <= d_kunit[UW-1:0];
+        r1_nunit <= d_nunit[UW-1:0];
+        r1_pe_addr <= d_pe_addr;
+        r1_kaddr <= d_kaddr;
+        r1_naddr <= d_naddr;
+    end
+
+    // ---- parameter port, write side: a host write (registered: w1), the optimizer's write-back, or
+    //      the clearing after reset
     wire w_is_m, w_is_kb, w_is_nb, w_is_ks, w_is_ns;
-    wire [11-1:0] w_pe, w_kunit, w_nunit;
-    wire [7-1:0] w_pe_addr;
-    wire [5-1:0] w_kaddr, w_naddr;
+    /* verilator lint_off UNUSEDSIGNAL */ // unit indices fit UW bits
+    wire [HW-1:0] w_pe, w_kunit, w_nunit;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [WIW-1:0] w_pe_addr;
+    wire [LIW-1:0] w_kaddr, w_naddr;
     host_decode u_wdec (
         .index(wr_index), .params(wr_region != R_STATE && wr_region != R_XT && wr_region != R_U),
         .is_m(w_is_m), .is_kb(w_is_kb), .is_nb(w_is_nb), .is_ks(w_is_ks), .is_ns(w_is_ns),
         .pe(w_pe), .pe_addr(w_pe_addr), .kunit(w_kunit), .kaddr(w_kaddr), .nunit(w_nunit), .naddr(w_naddr)
     );
-    wire r_is_m, r_is_kb, r_is_nb, r_is_ks, r_is_ns;
-    wire [11-1:0] r_pe, r_kunit, r_nunit;
-    wire [7-1:0] r_pe_addr;
-    wire [5-1:0] r_kaddr, r_naddr;
-    host_decode u_rdec (
-        .index(rd_index), .params(rd_region != R_STATE),
-        .is_m(r_is_m), .is_kb(r_is_kb), .is_nb(r_is_nb), .is_ks(r_is_ks), .is_ns(r_is_ns),
-        .pe(r_pe), .pe_addr(r_pe_addr), .kunit(r_kunit), .kaddr(r_kaddr), .nunit(r_nunit), .naddr(r_naddr)
-    );
-    wire wr_param = wr_en && (wr_region == R_PARAM);
-    wire wr_moment = wr_en && (wr_region == R_MOMENT);
+    reg w1_param, w1_moment, w1_state, w1_xt, w1_u, w1_is_m, w1_is_kb, w1_is_nb, w1_is_ks, w1_is_ns;
+    reg [UW-1:0] w1_pe, w1_kunit, w1_nunit;
+    reg [WIW-1:0] w1_pe_addr;
+    reg [LIW-1:0] w1_kaddr, w1_naddr;
+    /* verilator lint_off UNUSEDSIGNAL */ // the bits of the widest host value not written (GRADSUM is read-only)
+    reg [DW-1:0] w1_data;
+    /* verilator lint_on UNUSEDSIGNAL */
+    always @(posedge clk) begin
+        if (rst) begin
+            w1_param <= 1'b0;
+            w1_moment <= 1'b0;
+            w1_state <= 1'b0;
+            w1_xt <= 1'b0;
+            w1_u <= 1'b0;
+        end else begin
+            w1_param <= wr_ok && wr_region == R_PARAM;
+            w1_moment <= wr_ok && wr_region == R_MOMENT;
+            w1_state <= wr_ok && wr_region == R_STATE;
+            w1_xt <= wr_ok && wr_region == R_XT;
+            w1_u <= wr_ok && wr_region == R_U;
+        end
+        w1_is_m <= w_is_m;
+        w1_is_kb <= w_is_kb;
+        w1_is_nb <= w_is_nb;
+        w1_is_ks <= w_is_ks;
+        w1_is_ns <= w_is_ns;
+        w1_pe <= w_pe[UW-1:0];
+        w1_kunit <= w_kunit[UW-1:0];
+        w1_nunit <= w_nunit[UW-1:0];
+        w1_pe_addr <= w_pe_addr;
+        w1_kaddr <= w_kaddr;
+        w1_naddr <= w_naddr;
+        w1_data <= wr_data;
+    end
+
+    // the optimizer's write-back: tag = {kind (0 PE, 1 K-side bias, 2 N-side bias), unit, address}
+    localparam integer TGW = 2 + UW + WIW;
+    wire wb_valid;
+    wire [TGW-1:0] wb_tag;
+    wire signed [MW-1:0] wb_m;
+    wire signed [WW-1:0] wb_w;
+    wire [1:0] wb_kind = wb_tag[TGW-1:TGW-2];
+    wire [UW-1:0] wb_unit = wb_tag[UW+WIW-1:WIW];
+    wire [WIW-1:0] wb_addr = wb_tag[WIW-1:0];
 
     // ---- PE array
     wire [ROWS*SW-1:0] a_rows;
     wire [COLS*SW-1:0] b_cols;
     wire col_valid, row_valid;
-    wire [5-1:0] col_idx, row_idx;
+    wire [LIW-1:0] col_idx, row_idx;
     wire [COLS*AW-1:0] col_acc;
     wire [ROWS*AW-1:0] row_acc;
-    wire [ROWS*COLS-1:0] wr_w_sel, wr_m_sel;
-    wire [ROWS*COLS*16-1:0] pe_rd_w;
-    wire [ROWS*COLS*48-1:0] pe_rd_s;
-    wire [ROWS*COLS*32-1:0] pe_rd_m;
+    wire [NPE-1:0] pe_wr_w, pe_wr_m, pe_wr_s;
+    wire [NPE*WW-1:0] pe_p_w;
+    wire [NPE*GSW-1:0] pe_p_s;
+    wire [NPE*MW-1:0] pe_p_m;
     genvar g;
     generate
-        for (g = 0; g < ROWS * COLS; g = g + 1) begin : g_pe_sel
-            assign wr_w_sel[g] = wr_param && w_is_m && (w_pe == g);
-            assign wr_m_sel[g] = wr_moment && w_is_m && (w_pe == g);
+        for (g = 0; g < NPE; g = g + 1) begin : g_pe_sel
+            wire wb_here = wb_valid && wb_kind == 2'd0 && wb_unit == g;
+            assign pe_wr_w[g] = wb_here || (w1_param && w1_is_m && w1_pe == g);
+            assign pe_wr_m[g] = wb_here || (w1_moment && w1_is_m && w1_pe == g) || clr_en;
+            assign pe_wr_s[g] = wb_here || clr_en;
         end
     endgenerate
     pe_array u_array (
         .clk(clk), .rst(rst),
         .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
-        .mac_out_idx(mac_out_idx), .widx(widx), .clr_en(clr_en), .clr_idx(clr_idx),
-        .gacc_en(gacc_en), .gacc_minus(gacc_minus),
-        .upd_en(upd_en), .upd_idx(upd_idx),
-        .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
-        .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
+        .mac_out_idx(mac_out_idx), .widx(widx), .gacc_en(gacc_en), .gacc_minus(gacc_minus),
         .a_rows(a_rows), .b_cols(b_cols),
         .col_valid(col_valid), .col_idx(col_idx), .col_acc(col_acc),
         .row_valid(row_valid), .row_idx(row_idx), .row_acc(row_acc),
-        .wr_w_sel(wr_w_sel), .wr_m_sel(wr_m_sel), .wr_addr(w_pe_addr), .wr_data(wr_data),
-        .rd_addr(r_pe_addr), .rd_w(pe_rd_w), .rd_s(pe_rd_s), .rd_m(pe_rd_m)
+        .p_addr(r1_pe_addr), .p_w(pe_p_w), .p_s(pe_p_s), .p_m(pe_p_m),
+        .wr_w_sel(pe_wr_w), .wr_m_sel(pe_wr_m), .wr_s_clr(pe_wr_s),
+        .wr_addr(wb_valid ? wb_addr : clr_en ? clr_idx : w1_pe_addr),
+        .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]),
+        .wr_m(wb_valid ? wb_m : clr_en ? {MW{1'b0}} : w1_data[MW-1:0])
     );
 
     // ---- neuron units: K side (one per PE row), N side (one per PE column)
-    wire [ROWS*SW-1:0] k_rd_state;
-    wire [ROWS*16-1:0] k_rd_bias;
-    wire [ROWS*48-1:0] k_rd_gsum;
-    wire [ROWS*32-1:0] k_rd_mom;
-    wire [COLS*SW-1:0] n_rd_state;
-    wire [COLS*16-1:0] n_rd_bias;
-    wire [COLS*48-1:0] n_rd_gsum;
-    wire [COLS*32-1:0] n_rd_mom;
+    wire [ROWS*SW-1:0] k_p_state;
+    wire [ROWS*WW-1:0] k_p_bias;
+    wire [ROWS*GSW-1:0] k_p_gsum;
+    wire [ROWS*MW-1:0] k_p_mom;
+    wire [COLS*SW-1:0] n_p_state;
+    wire [COLS*WW-1:0] n_p_bias;
+    wire [COLS*GSW-1:0] n_p_gsum;
+    wire [COLS*MW-1:0] n_p_mom;
+    wire [LIW-1:0] wb_laddr = wb_addr[LIW-1:0];
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_kunit
+            wire wb_here = wb_valid && wb_kind == 2'd1 && wb_unit == g;
+            wire host_here = w1_kunit == g;
             neuron_unit #(.NN(20), .BASE(g * 20), .K_SIDE(1)) u_unit (
                 .clk(clk), .rst(rst),
                 .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
@@ -187,20 +332,22 @@ module core (
                 .out_idx(k_idx), .out_plus(out_plus), .act_out(a_rows[g*SW +: SW]),
                 .in_valid(row_valid), .in_idx(row_idx), .in_acc(row_acc[g*AW +: AW]),
                 .clr_en(clr_en), .clr_idx(clr_idx), .bacc_en(bacc_en), .bacc_idx(bacc_idx),
-                .upd_en(bupd_en), .upd_idx(bupd_idx),
-                .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
-                .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
-                .wr_bias(wr_param && w_is_kb && w_kunit == g),
-                .wr_mom(wr_moment && w_is_kb && w_kunit == g),
-                .wr_state(wr_en && wr_region == R_STATE && w_is_ks && w_kunit == g),
-                .wr_xt(wr_en && wr_region == R_XT && w_is_ks && w_kunit == g),
-                .wr_u(wr_en && wr_region == R_U && w_is_ks && w_kunit == g),
-                .wr_addr(w_kaddr), .wr_data(wr_data), .rd_addr(r_kaddr),
-                .rd_state(k_rd_state[g*SW +: SW]), .rd_bias(k_rd_bias[g*16 +: 16]),
-                .rd_gsum(k_rd_gsum[g*48 +: 48]), .rd_mom(k_rd_mom[g*32 +: 32])
+                .p_addr(r1_kaddr), .p_state(k_p_state[g*SW +: SW]), .p_bias(k_p_bias[g*WW +: WW]),
+                .p_gsum(k_p_gsum[g*GSW +: GSW]), .p_mom(k_p_mom[g*MW +: MW]),
+                .wr_bias(wb_here || (w1_param && w1_is_kb && host_here)),
+                .wr_mom(wb_here || (w1_moment && w1_is_kb && host_here)),
+                .wr_gclr(wb_here),
+                .wr_state(w1_state && w1_is_ks && host_here),
+                .wr_xt(w1_xt && w1_is_ks && host_here),
+                .wr_u(w1_u && w1_is_ks && host_here),
+                .wr_addr(wb_valid ? wb_laddr : w1_kaddr),
+                .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[MW-1:0]),
+                .wr_s(w1_data[SW-1:0])
             );
         end
         for (g = 0; g < COLS; g = g + 1) begin : g_nunit
+            wire wb_here = wb_valid && wb_kind == 2'd2 && wb_unit == g;
+            wire host_here = w1_nunit == g;
             neuron_unit #(.NN(4), .BASE(g * 4), .K_SIDE(0)) u_unit (
                 .clk(clk), .rst(rst),
                 .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
@@ -209,46 +356,115 @@ module core (
                 .out_idx(n_idx), .out_plus(out_plus), .act_out(b_cols[g*SW +: SW]),
                 .in_valid(col_valid), .in_idx(col_idx), .in_acc(col_acc[g*AW +: AW]),
                 .clr_en(clr_en), .clr_idx(clr_idx), .bacc_en(bacc_en), .bacc_idx(bacc_idx),
-                .upd_en(bupd_en), .upd_idx(bupd_idx),
-                .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
-                .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
-                .wr_bias(wr_param && w_is_nb && w_nunit == g),
-                .wr_mom(wr_moment && w_is_nb && w_nunit == g),
-                .wr_state(wr_en && wr_region == R_STATE && w_is_ns && w_nunit == g),
+                .p_addr(r1_naddr), .p_state(n_p_state[g*SW +: SW]), .p_bias(n_p_bias[g*WW +: WW]),
+                .p_gsum(n_p_gsum[g*GSW +: GSW]), .p_mom(n_p_mom[g*MW +: MW]),
+                .wr_bias(wb_here || (w1_param && w1_is_nb && host_here)),
+                .wr_mom(wb_here || (w1_moment && w1_is_nb && host_here)),
+                .wr_gclr(wb_here),
+                .wr_state(w1_state && w1_is_ns && host_here),
                 .wr_xt(1'b0), .wr_u(1'b0),
-                .wr_addr(w_naddr), .wr_data(wr_data), .rd_addr(r_naddr),
-                .rd_state(n_rd_state[g*SW +: SW]), .rd_bias(n_rd_bias[g*16 +: 16]),
-                .rd_gsum(n_rd_gsum[g*48 +: 48]), .rd_mom(n_rd_mom[g*32 +: 32])
+                .wr_addr(wb_valid ? wb_laddr : w1_naddr),
+                .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[MW-1:0]),
+                .wr_s(w1_data[SW-1:0])
             );
         end
     endgenerate
 
-    // ---- read port: one registered multiplexer, values sign-extended to 48 bits
-    wire signed [16-1:0] rd_param_v = r_is_m ? pe_rd_w[r_pe*16 +: 16]
-                                  : r_is_kb ? k_rd_bias[r_kunit*16 +: 16]
-                                  : r_is_nb ? n_rd_bias[r_nunit*16 +: 16] : {16{1'b0}};
-    wire signed [48-1:0] rd_gsum_v = r_is_m ? pe_rd_s[r_pe*48 +: 48]
-                                  : r_is_kb ? k_rd_gsum[r_kunit*48 +: 48]
-                                  : r_is_nb ? n_rd_gsum[r_nunit*48 +: 48] : {48{1'b0}};
-    wire signed [32-1:0] rd_mom_v = r_is_m ? pe_rd_m[r_pe*32 +: 32]
-                                  : r_is_kb ? k_rd_mom[r_kunit*32 +: 32]
-                                  : r_is_nb ? n_rd_mom[r_nunit*32 +: 32] : {32{1'b0}};
-    wire signed [SW-1:0] rd_state_v = r_is_ks ? k_rd_state[r_kunit*SW +: SW]
-                                    : r_is_ns ? n_rd_state[r_nunit*SW +: SW] : {SW{1'b0}};
-    wire [DW-1:0] rd_param_x, rd_gsum_x, rd_mom_x, rd_state_x;
-    fxp_sat #(.WI(16), .WO(DW), .WRAP(1)) u_rx_param (.v(rd_param_v), .q(rd_param_x));
-    fxp_sat #(.WI(48), .WO(DW), .WRAP(1)) u_rx_gsum (.v(rd_gsum_v), .q(rd_gsum_x));
-    fxp_sat #(.WI(32), .WO(DW), .WRAP(1)) u_rx_mom (.v(rd_mom_v), .q(rd_mom_x));
-    fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(rd_state_v), .q(rd_state_x));
+    // ---- r2: the memories answer; the index travels beside them
+    reg r2_rd, r2_upd, r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns;
+    reg [2:0] r2_region;
+    reg [UW-1:0] r2_pe, r2_kunit, r2_nunit;
+    reg [WIW-1:0] r2_addr;
     always @(posedge clk) begin
-        case (rd_region)
-            R_PARAM: rd_data <= rd_param_x;
-            R_GRADSUM: rd_data <= rd_gsum_x;
-            R_MOMENT: rd_data <= rd_mom_x;
-            R_STATE: rd_data <= rd_state_x;
-            default: rd_data <= {DW{1'b0}};
-        endcase
+        if (rst) begin
+            r2_rd <= 1'b0;
+            r2_upd <= 1'b0;
+        end else begin
+            r2_rd <= r1_rd;
+            r2_upd <= r1_upd;
+        end
+        r2_status <= r1_status;
+        r2_is_m <= r1_is_m;
+        r2_is_kb <= r1_is_kb;
+        r2_is_nb <= r1_is_nb;
+        r2_is_ks <= r1_is_ks;
+        r2_is_ns <= r1_is_ns;
+        r2_region <= r1_region;
+        r2_pe <= r1_pe;
+        r2_kunit <= r1_kunit;
+        r2_nunit <= r1_nunit;
+        r2_addr <= r1_is_m ? r1_pe_addr : r1_is_kb ? {{(WIW-LIW){1'b0}}, r1_kaddr} : {{(WIW-LIW){1'b0}}, r1_naddr};
     end
+
+    // ---- r3: the selected unit's values (one registered multiplexer)
+    reg r3_rd, r3_upd, r3_status;
+    reg [2:0] r3_region;
+    reg [TGW-1:0] r3_tag;
+    reg signed [WW-1:0] r3_w;
+    reg signed [GSW-1:0] r3_s;
+    reg signed [MW-1:0] r3_m;
+    reg signed [SW-1:0] r3_state;
+    always @(posedge clk) begin
+        if (rst) begin
+            r3_rd <= 1'b0;
+            r3_upd <= 1'b0;
+        end else begin
+            r3_rd <= r2_rd;
+            r3_upd <= r2_upd;
+        end
+        r3_status <= r2_status;
+        r3_region <= r2_region;
+        r3_tag <= {r2_is_kb ? 2'd1 : r2_is_nb ? 2'd2 : 2'd0, r2_is_m ? r2_pe : r2_is_kb ? r2_kunit : r2_nunit, r2_addr};
+        r3_w <= r2_is_m ? pe_p_w[r2_pe*WW +: WW] : r2_is_kb ? k_p_bias[r2_kunit*WW +: WW]
+              : r2_is_nb ? n_p_bias[r2_nunit*WW +: WW] : {WW{1'b0}};
+        r3_s <= r2_is_m ? pe_p_s[r2_pe*GSW +: GSW] : r2_is_kb ? k_p_gsum[r2_kunit*GSW +: GSW]
+              : r2_is_nb ? n_p_gsum[r2_nunit*GSW +: GSW] : {GSW{1'b0}};
+        r3_m <= r2_is_m ? pe_p_m[r2_pe*MW +: MW] : r2_is_kb ? k_p_mom[r2_kunit*MW +: MW]
+              : r2_is_nb ? n_p_mom[r2_nunit*MW +: MW] : {MW{1'b0}};
+        r3_state <= r2_is_ks ? k_p_state[r2_kunit*SW +: SW] : r2_is_ns ? n_p_state[r2_nunit*SW +: SW] : {SW{1'b0}};
+    end
+
+    // ---- the host's answer: sign-extended to 48 bits
+    wire [DW-1:0] rx_w, rx_s, rx_m, rx_state;
+    fxp_sat #(.WI(WW), .WO(DW), .WRAP(1)) u_rx_w (.v(r3_w), .q(rx_w));
+    fxp_sat #(.WI(GSW), .WO(DW), .WRAP(1)) u_rx_s (.v(r3_s), .q(rx_s));
+    fxp_sat #(.WI(MW), .WO(DW), .WRAP(1)) u_rx_m (.v(r3_m), .q(rx_m));
+    fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
+    // the status word as the read of it reaches r3
+    reg [15:0] status_r1, status_r2, status_r3;
+    always @(posedge clk) begin
+        status_r1 <= status_word;
+        status_r2 <= status_r1;
+        status_r3 <= status_r2;
+    end
+    always @(posedge clk) begin
+        if (rst) rd_valid <= 1'b0;
+        else rd_valid <= r3_rd;
+        if (r3_status) rd_data <= {{(DW-16){1'b0}}, status_r3};
+        else begin
+            case (r3_region)
+                R_PARAM: rd_data <= rx_w;
+                R_GRADSUM: rd_data <= rx_s;
+                R_MOMENT: rd_data <= rx_m;
+                R_STATE: rd_data <= rx_state;
+                default: rd_data <= {DW{1'b0}};
+            endcase
+        end
+    end
+
+    // ---- the optimizer, and the count of parameters in flight (UPDATE ends when it is 0)
+    sgd_unit #(.TGW(TGW)) u_sgd (
+        .clk(clk), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
+        .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
+        .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
+        .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w)
+    );
+    reg [HW:0] in_flight;
+    always @(posedge clk) begin
+        if (rst) in_flight <= {(HW+1){1'b0}};
+        else in_flight <= in_flight + {{HW{1'b0}}, upd_issue} - {{HW{1'b0}}, wb_valid};
+    end
+    assign upd_pending = (in_flight != {(HW+1){1'b0}});
 endmodule
 
 // host_decode: a host index to the unit that holds it. Params order (params = 1): M[k][n] at

@@ -11,7 +11,9 @@ pub mod manifest;
 mod params;
 mod templates;
 
-pub use params::{hex, index_width, CoreParams, PHASE_OVERHEAD, STEP_OVERHEAD};
+pub use params::{
+    hex, index_width, CoreParams, DRAIN_CYCLES, HOST_READ_LATENCY, PHASE_OVERHEAD, STEP_OVERHEAD,
+};
 
 use crate::config::Config;
 use crate::error::Error;

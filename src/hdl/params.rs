@@ -23,10 +23,21 @@ pub const OPT_WIDTH: u32 = 128;
 /// Width of the runtime shift registers of the SGD constants (signed, so shifts of -2^11..2^11).
 pub const SHIFT_WIDTH: u32 = 12;
 
-/// Cycles of a step beyond its `2 kt nt` MACs: after the last MAC, the PE partial-sum register,
-/// the reduction register, the neuron pipeline's stages A, B, C and its write (stage D, with the
-/// LUT read) drain in 5 cycles, then the commit of the new activations takes one.
-pub const STEP_OVERHEAD: usize = 6;
+/// Cycles after a step's last MAC until its last neuron is written: the PE's memory-output,
+/// product and partial-sum registers, the reduction register, the neuron pipeline's stages A, B, C
+/// and its write (stage D, with the LUT read).
+pub const DRAIN_CYCLES: usize = 7;
+
+/// Cycles of a step beyond its `2 kt nt` MACs: the drain, then the commit of the new activations.
+pub const STEP_OVERHEAD: usize = DRAIN_CYCLES + 1;
+
+/// Cycles from a host read (`rd_en`) to its answer (`rd_valid`): the decoded index, the memories'
+/// output registers, the unit multiplexer, the answer register.
+pub const HOST_READ_LATENCY: usize = 4;
+
+/// Cycles of an UPDATE beyond one per parameter and the optimizer's latency: the cycle that
+/// samples `start`, the parameter port's three read stages, the in-flight count, the done cycle.
+pub const UPDATE_OVERHEAD: usize = 6;
 
 /// Cycles of a FREE or PLUS command beyond its steps: the cycle that samples `start`, the state
 /// initialisation, the save of the equilibrium and the done cycle. MINUS_ACC has one fewer (no
@@ -110,6 +121,16 @@ pub struct CoreParams {
     pub wi_w: usize,
     pub opt_w: usize,
     pub sh_w: usize,
+    /// Alignment shifts of the optimizer's momentum sum (below `opt_w`).
+    pub align_shift_w: usize,
+    /// Index of a PE or a neuron unit.
+    pub unit_w: usize,
+    /// Cycles from a parameter into the optimizer pipeline to its write-back.
+    pub sgd_latency: usize,
+    /// Host read latency ([`HOST_READ_LATENCY`]).
+    pub rd_latency: usize,
+    /// [`DRAIN_CYCLES`].
+    pub drain_cycles: usize,
     // LUT
     pub lut_b: usize,
     /// Low bits of the state below the LUT address (interpolation fraction).
@@ -125,6 +146,34 @@ pub struct CoreParams {
     // schedule
     pub step_cycles: usize,
     pub ideal_step_cycles: usize,
+}
+
+/// Latency of `mul_pipe` (templates/pipe.v) for `wa x wb` bits: operand and partial-product
+/// registers, then one register per level of the tree over its 18 x 18 partial products.
+fn mul_latency(wa: usize, wb: usize) -> usize {
+    let limbs = |w: usize| if w <= 18 { 1 } else { 1 + (w - 18).div_ceil(17) };
+    2 + index_width(limbs(wa) * limbs(wb)) as usize - usize::from(limbs(wa) * limbs(wb) == 1)
+}
+
+/// Latency of `requant_pipe` from `wi` to `wo` bits: a register after every two of the barrel
+/// shifter's levels, then the rounding and the saturation registers.
+fn requant_latency(wi: usize, wo: usize) -> usize {
+    let levels = index_width(wi + wo + 1 + 2) as usize;
+    levels.div_ceil(2) + 2
+}
+
+/// Latency of `sgd_unit` (templates/sgd_unit.v): its chain of `pipe.v` units.
+fn sgd_latency(gs_w: usize, c_w: usize, g_w: usize, m_w: usize, align_w: usize) -> usize {
+    let opt_w = OPT_WIDTH as usize;
+    mul_latency(gs_w, c_w)
+        + requant_latency(gs_w + c_w, g_w)
+        + mul_latency(m_w, c_w)
+        + align_w.div_ceil(2)
+        + 1
+        + requant_latency(opt_w, m_w)
+        + mul_latency(m_w, c_w)
+        + requant_latency(m_w + c_w, 64)
+        + 1
 }
 
 fn invalid(field: &str, value: impl ToString, why: &str) -> Error {
@@ -264,6 +313,17 @@ impl CoreParams {
             wi_w: z(index_width(kt * nt)),
             opt_w: z(OPT_WIDTH),
             sh_w: z(SHIFT_WIDTH),
+            align_shift_w: z(index_width(OPT_WIDTH as usize)),
+            unit_w: z(index_width(h.rows * h.cols)),
+            sgd_latency: sgd_latency(
+                z(gs_w),
+                z(c_w),
+                z(f.gradient.width()),
+                z(f.moment.width()),
+                z(index_width(OPT_WIDTH as usize)),
+            ),
+            rd_latency: HOST_READ_LATENCY,
+            drain_cycles: DRAIN_CYCLES,
             lut_b: z(lut_b),
             lut_l: z(s_w - lut_b),
             lut_linear: f.lut.interpolation == Interpolation::Linear,
@@ -280,6 +340,16 @@ impl CoreParams {
     /// Cycles of one training sample: the three phases and the gradient accumulation.
     pub fn sample_cycles(&self) -> usize {
         3 * (PHASE_OVERHEAD + self.t_steps * self.step_cycles) - 1 + self.ideal_step_cycles
+    }
+
+    /// Cycles of an UPDATE: one parameter a cycle into the optimizer pipeline, then its drain.
+    pub fn update_cycles(&self) -> usize {
+        self.np() + self.sgd_latency + UPDATE_OVERHEAD
+    }
+
+    /// Parameters: M (`K N`), then `[bx ; b1]` (`K`), then `b0` (`N`).
+    pub fn np(&self) -> usize {
+        self.k * self.n + self.k + self.n
     }
 
     /// The ideal `(3T + 1) * 2 * (n_x n_h1 + n_h1 n_h2) / (rows cols)`: every multiplier busy.
@@ -365,8 +435,11 @@ mod tests {
         assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
         assert_eq!(p.rho_hex[512], "0000");
         assert_eq!(p.ideal_sample_cycles(), 61 * 160);
-        // measured by the cosimulation (tb_core): FREE 3324, PLUS 3324, MINUS_ACC 3483
-        assert_eq!(p.sample_cycles(), 10131);
+        // measured by the cosimulation (tb_core): FREE 3364, PLUS 3364, MINUS_ACC 3523, UPDATE 1419
+        assert_eq!(p.sample_cycles(), 3364 + 3364 + 3523);
+        assert_eq!(p.np(), 80 * 16 + 80 + 16);
+        assert_eq!(p.sgd_latency, 37);
+        assert_eq!(p.update_cycles(), 1419);
         assert_eq!(p.step_cycles, 160 + STEP_OVERHEAD);
         assert_eq!(p.data_w, 48);
     }

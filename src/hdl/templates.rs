@@ -6,8 +6,9 @@ use crate::error::Error;
 use askama::Template;
 
 /// The generated files, in dependency order (primitives first, the testbench last).
-pub const FILES: [&str; 9] = [
+pub const FILES: [&str; 10] = [
     "fxp.v",
+    "pipe.v",
     "act_lut.v",
     "sgd_unit.v",
     "pe.v",
@@ -29,6 +30,7 @@ macro_rules! hdl_template {
 }
 
 hdl_template!(Fxp, "fxp.v");
+hdl_template!(Pipe, "pipe.v");
 hdl_template!(ActLut, "act_lut.v");
 hdl_template!(Sgd, "sgd_unit.v");
 hdl_template!(Pe, "pe.v");
@@ -42,6 +44,7 @@ hdl_template!(TbCore, "tb_core.sv");
 pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
     let texts = [
         Fxp { c }.render(),
+        Pipe { c }.render(),
         ActLut { c }.render(),
         Sgd { c }.render(),
         Pe { c }.render(),
