@@ -58,7 +58,7 @@ eval: $(BIN)
 
 # ---- the generated core (docs/hardware.md)
 HDL_CONFIGS := tiny small paper
-RTL_FILES := fxp.v pipe.v act_lut.v sgd_unit.v pe.v pe_array.v neuron_unit.v controller.v core.v
+RTL_FILES := fxp.v pipe.v act_lut.v sgd_unit.v pe.v pe_array.v neuron_bank.v neuron_pipe.v controller.v core.v
 CONFIG ?= tiny
 CONFIG_FILE ?= configs/$(CONFIG).yaml
 VECTORS ?= testvectors/$(CONFIG)

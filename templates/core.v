@@ -153,13 +153,14 @@ module core (
 
     // ---- controller
     wire signed [CW-1:0] eps_cur, coeff_cur, c2_cur;
-    wire upd_vis, upd_hid, init_en, save_free, save_plus, commit;
+    wire upd_vis, upd_hid, init_en, save_free, save_plus, page;
     wire [1:0] init_mode;
-    wire mac_en, mac_fwd, mac_first, mac_last, gacc_en, gacc_minus, out_plus, bacc_en, clr_en;
+    wire mac_en, mac_fwd, mac_first, mac_last, gacc_en, gacc_minus, out_plus, bacc_k, bacc_n, clr_en;
+    wire k_idle, n_idle;
     wire upd_issue;
     wire upd_pending;
     wire [HW-1:0] upd_p;
-    wire [LIW-1:0] mac_out_idx, k_idx, n_idx, bacc_idx;
+    wire [LIW-1:0] mac_out_idx, k_idx, n_idx, pass_idx;
     wire [WIW-1:0] widx, clr_idx;
     controller u_ctrl (
         .clk(clk), .rst(rst), .start(start_ok), .cmd(cmd), .busy(ctrl_busy), .done(done),
@@ -167,10 +168,11 @@ module core (
         .c2_plus(c2_plus), .c2_minus(c2_minus), .dt_alpha(dt_alpha),
         .eps_cur(eps_cur), .coeff_cur(coeff_cur), .c2_cur(c2_cur), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
-        .commit(commit), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
+        .page(page), .pass_idx(pass_idx), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
         .mac_out_idx(mac_out_idx), .widx(widx), .k_idx(k_idx), .n_idx(n_idx),
         .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus),
-        .bacc_en(bacc_en), .bacc_idx(bacc_idx), .clr_en(clr_en), .clr_idx(clr_idx),
+        .bacc_k(bacc_k), .bacc_n(bacc_n), .k_idle(k_idle), .n_idle(n_idle),
+        .clr_en(clr_en), .clr_idx(clr_idx),
         .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending)
     );
     assign busy = ctrl_busy;
@@ -310,7 +312,8 @@ module core (
         .wr_m(wb_valid ? wb_m : clr_en ? {MW{1'b0}} : w1_data[MW-1:0])
     );
 
-    // ---- neuron units: K side (one per PE row), N side (one per PE column)
+    // ---- neuron banks (K side: one per PE row; N side: one per PE column) and the two neuron
+    //      pipelines that update them
     wire [ROWS*SW-1:0] k_p_state;
     wire [ROWS*WW-1:0] k_p_bias;
     wire [ROWS*GSW-1:0] k_p_gsum;
@@ -320,18 +323,47 @@ module core (
     wire [COLS*GSW-1:0] n_p_gsum;
     wire [COLS*MW-1:0] n_p_mom;
     wire [LIW-1:0] wb_laddr = wb_addr[LIW-1:0];
+    // the pipelines' bank ports
+    wire k_rd_en, n_rd_en;
+    wire [LIW-1:0] k_rd_idx, n_rd_idx, k_wb_idx, n_wb_idx;
+    wire [ROWS*SW-1:0] k_q_s, k_q_xt, k_q_u;
+    wire [ROWS*${ c.d_w }$-1:0] k_q_dact;
+    wire [ROWS*WW-1:0] k_q_bias;
+    wire [COLS*SW-1:0] n_q_s, n_q_xt, n_q_u;
+    wire [COLS*${ c.d_w }$-1:0] n_q_dact;
+    wire [COLS*WW-1:0] n_q_bias;
+    wire [ROWS-1:0] k_wb_en;
+    wire [COLS-1:0] n_wb_en;
+    wire signed [SW-1:0] k_wb_s, k_wb_act, n_wb_s, n_wb_act;
+    wire signed [${ c.d_w }$-1:0] k_wb_dact, n_wb_dact;
+    neuron_pipe #(.R(ROWS), .NN(${ c.kt }$), .K_SIDE(1)) u_kpipe (
+        .clk(clk), .rst(rst), .upd_vis(upd_vis), .upd_hid(upd_hid),
+        .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
+        .in_valid(row_valid), .in_idx(row_idx), .in_acc(row_acc),
+        .rd_en(k_rd_en), .rd_idx(k_rd_idx), .q_s(k_q_s), .q_dact(k_q_dact), .q_xt(k_q_xt), .q_u(k_q_u),
+        .q_bias(k_q_bias), .wb_en(k_wb_en), .wb_idx(k_wb_idx), .wb_s(k_wb_s), .wb_act(k_wb_act),
+        .wb_dact(k_wb_dact), .idle(k_idle)
+    );
+    neuron_pipe #(.R(COLS), .NN(${ c.nt }$), .K_SIDE(0)) u_npipe (
+        .clk(clk), .rst(rst), .upd_vis(upd_vis), .upd_hid(upd_hid),
+        .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
+        .in_valid(col_valid), .in_idx(col_idx), .in_acc(col_acc),
+        .rd_en(n_rd_en), .rd_idx(n_rd_idx), .q_s(n_q_s), .q_dact(n_q_dact), .q_xt(n_q_xt), .q_u(n_q_u),
+        .q_bias(n_q_bias), .wb_en(n_wb_en), .wb_idx(n_wb_idx), .wb_s(n_wb_s), .wb_act(n_wb_act),
+        .wb_dact(n_wb_dact), .idle(n_idle)
+    );
     generate
-        for (g = 0; g < ROWS; g = g + 1) begin : g_kunit
+        for (g = 0; g < ROWS; g = g + 1) begin : g_kbank
             wire wb_here = wb_valid && wb_kind == 2'd1 && wb_unit == g;
             wire host_here = w1_kunit == g;
-            neuron_unit #(.NN(${ c.kt }$), .BASE(g * ${ c.kt }$), .K_SIDE(1)) u_unit (
-                .clk(clk), .rst(rst),
-                .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
-                .commit(commit), .upd_vis(upd_vis), .upd_hid(upd_hid),
-                .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
+            neuron_bank #(.NN(${ c.kt }$), .BASE(g * ${ c.kt }$), .K_SIDE(1)) u_bank (
+                .clk(clk), .page(page),
                 .out_idx(k_idx), .out_plus(out_plus), .act_out(a_rows[g*SW +: SW]),
-                .in_valid(row_valid), .in_idx(row_idx), .in_acc(row_acc[g*AW +: AW]),
-                .clr_en(clr_en), .clr_idx(clr_idx), .bacc_en(bacc_en), .bacc_idx(bacc_idx),
+                .rd_en(k_rd_en), .rd_idx(k_rd_idx), .q_s(k_q_s[g*SW +: SW]), .q_dact(k_q_dact[g*${ c.d_w }$ +: ${ c.d_w }$]),
+                .q_xt(k_q_xt[g*SW +: SW]), .q_u(k_q_u[g*SW +: SW]), .q_bias(k_q_bias[g*WW +: WW]),
+                .wb_en(k_wb_en[g]), .wb_idx(k_wb_idx), .wb_s(k_wb_s), .wb_act(k_wb_act), .wb_dact(k_wb_dact),
+                .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
+                .pass_idx(pass_idx), .bacc_en(bacc_k), .clr_en(clr_en), .clr_idx(clr_idx),
                 .p_addr(r1_kaddr), .p_state(k_p_state[g*SW +: SW]), .p_bias(k_p_bias[g*WW +: WW]),
                 .p_gsum(k_p_gsum[g*GSW +: GSW]), .p_mom(k_p_mom[g*MW +: MW]),
                 .wr_bias(wb_here || (w1_param && w1_is_kb && host_here)),
@@ -345,17 +377,17 @@ module core (
                 .wr_s(w1_data[SW-1:0])
             );
         end
-        for (g = 0; g < COLS; g = g + 1) begin : g_nunit
+        for (g = 0; g < COLS; g = g + 1) begin : g_nbank
             wire wb_here = wb_valid && wb_kind == 2'd2 && wb_unit == g;
             wire host_here = w1_nunit == g;
-            neuron_unit #(.NN(${ c.nt }$), .BASE(g * ${ c.nt }$), .K_SIDE(0)) u_unit (
-                .clk(clk), .rst(rst),
-                .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
-                .commit(commit), .upd_vis(upd_vis), .upd_hid(upd_hid),
-                .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
+            neuron_bank #(.NN(${ c.nt }$), .BASE(g * ${ c.nt }$), .K_SIDE(0)) u_bank (
+                .clk(clk), .page(page),
                 .out_idx(n_idx), .out_plus(out_plus), .act_out(b_cols[g*SW +: SW]),
-                .in_valid(col_valid), .in_idx(col_idx), .in_acc(col_acc[g*AW +: AW]),
-                .clr_en(clr_en), .clr_idx(clr_idx), .bacc_en(bacc_en), .bacc_idx(bacc_idx),
+                .rd_en(n_rd_en), .rd_idx(n_rd_idx), .q_s(n_q_s[g*SW +: SW]), .q_dact(n_q_dact[g*${ c.d_w }$ +: ${ c.d_w }$]),
+                .q_xt(n_q_xt[g*SW +: SW]), .q_u(n_q_u[g*SW +: SW]), .q_bias(n_q_bias[g*WW +: WW]),
+                .wb_en(n_wb_en[g]), .wb_idx(n_wb_idx), .wb_s(n_wb_s), .wb_act(n_wb_act), .wb_dact(n_wb_dact),
+                .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
+                .pass_idx(pass_idx), .bacc_en(bacc_n), .clr_en(clr_en), .clr_idx(clr_idx),
                 .p_addr(r1_naddr), .p_state(n_p_state[g*SW +: SW]), .p_bias(n_p_bias[g*WW +: WW]),
                 .p_gsum(n_p_gsum[g*GSW +: GSW]), .p_mom(n_p_mom[g*MW +: MW]),
                 .wr_bias(wb_here || (w1_param && w1_is_nb && host_here)),

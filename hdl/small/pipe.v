@@ -287,4 +287,31 @@ module pipe_stage #(
     endgenerate
 endmodule
 
+// pipe_delay: q = d, N cycles later (N >= 0): a chain of registers that aligns parallel paths.
+module pipe_delay #(
+    parameter integer W = 8,
+    parameter integer N = 1
+) (
+    /* verilator lint_off UNUSEDSIGNAL */ // no clock for N = 0
+    input  wire         clk,
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire [W-1:0] d,
+    output wire [W-1:0] q
+);
+    genvar i;
+    generate
+        for (i = 0; i <= N; i = i + 1) begin : g_tap
+            wire [W-1:0] v;
+            if (i == 0) begin : g_in
+                assign v = d;
+            end else begin : g_reg
+                reg [W-1:0] r;
+                always @(posedge clk) r <= g_tap[i-1].v;
+                assign v = r;
+            end
+        end
+    endgenerate
+    assign q = g_tap[N].v;
+endmodule
+
 `default_nettype wire

@@ -32,6 +32,11 @@ module tb_core;
     localparam integer LUT_ENTRIES = 1025;
     localparam longint IDEAL_SAMPLE = 69504;
     localparam integer RD_LATENCY = 4;
+    // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
+    localparam longint MODEL_FREE = 24892;
+    localparam longint MODEL_MINUS_ACC = 25251;
+    localparam longint MODEL_UPDATE = 3243;
+    localparam longint MODEL_GEN_STEP = 25281;
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_STATUS = 3'd7;
     localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3,
@@ -239,9 +244,9 @@ module tb_core;
         $readmemh({dir, "/lut_rho.hex"}, lut_rho_exp);
         $readmemh({dir, "/lut_drho.hex"}, lut_drho_exp);
         for (int i = 0; i < LUT_ENTRIES; i++) begin
-            check("lut_rho", i, sext({{(128-SW){1'b0}}, dut.g_kunit[0].u_unit.u_lut.rho_rom[i]}, SW),
+            check("lut_rho", i, sext({{(128-SW){1'b0}}, dut.u_kpipe.u_lut.rho_rom[i]}, SW),
                   sext(128'(lut_rho_exp[i]), SW));
-            check("lut_drho", i, sext({{(128-DRW){1'b0}}, dut.g_kunit[0].u_unit.u_lut.drho_rom[i]}, DRW),
+            check("lut_drho", i, sext({{(128-DRW){1'b0}}, dut.u_kpipe.u_lut.drho_rom[i]}, DRW),
                   sext(128'(lut_drho_exp[i]), DRW));
         end
 `endif
@@ -317,6 +322,11 @@ module tb_core;
         end
 
         cyc_last = cyc_free + cyc_plus + cyc_minus;
+        check("cycles of FREE against the cycle model", 0, DW'(cyc_free), DW'(MODEL_FREE));
+        check("cycles of PLUS against the cycle model", 0, DW'(cyc_plus), DW'(MODEL_FREE));
+        check("cycles of MINUS_ACC against the cycle model", 0, DW'(cyc_minus), DW'(MODEL_MINUS_ACC));
+        check("cycles of UPDATE against the cycle model", 0, DW'(cyc_update), DW'(MODEL_UPDATE));
+        check("cycles of GEN_STEP against the cycle model", 0, DW'(cyc_gen), DW'(MODEL_GEN_STEP));
         $display("cycles: FREE %0d, PLUS %0d, MINUS_ACC %0d, UPDATE %0d, GEN_STEP %0d", cyc_free, cyc_plus,
                  cyc_minus, cyc_update, cyc_gen);
         $display("cycles per training sample: %0d, ideal %0d, ratio %.4f", cyc_last, IDEAL_SAMPLE,

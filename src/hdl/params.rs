@@ -23,13 +23,10 @@ pub const OPT_WIDTH: u32 = 128;
 /// Width of the runtime shift registers of the SGD constants (signed, so shifts of -2^11..2^11).
 pub const SHIFT_WIDTH: u32 = 12;
 
-/// Cycles after a step's last MAC until its last neuron is written: the PE's memory-output,
-/// product and partial-sum registers, the reduction register, the neuron pipeline's stages A, B, C
-/// and its write (stage D, with the LUT read).
-pub const DRAIN_CYCLES: usize = 7;
-
-/// Cycles of a step beyond its `2 kt nt` MACs: the drain, then the commit of the new activations.
-pub const STEP_OVERHEAD: usize = DRAIN_CYCLES + 1;
+/// Cycles after a step's last MAC until its drives reach the K-side neuron pipeline's input: the
+/// PE's memory-output, product and partial-sum registers and the reduction register; the
+/// controller's drain waits at least this long (plus one cycle to see the pipelines idle).
+pub const PE_DRAIN: usize = 4;
 
 /// Cycles from a host read (`rd_en`) to its answer (`rd_valid`): the decoded index, the memories'
 /// output registers, the unit multiplexer, the answer register.
@@ -39,10 +36,17 @@ pub const HOST_READ_LATENCY: usize = 4;
 /// samples `start`, the parameter port's three read stages, the in-flight count, the done cycle.
 pub const UPDATE_OVERHEAD: usize = 6;
 
-/// Cycles of a FREE or PLUS command beyond its steps: the cycle that samples `start`, the state
-/// initialisation, the save of the equilibrium and the done cycle. MINUS_ACC has one fewer (no
-/// save) and adds the `2 kt nt` cycles of the gradient accumulation.
-pub const PHASE_OVERHEAD: usize = 4;
+/// Cycles of a FREE or PLUS command beyond its steps and its init and save passes: the cycle that
+/// samples `start` and the done cycle. MINUS_ACC (no save pass) adds the `2 kt nt` cycles of
+/// the gradient accumulation; GEN_STEP (no save pass) one more step.
+pub const PHASE_OVERHEAD: usize = 2;
+
+/// Whether a `rows x cols` array of a `K x N` matrix leaves its neuron pipelines enough time: a
+/// side's drives arrive every `nt` (K side) or `kt` (N side) cycles, one per bank, and its
+/// pipeline takes one a cycle, so `rows <= N / cols` and `cols <= K / rows`.
+pub fn neuron_pipelines_keep_up(k: usize, n: usize, rows: usize, cols: usize) -> bool {
+    rows * cols <= n && rows * cols <= k
+}
 
 /// `ceil(log2(n))`, at least 1: the width of an index over `n` values.
 pub fn index_width(n: usize) -> u32 {
@@ -129,7 +133,10 @@ pub struct CoreParams {
     pub sgd_latency: usize,
     /// Host read latency ([`HOST_READ_LATENCY`]).
     pub rd_latency: usize,
-    /// [`DRAIN_CYCLES`].
+    /// Cycles from a neuron's issue into the neuron pipeline to its write-back.
+    pub neuron_latency: usize,
+    /// Cycles from a step's last MAC to its commit: [`PE_DRAIN`], the K side's serializer (one
+    /// cycle a PE row), the neuron pipeline's latency, one cycle to see it idle.
     pub drain_cycles: usize,
     // LUT
     pub lut_b: usize,
@@ -160,6 +167,15 @@ fn mul_latency(wa: usize, wb: usize) -> usize {
 fn requant_latency(wi: usize, wo: usize) -> usize {
     let levels = index_width(wi + wo + 1 + 2) as usize;
     levels.div_ceil(2) + 2
+}
+
+/// Latency of `neuron_pipe` (templates/neuron_pipe.v) from a neuron's issue to its write-back:
+/// bank read and select (2), stage A (2), the three products of stage B aligned to the slowest,
+/// its rounding and the two halves of g (3), `eps g`, its rounding and the new state (2), the
+/// LUT (2) and the write-back register.
+fn neuron_latency(s_w: usize, d_w: usize, c_w: usize, gv_w: usize) -> usize {
+    let b = mul_latency(d_w, s_w).max(mul_latency(c_w, s_w + 1)).max(mul_latency(c_w, s_w));
+    12 + b + mul_latency(c_w, gv_w)
 }
 
 /// Latency of `sgd_unit` (templates/sgd_unit.v): its chain of `pipe.v` units.
@@ -271,6 +287,28 @@ impl CoreParams {
         let table = |t: &[i64], w: u32| t.iter().map(|&v| hex(v, w)).collect::<Vec<_>>();
         let (rho0, drho0) = lut.eval(0);
         let ideal_step_cycles = 2 * kt * nt;
+        if h.rows > nt {
+            return Err(invalid(
+                "hardware.rows",
+                h.rows,
+                &format!(
+                    "the K-side neuron pipeline takes the drives of one PE row a cycle, and they arrive \
+                     every n_h1 / hardware.cols = {nt} cycles: at most {nt} rows"
+                ),
+            ));
+        }
+        if h.cols > kt {
+            return Err(invalid(
+                "hardware.cols",
+                h.cols,
+                &format!(
+                    "the N-side neuron pipeline takes the drives of one PE column a cycle, and they \
+                     arrive every (n_x + n_h2) / hardware.rows = {kt} cycles: at most {kt} columns"
+                ),
+            ));
+        }
+        let neuron_latency = neuron_latency(s_w as usize, d_w as usize, c_w as usize, gv_w as usize);
+        let drain_cycles = PE_DRAIN + 1 + h.rows + neuron_latency;
         let z = |v: u32| v as usize;
         Ok(CoreParams {
             n_x: m.n_x,
@@ -323,7 +361,8 @@ impl CoreParams {
                 z(index_width(OPT_WIDTH as usize)),
             ),
             rd_latency: HOST_READ_LATENCY,
-            drain_cycles: DRAIN_CYCLES,
+            neuron_latency,
+            drain_cycles,
             lut_b: z(lut_b),
             lut_l: z(s_w - lut_b),
             lut_linear: f.lut.interpolation == Interpolation::Linear,
@@ -332,14 +371,35 @@ impl CoreParams {
             drho_hex: table(lut.drho_table(), d_w),
             rho0_hex: hex(rho0, s_w),
             drho0_hex: hex(drho0, d_w),
-            step_cycles: ideal_step_cycles + STEP_OVERHEAD,
+            step_cycles: ideal_step_cycles + drain_cycles + 1,
             ideal_step_cycles,
         })
     }
 
-    /// Cycles of one training sample: the three phases and the gradient accumulation.
+    /// Cycles of an init or a save pass of the neuron banks: one neuron a cycle over the largest
+    /// bank, and one for the last write.
+    pub fn pass_cycles(&self) -> usize {
+        self.max_unit() + 1
+    }
+
+    /// Cycles of FREE (and of PLUS): init pass, T steps, save pass.
+    pub fn free_cycles(&self) -> usize {
+        PHASE_OVERHEAD + 2 * self.pass_cycles() + self.t_steps * self.step_cycles
+    }
+
+    /// Cycles of MINUS_ACC: init pass, T steps, the gradient accumulation (two items a weight).
+    pub fn minus_cycles(&self) -> usize {
+        PHASE_OVERHEAD + self.pass_cycles() + self.t_steps * self.step_cycles + self.ideal_step_cycles
+    }
+
+    /// Cycles of GEN_STEP: init pass, T hidden-only steps and the visible step.
+    pub fn gen_cycles(&self) -> usize {
+        PHASE_OVERHEAD + self.pass_cycles() + (self.t_steps + 1) * self.step_cycles
+    }
+
+    /// Cycles of one training sample: FREE, PLUS and MINUS_ACC.
     pub fn sample_cycles(&self) -> usize {
-        3 * (PHASE_OVERHEAD + self.t_steps * self.step_cycles) - 1 + self.ideal_step_cycles
+        2 * self.free_cycles() + self.minus_cycles()
     }
 
     /// Cycles of an UPDATE: one parameter a cycle into the optimizer pipeline, then its drain.
@@ -371,15 +431,6 @@ impl CoreParams {
 
     pub fn step_w(&self) -> u32 {
         index_width(self.t_steps + 1)
-    }
-
-    /// Width of the walk counter (0..=2 kt nt + overhead).
-    pub fn walk_w(&self) -> u32 {
-        index_width(2 * self.kt * self.nt + STEP_OVERHEAD + self.kt.max(self.nt) + 2)
-    }
-
-    pub fn step_overhead(&self) -> usize {
-        STEP_OVERHEAD
     }
 
     /// Bits of a `$readmemh` line of a `w`-bit value: `ceil(w/4)` hex digits.
@@ -435,12 +486,15 @@ mod tests {
         assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
         assert_eq!(p.rho_hex[512], "0000");
         assert_eq!(p.ideal_sample_cycles(), 61 * 160);
-        // measured by the cosimulation (tb_core): FREE 3364, PLUS 3364, MINUS_ACC 3523, UPDATE 1419
-        assert_eq!(p.sample_cycles(), 3364 + 3364 + 3523);
+        // measured by the cosimulation (tb_core): FREE 3844, PLUS 3844, MINUS_ACC 3983, UPDATE 1419,
+        // GEN_STEP 4013 (tb_core also checks each against this model)
+        assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (3844, 3983, 4013));
+        assert_eq!(p.sample_cycles(), 3844 + 3844 + 3983);
         assert_eq!(p.np(), 80 * 16 + 80 + 16);
         assert_eq!(p.sgd_latency, 37);
         assert_eq!(p.update_cycles(), 1419);
-        assert_eq!(p.step_cycles, 160 + STEP_OVERHEAD);
+        assert_eq!(p.neuron_latency, 20);
+        assert_eq!(p.step_cycles, 160 + PE_DRAIN + 1 + 4 + 20 + 1);
         assert_eq!(p.data_w, 48);
     }
 

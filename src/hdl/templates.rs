@@ -6,14 +6,15 @@ use crate::error::Error;
 use askama::Template;
 
 /// The generated files, in dependency order (primitives first, the testbench last).
-pub const FILES: [&str; 10] = [
+pub const FILES: [&str; 11] = [
     "fxp.v",
     "pipe.v",
     "act_lut.v",
     "sgd_unit.v",
     "pe.v",
     "pe_array.v",
-    "neuron_unit.v",
+    "neuron_bank.v",
+    "neuron_pipe.v",
     "controller.v",
     "core.v",
     "tb_core.sv",
@@ -35,7 +36,8 @@ hdl_template!(ActLut, "act_lut.v");
 hdl_template!(Sgd, "sgd_unit.v");
 hdl_template!(Pe, "pe.v");
 hdl_template!(PeArray, "pe_array.v");
-hdl_template!(NeuronUnit, "neuron_unit.v");
+hdl_template!(NeuronBank, "neuron_bank.v");
+hdl_template!(NeuronPipe, "neuron_pipe.v");
 hdl_template!(Controller, "controller.v");
 hdl_template!(Core, "core.v");
 hdl_template!(TbCore, "tb_core.sv");
@@ -49,7 +51,8 @@ pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
         Sgd { c }.render(),
         Pe { c }.render(),
         PeArray { c }.render(),
-        NeuronUnit { c }.render(),
+        NeuronBank { c }.render(),
+        NeuronPipe { c }.render(),
         Controller { c }.render(),
         Core { c }.render(),
         TbCore { c }.render(),
