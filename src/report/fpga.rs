@@ -177,6 +177,9 @@ pub struct Flow {
     /// The `--freq` constraint, MHz.
     pub freq_mhz: f64,
     pub lpf: Option<String>,
+    /// User I/O pins of the package (synth/fpga.sh's table); nextpnr's `TRELLIS_IO` "available"
+    /// counts the die's pads instead.
+    pub package_pins: Option<u64>,
     pub tools: Vec<String>,
     pub stages: Vec<Stage>,
 }
@@ -213,6 +216,7 @@ impl Flow {
             package: text(v, "package")?,
             freq_mhz: num(v, "freq_mhz", "freq_mhz")?,
             lpf: v.get("lpf").and_then(Value::as_str).map(str::to_string),
+            package_pins: v.get("package_pins").and_then(Value::as_u64),
             tools: v
                 .get("tools")
                 .and_then(Value::as_array)
@@ -380,6 +384,16 @@ impl FpgaReport {
                 s,
                 "| {} | `{}` | {} | {} | {:.1}% |",
                 r.resource, r.bel, r.used, r.available, r.percent
+            );
+        }
+        if let Some(pins) = f.package_pins {
+            let _ = writeln!(
+                s,
+                "\nI/O: nextpnr's available `TRELLIS_IO` are the die's pads; the {} has {pins} user I/O pins, \
+                 of which the design's {} port bits take {:.1}%.",
+                f.package,
+                self.yosys.port_bits,
+                100.0 * self.yosys.port_bits as f64 / pins as f64
             );
         }
         s += "\n| clock net | Fmax MHz (nextpnr) | constraint MHz | |\n|---|---:|---:|---|\n";
@@ -552,7 +566,7 @@ mod tests {
             (r.name.as_str(), r.part.as_str(), r.flow.package.as_str()),
             ("ecp5_smoke", "LFE5U-25F", "CABGA256")
         );
-        assert_eq!(r.flow.freq_mhz, 100.0);
+        assert_eq!((r.flow.freq_mhz, r.flow.package_pins), (100.0, Some(197)));
         assert_eq!(r.flow.tools, ["Yosys 0.70 (git sha1 28ba3cb92)", "nextpnr-ecp5 0.11.1"]);
         let stages: Vec<&str> = r.flow.stages.iter().map(|s| s.stage.as_str()).collect();
         assert_eq!(stages, ["yosys", "nextpnr", "ecppack"]);
@@ -567,6 +581,7 @@ mod tests {
             "| EBR (DP16KD, 18 kbit) | `DP16KD` | 1 | 56 | 1.8% |",
             "| LUT4 | `TRELLIS_COMB` | 58 | 24288 | 0.2% |",
             "| `$glbnet$clk$TRELLIS_IO_IN` | 144.55 | 100 | PASS |",
+            "the CABGA256 has 197 user I/O pins, of which the design's 156 port bits take 79.2%",
             "1 inferred; 1 DP16KD block RAMs in Yosys's netlist, 1 placed by nextpnr; no memory was left",
             "Bitstream: `smoke.bit`",
             "no training throughput",
