@@ -17,6 +17,13 @@
 #                   make report-sweep only tabulates and plots what is synthesized
 #   make cosim-netlist    the synthesized gate-level netlist of a core against its golden vectors
 #   make synth-tools      apt-get install yosys nextpnr-ice40 (the setup step of the synthesis targets)
+#   make fpga-tools the open ECP5 flow's tools, pinned (synth/fpga-requirements.txt: Yosys 0.70,
+#                   nextpnr-ecp5 0.11.1, ecppack), in the project-local venv .venv-fpga/, warmed up
+#   make fpga       the ECP5 flow on a core: synth_ecp5, nextpnr-ecp5 with a clock constraint, ecppack,
+#                   each stage timed, into runs/fpga/X/ (CONFIG=X DEVICE=85k PACKAGE=CABGA756 FREQ=100);
+#                   make fpga-report writes its tables into docs/results/fpga/X/ (docs/results/fpga/README.md)
+#   make fpga-smoke the same flow on its small test design (tests/data/ecp5_smoke/smoke.v: one block RAM,
+#                   one multiplier) on the 25k, checked: what CI runs
 
 CARGO ?= cargo
 BIN   := target/release/floweqprop
@@ -25,6 +32,7 @@ EPOCHS ?= 300
 
 .PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-selftest lint-hdl $(BIN)
 .PHONY: synth-tools synth report synth-sweep report-sweep cosim-netlist
+.PHONY: fpga-tools fpga fpga-report fpga-smoke
 
 all: quick
 
@@ -181,3 +189,48 @@ cosim-netlist: $(BIN) synth-tools
 	cd $(NETLIST_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O1 -Wno-fatal -Wno-lint -Wno-style -fno-inline -fno-expand --top-module tb_core \
 		-DTB_NETLIST -Mdir ../obj $(CURDIR)/$(SYNTH_DIR)/generic_netlist.v tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
 	$(NETLIST_DIR)/obj/tb_core +VECTORS=$(VECTORS) $(if $(filter 1,$(CORRUPT)),+CORRUPT)
+
+# ---- the open ECP5 flow (docs/results/fpga/README.md)
+# make fpga renders the core into runs/fpga/X/rtl and runs synth/fpga.sh there: Yosys synth_ecp5
+# (synth/ecp5.ys), nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ (--report
+# nextpnr_report.json, with LPF=file.lpf a board's pins), ecppack to X.bit; flow.json holds each
+# stage's wall time and peak memory, FPGA_TIMEOUT stops a stage. A core with more port bits than
+# the package has pins is placed and routed out of context, without a bitstream (synth/fpga.sh).
+# The flip-flop core of today does not fit any ECP5 (docs/results/fpga/README.md): do not place it.
+FPGA_VENV ?= .venv-fpga
+DEVICE ?= 85k
+PACKAGE ?= CABGA756
+FREQ ?= 100
+FPGA_TIMEOUT ?= 14400
+FPGA_DIR ?= runs/fpga/$(CONFIG)
+FPGA_RESULTS ?= docs/results/fpga/$(CONFIG)
+# the test design: 156 port bits, so a package with at least that many pins
+SMOKE_DIR ?= runs/fpga/smoke
+SMOKE_OUT ?= $(SMOKE_DIR)/report
+
+fpga-tools:
+	synth/fpga_tools.sh $(FPGA_VENV)
+
+fpga: $(BIN) fpga-tools
+	@mkdir -p $(FPGA_DIR)
+	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
+	FPGA_VENV=$(FPGA_VENV) synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
+	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE)
+
+fpga-report: $(BIN)
+	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE) --out $(FPGA_RESULTS)
+
+# The flow end to end on tests/data/ecp5_smoke/smoke.v (LFE5U-25F, CABGA256, 100 MHz), then a check
+# that its memory became the one DP16KD, its multiply the one MULT18X18D and the clock met 100 MHz.
+# SMOKE_OUT=docs/results/fpga/smoke writes the committed tables.
+fpga-smoke: $(BIN) fpga-tools
+	rm -rf $(SMOKE_DIR) && mkdir -p $(SMOKE_DIR)/rtl && cp tests/data/ecp5_smoke/smoke.v $(SMOKE_DIR)/rtl/
+	FPGA_VENV=$(FPGA_VENV) synth/fpga.sh $(SMOKE_DIR) smoke 25k CABGA256 100 600
+	@mkdir -p $(SMOKE_OUT)
+	$(BIN) report --fpga-dir $(SMOKE_DIR) --out $(SMOKE_OUT)
+	@python3 -c 'import json, sys; r = json.load(open("$(SMOKE_OUT)/report.json")); \
+		u = {x["bel"]: x["used"] for x in r["resources"]}; y = r["yosys"]; \
+		ok = u["DP16KD"] == 1 and y["dp16kd"] == 1 and y["memories_to_ffs"] == 0 and u["MULT18X18D"] == 1 \
+			and all(c["achieved_mhz"] >= 100 for c in r["clocks"]) and r["bitstream"]["status"] == "written"; \
+		print("fpga-smoke: ok (1 DP16KD, 1 MULT18X18D, %.1f MHz, bitstream)" % r["fmax_mhz"] if ok else "fpga-smoke: FAILED: " + json.dumps(u)); \
+		sys.exit(0 if ok else 1)'

@@ -16,6 +16,7 @@ use floweqprop::golden::vectors::{emit, write_folder, VectorOptions};
 use floweqprop::io::atomic_write;
 use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
+use floweqprop::report::fpga::FpgaReport;
 use floweqprop::report::{
     config_name, default_synth_dir, pnr_plan, sweep_configs, write_sweep_configs, AssumedClocks, CoreReport,
     Shape, SweepReport, Target, SWEEP_CONFIG_DIR, SYNTH_ROOT, UP5K,
@@ -58,7 +59,8 @@ enum Command {
     Hdl(HdlArgs),
     /// Emit golden test vectors of the fixed-point model for the generated core ($readmemh files).
     Vectors(VectorsArgs),
-    /// Resources (Yosys, nextpnr: from `make synth`) and training throughput of the generated core.
+    /// Resources (Yosys, nextpnr: from `make synth`, or the ECP5 flow of `make fpga` with
+    /// --fpga-dir) and training throughput of the generated core.
     Report(ReportArgs),
 }
 
@@ -217,9 +219,10 @@ struct HdlArgs {
 
 #[derive(Args)]
 struct ReportArgs {
-    /// YAML config of the core; `make synth CONFIG=<its file stem>` writes what the report reads.
-    #[arg(long)]
-    config: PathBuf,
+    /// YAML config of the core; `make synth CONFIG=<its file stem>` writes what the report reads
+    /// (with --fpga-dir: `make fpga CONFIG=<stem>`; optional there, it adds the throughput).
+    #[arg(long, required_unless_present = "fpga_dir")]
+    config: Option<PathBuf>,
     /// Folder that `make synth` wrote [default: runs/synth/<config file stem>; with --sweep: the
     /// folder holding one such folder per shape, default runs/synth].
     #[arg(long)]
@@ -246,6 +249,13 @@ struct ReportArgs {
     /// reason when the iCE40 netlist cannot fit the UP5K, or remove it when it may.
     #[arg(long, conflicts_with_all = ["sweep", "out"])]
     pnr_plan: bool,
+    /// The ECP5 flow's results instead: the folder `make fpga` (synth/fpga.sh) wrote, e.g.
+    /// runs/fpga/tiny. Prints LUT4 / FF / EBR / MULT18 / I/O used of available, the Fmax of
+    /// every clock against its constraint, the memories that became block RAM, the flow's wall
+    /// time and peak memory and, with --config, samples/s at the measured Fmax; --out writes
+    /// report.md, report.json and nextpnr_report.json (make fpga-report: docs/results/fpga/<config>/).
+    #[arg(long, conflicts_with_all = ["sweep", "pnr_plan", "synth_dir", "assumed_mhz"])]
+    fpga_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -632,11 +642,22 @@ fn run_hdl(a: HdlArgs) -> Result<()> {
 }
 
 fn run_report(a: ReportArgs) -> Result<()> {
-    let config = Config::from_yaml_file(&a.config)?;
+    if let Some(dir) = &a.fpga_dir {
+        let config = a.config.as_deref().map(|p| Config::from_yaml_file(p).map(|c| (p, c))).transpose()?;
+        let report = FpgaReport::load(dir, config.as_ref().map(|(p, c)| (*p, c)))?;
+        println!("{}", report.markdown());
+        if let Some(out) = &a.out {
+            report.write(out)?;
+            eprintln!("wrote {}/{{report.md,report.json,nextpnr_report.json}}", out.display());
+        }
+        return Ok(());
+    }
+    let config_path = a.config.context("--config is required without --fpga-dir")?;
+    let config = Config::from_yaml_file(&config_path)?;
     let assumed = AssumedClocks::default().with_settings(&a.assumed_mhz)?;
     if a.pnr_plan {
-        let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&a.config));
-        let why = pnr_plan(&a.config, &config, &dir, &UP5K)?;
+        let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&config_path));
+        let why = pnr_plan(&config_path, &config, &dir, &UP5K)?;
         if why.is_empty() {
             println!("fits the iCE40 {} ({}): place and route", UP5K.name.to_uppercase(), UP5K.package);
         } else {
@@ -645,8 +666,8 @@ fn run_report(a: ReportArgs) -> Result<()> {
         return Ok(());
     }
     if a.sweep.is_empty() {
-        let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&a.config));
-        let report = CoreReport::load(&a.config, &config, &dir, &a.targets, &assumed)?;
+        let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&config_path));
+        let report = CoreReport::load(&config_path, &config, &dir, &a.targets, &assumed)?;
         println!("{}", report.markdown());
         if let Some(out) = &a.out {
             report.write(out)?;
@@ -655,7 +676,7 @@ fn run_report(a: ReportArgs) -> Result<()> {
         return Ok(());
     }
     // the config's own array is read from its own `make synth`; the other shapes from copies
-    let base = config_name(&a.config);
+    let base = config_name(&config_path);
     let own = Shape { rows: config.hardware.rows, cols: config.hardware.cols };
     let others: Vec<Shape> = a.sweep.iter().copied().filter(|&s| s != own).collect();
     let copies = sweep_configs(&base, &config, &others)?;
@@ -671,7 +692,7 @@ fn run_report(a: ReportArgs) -> Result<()> {
     let mut points = Vec::new();
     for shape in &a.sweep {
         let report = if *shape == own {
-            CoreReport::load(&a.config, &config, &root.join(&base), &a.targets, &assumed)?
+            CoreReport::load(&config_path, &config, &root.join(&base), &a.targets, &assumed)?
         } else {
             let (name, c) =
                 copies.iter().find(|(n, _)| *n == format!("{base}_{shape}")).expect("a copy per shape");

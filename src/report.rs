@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod fpga;
+
 /// The paper's reference point: 2000 epochs of the 1797 digits in about an hour of float
 /// training on an A100, in training samples per second (`2000 * 1797 / 3600`).
 pub const A100_SAMPLES_PER_S: f64 = 2000.0 * 1797.0 / 3600.0;
@@ -322,33 +324,71 @@ impl Resources {
     }
 }
 
-/// The nextpnr-ice40 result of a config that fits the device: `--report` JSON.
+/// The Fmax nextpnr reports for one clock net (`fmax: {NET: {achieved, constraint}}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClockFmax {
+    /// The clock net as nextpnr names it (`$glbnet$clk$TRELLIS_IO_IN`: `clk` on a global network).
+    pub net: String,
+    pub achieved_mhz: f64,
+    /// The `--freq` constraint, MHz (nextpnr-ice40 0.4 reports none for an unconstrained clock).
+    pub constraint_mhz: Option<f64>,
+}
+
+impl ClockFmax {
+    /// Whether the clock meets its constraint (`None` without one).
+    pub fn passes(&self) -> Option<bool> {
+        self.constraint_mhz.map(|c| self.achieved_mhz >= c)
+    }
+}
+
+/// A nextpnr `--report` JSON (nextpnr-ice40 of `make synth`, nextpnr-ecp5 of `make fpga`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PnrResult {
     /// The lowest Fmax over the clocks, MHz.
     pub fmax_mhz: f64,
-    /// Used / available per resource (`ICESTORM_LC`, `ICESTORM_DSP`, ...).
+    /// Every clock, in the report's order (by net name).
+    pub clocks: Vec<ClockFmax>,
+    /// Used / available per bel type (`ICESTORM_LC`, `TRELLIS_COMB`, `DP16KD`, ...).
     pub utilisation: BTreeMap<String, (u64, u64)>,
 }
 
 impl PnrResult {
+    /// Reads the report; a missing or malformed field is an error naming it
+    /// (`utilization.DP16KD.used`).
     pub fn from_report(report: &Value) -> Result<PnrResult, String> {
-        let fmax = report.get("fmax").and_then(Value::as_object).ok_or("no \"fmax\"")?;
-        let fmax_mhz = fmax
-            .values()
-            .filter_map(|c| c.get("achieved").and_then(Value::as_f64))
-            .fold(f64::INFINITY, f64::min);
+        fn object<'a>(
+            v: Option<&'a Value>,
+            field: &str,
+        ) -> Result<&'a serde_json::Map<String, Value>, String> {
+            v.and_then(Value::as_object).ok_or_else(|| format!("no \"{field}\" object"))
+        }
+        let number = |v: &Value, field: String| {
+            v.get(field.rsplit('.').next().unwrap_or(""))
+                .and_then(Value::as_f64)
+                .ok_or_else(|| format!("no number \"{field}\""))
+        };
+        let mut clocks = Vec::new();
+        for (net, c) in object(report.get("fmax"), "fmax")? {
+            let achieved_mhz = number(c, format!("fmax.{net}.achieved"))?;
+            let constraint_mhz = c.get("constraint").map(|_| number(c, format!("fmax.{net}.constraint")));
+            clocks.push(ClockFmax {
+                net: net.clone(),
+                achieved_mhz,
+                constraint_mhz: constraint_mhz.transpose()?,
+            });
+        }
+        let fmax_mhz = clocks.iter().map(|c| c.achieved_mhz).fold(f64::INFINITY, f64::min);
         if !fmax_mhz.is_finite() {
-            return Err("no clock with an \"achieved\" Fmax".into());
+            return Err("no clock in \"fmax\"".into());
         }
         let mut utilisation = BTreeMap::new();
-        if let Some(u) = report.get("utilization").and_then(Value::as_object) {
-            for (k, v) in u {
-                let get = |f: &str| v.get(f).and_then(Value::as_u64).unwrap_or(0);
-                utilisation.insert(k.clone(), (get("used"), get("available")));
-            }
+        for (bel, v) in object(report.get("utilization"), "utilization")? {
+            let count = |f: &str| {
+                v.get(f).and_then(Value::as_u64).ok_or_else(|| format!("no count \"utilization.{bel}.{f}\""))
+            };
+            utilisation.insert(bel.clone(), (count("used")?, count("available")?));
         }
-        Ok(PnrResult { fmax_mhz, utilisation })
+        Ok(PnrResult { fmax_mhz, clocks, utilisation })
     }
 }
 
@@ -543,11 +583,9 @@ pub fn make_command(config: &Path) -> String {
     }
 }
 
-fn missing(path: &Path, config: &Path) -> Error {
-    Error::Data {
-        origin: path.display().to_string(),
-        message: format!("not found: `{}` writes it", make_command(config)),
-    }
+/// A file that `command` writes is not there.
+pub(crate) fn missing_from(path: &Path, command: &str) -> Error {
+    Error::Data { origin: path.display().to_string(), message: format!("not found: `{command}` writes it") }
 }
 
 /// `text` without the lines Yosys 0.23's `stat -json` writes between the modules and the
@@ -562,8 +600,14 @@ pub fn strip_stat_hierarchy_lines(text: &str) -> String {
 }
 
 fn read_json(path: &Path, config: &Path) -> Result<Value, Error> {
+    read_json_from(path, &make_command(config))
+}
+
+/// A JSON file that `command` writes (a Yosys `stat -json`, a nextpnr report), or an error naming
+/// the file: missing (with the command), unreadable or malformed.
+pub(crate) fn read_json_from(path: &Path, command: &str) -> Result<Value, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => missing(path, config),
+        std::io::ErrorKind::NotFound => missing_from(path, command),
         _ => Error::io(path, e),
     })?;
     serde_json::from_str(&strip_stat_hierarchy_lines(&text))
@@ -580,20 +624,31 @@ fn first_line(path: &Path) -> Result<String, Error> {
 /// are refused, naming the first file that differs.
 fn check_rtl(dir: &Path, target: Target, config: &Path, rtl: &[(String, String)]) -> Result<(), Error> {
     let kept = dir.join(format!("{}_rtl", target.name()));
+    check_kept_rtl(&kept, &format!("the {} synthesis", target.name()), config, &make_command(config), rtl)
+}
+
+/// Checks that the Verilog files in `kept` (what `flow` read) are `rtl`, what the templates
+/// render for `config` now; an error names the first file that differs or is missing, and
+/// `command`, which reruns the flow.
+pub(crate) fn check_kept_rtl(
+    kept: &Path,
+    flow: &str,
+    config: &Path,
+    command: &str,
+    rtl: &[(String, String)],
+) -> Result<(), Error> {
     for (name, text) in rtl.iter().filter(|(n, _)| n.ends_with(".v")) {
         let path = kept.join(name);
         let old = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => missing(&path, config),
+            std::io::ErrorKind::NotFound => missing_from(&path, command),
             _ => Error::io(&path, e),
         })?;
         if old != *text {
             return Err(Error::Data {
                 origin: path.display().to_string(),
                 message: format!(
-                    "the {} synthesis read other RTL than {} renders now: rerun `{}`",
-                    target.name(),
-                    config.display(),
-                    make_command(config)
+                    "{flow} read other RTL than {} renders now: rerun `{command}`",
+                    config.display()
                 ),
             });
         }

