@@ -23,18 +23,25 @@ module act_lut (
 );
     localparam integer B = ${ c.lut_b }$;
     localparam integer L = ${ c.lut_l }$;
-    localparam integer ENTRIES = ${ c.lut_entries }$;
+    localparam integer DEPTH = ${ c.rom_depth() }$;   // 2^B entries in the ROM (a block RAM's power of two)
 
-    // ROMs: rho in the state format Q(${ c.s_w }$,${ c.s_f }$), rho' in the derivative format Q(${ c.d_w }$,${ c.d_f }$)
-    reg [${ c.s_w }$-1:0] rho_rom [0:ENTRIES-1];
-    reg [${ c.d_w }$-1:0] drho_rom [0:ENTRIES-1];
+    // ROMs: rho in the state format Q(${ c.s_w }$,${ c.s_f }$), rho' in the derivative format Q(${ c.d_w }$,${ c.d_f }$); with
+    // interpolation the table's last entry (the end of the top segment) is a constant beside them
+    reg [${ c.s_w }$-1:0] rho_rom [0:DEPTH-1];
+    reg [${ c.d_w }$-1:0] drho_rom [0:DEPTH-1];
+{%- if c.lut_linear %}
+    /* verilator lint_off UNUSEDPARAM */ // the interpolator's (none when index_bits = state width)
+    localparam [${ c.s_w }$-1:0] RHO_LAST = ${ c.s_w }$'h${ c.rho_hex[c.lut_entries - 1] }$;
+    localparam [${ c.d_w }$-1:0] DRHO_LAST = ${ c.d_w }$'h${ c.drho_hex[c.lut_entries - 1] }$;
+    /* verilator lint_on UNUSEDPARAM */
+{%- endif %}
     initial begin
-{%- for v in c.rho_hex %}
+{%- for v in c.rho_hex %}{% if loop.index0 < c.rom_depth() %}
         rho_rom[${ loop.index0 }$] = ${ c.s_w }$'h${ v }$;
-{%- endfor %}
-{%- for v in c.drho_hex %}
+{%- endif %}{%- endfor %}
+{%- for v in c.drho_hex %}{% if loop.index0 < c.rom_depth() %}
         drho_rom[${ loop.index0 }$] = ${ c.d_w }$'h${ v }$;
-{%- endfor %}
+{%- endif %}{%- endfor %}
     end
 
     // offset-binary address: segment s = h >>> L is stored at s + 2^(B-1)
@@ -44,22 +51,27 @@ module act_lut (
     wire [B-1:0] addr = {~h[${ c.s_w }$-1], h[${ c.s_w }$-2:L]};
 {%- endif %}
 {%- if c.lut_linear && c.lut_l > 0 %}
-    // linear interpolation: p = y0 2^L + (y1 - y0) r exactly, y = round_half_even(p / 2^L)
-    wire [B:0] addr1 = {1'b0, addr} + {{B{1'b0}}, 1'b1};
+    // linear interpolation: p = y0 2^L + (y1 - y0) r exactly, y = round_half_even(p / 2^L);
+    // y1 is the next entry, or the last one past the ROM's end
+    wire [B-1:0] addr1 = addr + {{(B-1){1'b0}}, 1'b1};
     reg signed [${ c.s_w }$-1:0] rho0_q, rho1_q;
     reg signed [${ c.d_w }$-1:0] drho0_q, drho1_q;
     reg [L:0] r;
+    reg top;
     always @(posedge clk) begin
-        rho0_q <= rho_rom[{1'b0, addr}];
+        rho0_q <= rho_rom[addr];
         rho1_q <= rho_rom[addr1];
-        drho0_q <= drho_rom[{1'b0, addr}];
+        drho0_q <= drho_rom[addr];
         drho1_q <= drho_rom[addr1];
         r <= {1'b0, h[L-1:0]};
+        top <= &addr;
     end
+    wire signed [${ c.s_w }$-1:0] rho1 = top ? RHO_LAST : rho1_q;
+    wire signed [${ c.d_w }$-1:0] drho1 = top ? DRHO_LAST : drho1_q;
     wire signed [${ c.s_w }$-1:0] rho_i;
     wire signed [${ c.d_w }$-1:0] drho_i;
-    lut_lerp #(.WO(${ c.s_w }$), .L(L)) u_rho (.y0(rho0_q), .y1(rho1_q), .r(r), .y(rho_i));
-    lut_lerp #(.WO(${ c.d_w }$), .L(L)) u_drho (.y0(drho0_q), .y1(drho1_q), .r(r), .y(drho_i));
+    lut_lerp #(.WO(${ c.s_w }$), .L(L)) u_rho (.y0(rho0_q), .y1(rho1), .r(r), .y(rho_i));
+    lut_lerp #(.WO(${ c.d_w }$), .L(L)) u_drho (.y0(drho0_q), .y1(drho1), .r(r), .y(drho_i));
     always @(posedge clk) begin
         rho <= rho_i;
         drho <= drho_i;
@@ -69,13 +81,8 @@ module act_lut (
     reg signed [${ c.s_w }$-1:0] rho_q;
     reg signed [${ c.d_w }$-1:0] drho_q;
     always @(posedge clk) begin
-{%- if c.lut_linear %}
-        rho_q <= rho_rom[{1'b0, addr}];
-        drho_q <= drho_rom[{1'b0, addr}];
-{%- else %}
         rho_q <= rho_rom[addr];
         drho_q <= drho_rom[addr];
-{%- endif %}
         rho <= rho_q;
         drho <= drho_q;
     end

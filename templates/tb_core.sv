@@ -244,6 +244,14 @@ module tb_core;
         $readmemh({dir, "/lut_rho.hex"}, lut_rho_exp);
         $readmemh({dir, "/lut_drho.hex"}, lut_drho_exp);
         for (int i = 0; i < LUT_ENTRIES; i++) begin
+{%- if c.lut_linear %}
+            if (i >= ${ c.rom_depth() }$) begin // the last entry of an interpolated table: a constant
+                check("lut_rho", i, sext({{(128-SW){1'b0}}, dut.u_kpipe.u_lut.RHO_LAST}, SW), sext(128'(lut_rho_exp[i]), SW));
+                check("lut_drho", i, sext({{(128-DRW){1'b0}}, dut.u_kpipe.u_lut.DRHO_LAST}, DRW),
+                      sext(128'(lut_drho_exp[i]), DRW));
+                continue;
+            end
+{%- endif %}
             check("lut_rho", i, sext({{(128-SW){1'b0}}, dut.u_kpipe.u_lut.rho_rom[i]}, SW),
                   sext(128'(lut_rho_exp[i]), SW));
             check("lut_drho", i, sext({{(128-DRW){1'b0}}, dut.u_kpipe.u_lut.drho_rom[i]}, DRW),

@@ -17,11 +17,16 @@ module act_lut (
 );
     localparam integer B = 10;
     localparam integer L = 6;
-    localparam integer ENTRIES = 1025;
+    localparam integer DEPTH = 1024;   // 2^B entries in the ROM (a block RAM's power of two)
 
-    // ROMs: rho in the state format Q(16,10), rho' in the derivative format Q(16,14)
-    reg [16-1:0] rho_rom [0:ENTRIES-1];
-    reg [16-1:0] drho_rom [0:ENTRIES-1];
+    // ROMs: rho in the state format Q(16,10), rho' in the derivative format Q(16,14); with
+    // interpolation the table's last entry (the end of the top segment) is a constant beside them
+    reg [16-1:0] rho_rom [0:DEPTH-1];
+    reg [16-1:0] drho_rom [0:DEPTH-1];
+    /* verilator lint_off UNUSEDPARAM */ // the interpolator's (none when index_bits = state width)
+    localparam [16-1:0] RHO_LAST = 16'h27de;
+    localparam [16-1:0] DRHO_LAST = 16'h006d;
+    /* verilator lint_on UNUSEDPARAM */
     initial begin
         rho_rom[0] = 16'h0000;
         rho_rom[1] = 16'h0000;
@@ -1047,7 +1052,6 @@ module act_lut (
         rho_rom[1021] = 16'h27dd;
         rho_rom[1022] = 16'h27dd;
         rho_rom[1023] = 16'h27de;
-        rho_rom[1024] = 16'h27de;
         drho_rom[0] = 16'h0000;
         drho_rom[1] = 16'h0000;
         drho_rom[2] = 16'h0000;
@@ -2072,27 +2076,31 @@ module act_lut (
         drho_rom[1021] = 16'h0071;
         drho_rom[1022] = 16'h006f;
         drho_rom[1023] = 16'h006e;
-        drho_rom[1024] = 16'h006d;
     end
 
     // offset-binary address: segment s = h >>> L is stored at s + 2^(B-1)
     wire [B-1:0] addr = {~h[16-1], h[16-2:L]};
-    // linear interpolation: p = y0 2^L + (y1 - y0) r exactly, y = round_half_even(p / 2^L)
-    wire [B:0] addr1 = {1'b0, addr} + {{B{1'b0}}, 1'b1};
+    // linear interpolation: p = y0 2^L + (y1 - y0) r exactly, y = round_half_even(p / 2^L);
+    // y1 is the next entry, or the last one past the ROM's end
+    wire [B-1:0] addr1 = addr + {{(B-1){1'b0}}, 1'b1};
     reg signed [16-1:0] rho0_q, rho1_q;
     reg signed [16-1:0] drho0_q, drho1_q;
     reg [L:0] r;
+    reg top;
     always @(posedge clk) begin
-        rho0_q <= rho_rom[{1'b0, addr}];
+        rho0_q <= rho_rom[addr];
         rho1_q <= rho_rom[addr1];
-        drho0_q <= drho_rom[{1'b0, addr}];
+        drho0_q <= drho_rom[addr];
         drho1_q <= drho_rom[addr1];
         r <= {1'b0, h[L-1:0]};
+        top <= &addr;
     end
+    wire signed [16-1:0] rho1 = top ? RHO_LAST : rho1_q;
+    wire signed [16-1:0] drho1 = top ? DRHO_LAST : drho1_q;
     wire signed [16-1:0] rho_i;
     wire signed [16-1:0] drho_i;
-    lut_lerp #(.WO(16), .L(L)) u_rho (.y0(rho0_q), .y1(rho1_q), .r(r), .y(rho_i));
-    lut_lerp #(.WO(16), .L(L)) u_drho (.y0(drho0_q), .y1(drho1_q), .r(r), .y(drho_i));
+    lut_lerp #(.WO(16), .L(L)) u_rho (.y0(rho0_q), .y1(rho1), .r(r), .y(rho_i));
+    lut_lerp #(.WO(16), .L(L)) u_drho (.y0(drho0_q), .y1(drho1), .r(r), .y(drho_i));
     always @(posedge clk) begin
         rho <= rho_i;
         drho <= drho_i;

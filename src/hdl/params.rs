@@ -417,6 +417,12 @@ impl CoreParams {
         (3 * self.t_steps + 1) * 2 * (self.n_x * self.n_h1 + self.n_h1 * self.n_h2) / (self.rows * self.cols)
     }
 
+    /// Entries of the ROMs in `act_lut.v`: `2^index_bits` (with interpolation the table's last
+    /// entry is a constant beside them).
+    pub fn rom_depth(&self) -> usize {
+        1 << self.lut_b
+    }
+
     /// Width of the host index ports: every parameter and every state has an index.
     pub fn host_index_w(&self) -> u32 {
         // at least 4 bits: the constants' index
