@@ -113,13 +113,15 @@ lint-hdl:
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(VERILATOR) --lint-only -Wall --top-module core $(RTL_FILES)) || exit 1; done
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && yosys -q -p "read_verilog $(RTL_FILES); hierarchy -check -top core") || exit 1; done
 
-# ---- synthesis and throughput reports (docs/results/synth/README.md)
+# ---- generic, Xilinx 7-series and iCE40 synthesis and throughput reports (the ECP5 flow with place and
+# route is make fpga, below)
 # make synth renders the core into runs/synth/X/rtl and runs synth/read.ys + synth/<target>.ys for
 # each of SYNTH_TARGETS (synth/yosys.sh: <target>_stat.json, or <target>_timeout.txt after
 # SYNTH_TIMEOUT seconds); for ice40, `floweqprop report --pnr-plan` decides whether the netlist can
 # fit the iCE40 UP5K and synth/pnr_ice40.sh places and routes it if so (ice40_pnr.json, Fmax),
 # otherwise the reason goes to ice40_pnr_skipped.txt. Everything under runs/ stays uncommitted;
-# make report writes the committed tables into docs/results/synth/.
+# make report writes the tables into docs/results/synth/ (none committed: the results of the
+# flip-flop core that were there are in git's history; the ECP5 results are in docs/results/fpga/).
 SYNTH_TARGETS ?= generic xc7 ice40
 SYNTH_TIMEOUT ?= 14400
 SYNTH_DIR ?= runs/synth/$(CONFIG)
@@ -127,7 +129,7 @@ SYNTH_RESULTS ?= docs/results/synth
 REPORT_FLAGS ?=
 SWEEP_CONFIG ?= configs/paper.yaml
 # 16 PEs up to the A100 match (512 PEs at 100 MHz); a 32x32 run was still in its first techmap
-# after an hour of Yosys here (docs/results/synth/README.md), so it is opt-in
+# after an hour of Yosys here on the flip-flop core (git history: docs/results/synth/README.md), so it is opt-in
 SWEEP_SHAPES ?= 4x4,8x8,16x8,16x16,32x16
 SWEEP_TARGETS ?= xc7
 NETLIST_DIR := build/cosim-netlist/$(CONFIG)

@@ -38,7 +38,7 @@ module tb_core;
     localparam longint MODEL_UPDATE = ${ c.update_cycles() }$;
     localparam longint MODEL_GEN_STEP = ${ c.gen_cycles() }$;
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
-                     R_GRADSUM = 3'd5, R_STATUS = 3'd7;
+                     R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
     localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3,
                      CMD_GEN_STEP = 3'd4;
 
@@ -162,7 +162,8 @@ module tb_core;
 
     // The host port refuses what would corrupt a run and says so in the status word (core.v:
     // bit 0 busy, 1 free equilibrium held, 8 + STATUS_*): PLUS without a free equilibrium, an
-    // unknown command, and during a command a write, a read and a second start.
+    // unknown command, a start beside a write, and during a command a write, a read and a second
+    // start.
     task automatic check_host_guards();
         logic [DW-1:0] v;
         longint unused_cycles;
@@ -185,6 +186,20 @@ module tb_core;
         @(negedge clk);
         start = 1'b0;
         expect_status("unknown command", DW'(1 << (8 + 3)));
+        host_write(R_STATUS, 0, DW'(0));
+        // a start in the cycle of a write (its init pass would race the write)
+        @(negedge clk);
+        start = 1'b1;
+        cmd = CMD_FREE;
+        wr_en = 1'b1;
+        wr_region = R_XT;
+        wr_index = {HW{1'b0}};
+        wr_data = {DW{1'b0}};
+        @(negedge clk);
+        start = 1'b0;
+        wr_en = 1'b0;
+        check("busy after a start beside a write", 0, DW'(busy), DW'(0));
+        expect_status("start beside a write", DW'(1 << (8 + 5)));
         host_write(R_STATUS, 0, DW'(0));
         // during FREE: a parameter write, a constant write, a read, a start
         @(negedge clk);
@@ -328,6 +343,25 @@ module tb_core;
                 end
             end
         end
+
+        // a one-cycle reset in the middle of UPDATE: nothing stays in flight, and the clearing
+        // after it leaves every momentum at 0 and the status word clean
+        @(negedge clk);
+        start = 1'b1;
+        cmd = CMD_UPDATE;
+        @(negedge clk);
+        start = 1'b0;
+        repeat (NP / 2) @(negedge clk);
+        rst = 1'b1;
+        @(negedge clk);
+        rst = 1'b0;
+        @(negedge clk);
+        while (busy) @(negedge clk);
+        for (int i = 0; i < NP; i++) begin
+            host_read(R_MOMENT, i, v);
+            check("momentum after a reset during UPDATE", i, v, DW'(0));
+        end
+        expect_status("after a reset during UPDATE", DW'(0));
 
         cyc_last = cyc_free + cyc_plus + cyc_minus;
         check("cycles of FREE against the cycle model", 0, DW'(cyc_free), DW'(MODEL_FREE));

@@ -6,8 +6,8 @@
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid
 // and rd_data 4 cycles later; one of each per cycle. While busy, only STATUS may be read or
 // written: any other write, any other read, a start, an unknown command, and PLUS or MINUS_ACC
-// without a free equilibrium are refused and set a sticky bit of the status word (a refused read
-// still answers, with 0). A read in the cycle of a write to the same place returns the old value.
+// without a free equilibrium, and a start in the cycle of a write or a read, are refused and set
+// a sticky bit of the status word (a refused read still answers, with 0). A read in the cycle of a write to the same place returns the old value.
 //   region 0 PARAM    (r/w) params order: M row-major (k * 32 + n), then [bx ; b1] (96), then b0 (32)
 //   region 1 CONST    (w)   0 eps, 1 coeff_free, 2 coeff_plus, 3 coeff_minus, 4 c2_plus, 5 c2_minus,
 //                           6 dt_alpha (Q(32,20) raw); 7 scale_mant, 8 scale_shift, 9 lr_mant, 10 lr_shift,
@@ -69,12 +69,24 @@ module core (
     localparam integer STATUS_START_BUSY = 2;   // start while busy: dropped
     localparam integer STATUS_BAD_CMD = 3;      // an unknown command: dropped
     localparam integer STATUS_NO_FREE = 4;      // PLUS or MINUS_ACC without a free equilibrium: dropped
-    localparam integer NERR = 5;
+    localparam integer STATUS_START_IO = 5;     // start in the cycle of a write or a read: dropped
+    localparam integer NERR = 6;
 
     always @(posedge clk) begin
         if (rst) cycle_count <= 64'd0;
         else cycle_count <= cycle_count + 64'd1;
     end
+
+    // The internal reset outlasts rst by the deepest pipeline, so that every valid bit inside the
+    // pipelines of pipe.v (which have no reset of their own) has flushed before the core runs:
+    // a reset of any length, even in the middle of a command, leaves nothing in flight.
+    localparam integer FLUSH = 77;
+    reg [7-1:0] flush;
+    always @(posedge clk) begin
+        if (rst) flush <= FLUSH[7-1:0];
+        else if (flush != {7{1'b0}}) flush <= flush - 1'b1;
+    end
+    wire rst_i = rst || (flush != {7{1'b0}});
 
     // ---- host port guards: what is refused, and the status word
     wire ctrl_busy;
@@ -86,12 +98,13 @@ module core (
     // a free equilibrium exists after FREE, until reset, UPDATE, or a write of x_t or a parameter
     reg have_free;
     wire needs_free = (cmd == CMD_PLUS) || (cmd == CMD_MINUS_ACC);
-    wire start_ok = start && !ctrl_busy && cmd_known && (have_free || !needs_free);
+    // a start beside a write or a read would let the command's init pass race them
+    wire start_ok = start && !ctrl_busy && !wr_en && !rd_en && cmd_known && (have_free || !needs_free);
     reg [NERR-1:0] errors;
     reg cmd_r_free;    // the command that runs is FREE
     always @(posedge clk) if (start_ok) cmd_r_free <= (cmd == CMD_FREE);
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_i) begin
             errors <= {NERR{1'b0}};
             have_free <= 1'b0;
         end else begin
@@ -99,8 +112,10 @@ module core (
             if (wr_en && ctrl_busy && !wr_status) errors[STATUS_WRITE_BUSY] <= 1'b1;
             if (rd_en && ctrl_busy && !rd_status) errors[STATUS_READ_BUSY] <= 1'b1;
             if (start && ctrl_busy) errors[STATUS_START_BUSY] <= 1'b1;
-            if (start && !ctrl_busy && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
-            if (start && !ctrl_busy && cmd_known && needs_free && !have_free) errors[STATUS_NO_FREE] <= 1'b1;
+            if (start && !ctrl_busy && (wr_en || rd_en)) errors[STATUS_START_IO] <= 1'b1;
+            if (start && !ctrl_busy && !wr_en && !rd_en && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
+            if (start && !ctrl_busy && !wr_en && !rd_en && cmd_known && needs_free && !have_free)
+                errors[STATUS_NO_FREE] <= 1'b1;
             if (start_ok && (cmd == CMD_FREE || cmd == CMD_UPDATE)) have_free <= 1'b0;
             else if (done && cmd_r_free) have_free <= 1'b1;
             if (wr_ok && (wr_region == R_XT || wr_region == R_PARAM)) have_free <= 1'b0;
@@ -115,7 +130,7 @@ module core (
     reg signed [SHW-1:0] scale_shift, lr_shift, mu_shift;
     reg momentum;
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_i) begin
             eps <= {CW{1'b0}};
             coeff_free <= {CW{1'b0}};
             coeff_plus <= {CW{1'b0}};
@@ -163,7 +178,7 @@ module core (
     wire [LIW-1:0] mac_out_idx, k_idx, n_idx, pass_idx;
     wire [WIW-1:0] widx, clr_idx;
     controller u_ctrl (
-        .clk(clk), .rst(rst), .start(start_ok), .cmd(cmd), .busy(ctrl_busy), .done(done),
+        .clk(clk), .rst(rst_i), .start(start_ok), .cmd(cmd), .busy(ctrl_busy), .done(done),
         .eps(eps), .coeff_free(coeff_free), .coeff_plus(coeff_plus), .coeff_minus(coeff_minus),
         .c2_plus(c2_plus), .c2_minus(c2_minus), .dt_alpha(dt_alpha),
         .eps_cur(eps_cur), .coeff_cur(coeff_cur), .c2_cur(c2_cur), .upd_vis(upd_vis), .upd_hid(upd_hid),
@@ -197,7 +212,7 @@ module core (
     reg [WIW-1:0] r1_pe_addr;
     reg [LIW-1:0] r1_kaddr, r1_naddr;
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_i) begin
             r1_rd <= 1'b0;
             r1_upd <= 1'b0;
         end else begin
@@ -241,7 +256,7 @@ module core (
     reg [DW-1:0] w1_data;
     /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_i) begin
             w1_param <= 1'b0;
             w1_moment <= 1'b0;
             w1_state <= 1'b0;
@@ -299,7 +314,7 @@ module core (
         end
     endgenerate
     pe_array u_array (
-        .clk(clk), .rst(rst),
+        .clk(clk), .rst(rst_i),
         .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
         .mac_out_idx(mac_out_idx), .widx(widx), .gacc_en(gacc_en), .gacc_minus(gacc_minus),
         .a_rows(a_rows), .b_cols(b_cols),
@@ -337,7 +352,7 @@ module core (
     wire signed [SW-1:0] k_wb_s, k_wb_act, n_wb_s, n_wb_act;
     wire signed [16-1:0] k_wb_dact, n_wb_dact;
     neuron_pipe #(.R(ROWS), .NN(24), .K_SIDE(1)) u_kpipe (
-        .clk(clk), .rst(rst), .upd_vis(upd_vis), .upd_hid(upd_hid),
+        .clk(clk), .rst(rst_i), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
         .in_valid(row_valid), .in_idx(row_idx), .in_acc(row_acc),
         .rd_en(k_rd_en), .rd_idx(k_rd_idx), .q_s(k_q_s), .q_dact(k_q_dact), .q_xt(k_q_xt), .q_u(k_q_u),
@@ -345,7 +360,7 @@ module core (
         .wb_dact(k_wb_dact), .idle(k_idle)
     );
     neuron_pipe #(.R(COLS), .NN(8), .K_SIDE(0)) u_npipe (
-        .clk(clk), .rst(rst), .upd_vis(upd_vis), .upd_hid(upd_hid),
+        .clk(clk), .rst(rst_i), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
         .in_valid(col_valid), .in_idx(col_idx), .in_acc(col_acc),
         .rd_en(n_rd_en), .rd_idx(n_rd_idx), .q_s(n_q_s), .q_dact(n_q_dact), .q_xt(n_q_xt), .q_u(n_q_u),
@@ -408,7 +423,7 @@ module core (
     reg [UW-1:0] r2_pe, r2_kunit, r2_nunit;
     reg [WIW-1:0] r2_addr;
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_i) begin
             r2_rd <= 1'b0;
             r2_upd <= 1'b0;
         end else begin
@@ -437,7 +452,7 @@ module core (
     reg signed [MW-1:0] r3_m;
     reg signed [SW-1:0] r3_state;
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_i) begin
             r3_rd <= 1'b0;
             r3_upd <= 1'b0;
         end else begin
@@ -470,7 +485,7 @@ module core (
         status_r3 <= status_r2;
     end
     always @(posedge clk) begin
-        if (rst) rd_valid <= 1'b0;
+        if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;
         if (r3_status) rd_data <= {{(DW-16){1'b0}}, status_r3};
         else begin
@@ -493,7 +508,7 @@ module core (
     );
     reg [HW:0] in_flight;
     always @(posedge clk) begin
-        if (rst) in_flight <= {(HW+1){1'b0}};
+        if (rst_i) in_flight <= {(HW+1){1'b0}};
         else in_flight <= in_flight + {{HW{1'b0}}, upd_issue} - {{HW{1'b0}}, wb_valid};
     end
     assign upd_pending = (in_flight != {(HW+1){1'b0}});
@@ -523,29 +538,47 @@ module host_decode (
     localparam integer NT = 8;
     localparam integer KN = K * N;
     localparam integer HW = 12;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] p = {{(32-HW){1'b0}}, index};
-    wire [31:0] mk = p / N;
-    wire [31:0] mn = p % N;
-    wire [31:0] pe_full = (mk / KT) * 4 + mn / NT;
-    wire [31:0] pe_addr_full = (mk % KT) * NT + mn % NT;
-    wire [31:0] kb = params ? p - KN : p;            // K-side neuron index
-    wire [31:0] nb = params ? p - KN - K : p - K;    // N-side neuron index
-    wire [31:0] kunit_full = kb / KT;
-    wire [31:0] kaddr_full = kb % KT;
-    wire [31:0] nunit_full = nb / NT;
-    wire [31:0] naddr_full = nb % NT;
+    localparam integer KW = 7;   // bits of a K-side index (< K)
+    localparam integer NW = 6;   // bits of an N-side index (< N)
+    // every quotient and remainder on the narrowest operand that holds it where it is used, so a
+    // division by a power of two is wiring and any other a small constant divider
+    /* verilator lint_off UNUSEDSIGNAL */ // the top bits of a quotient used only where it is small
+    wire [HW-1:0] p = index;
+    wire [HW-1:0] mk_full = p / N[HW-1:0];
+    wire [HW-1:0] mn_full = p % N[HW-1:0];
+    wire [HW-1:0] kb_full = params ? p - KN[HW-1:0] : p;                // K-side neuron index
+    wire [HW-1:0] nb_full = params ? p - KN[HW-1:0] - K[HW-1:0] : p - K[HW-1:0];   // N-side
     /* verilator lint_on UNUSEDSIGNAL */
-    assign is_m = params && (p < KN);
-    assign is_kb = params && (p >= KN) && (p < KN + K);
-    assign is_nb = params && (p >= KN + K) && (p < KN + K + N);
-    assign is_ks = !params && (p < K);
-    assign is_ns = !params && (p >= K) && (p < K + N);
+    wire [KW-1:0] mk = mk_full[KW-1:0];
+    wire [NW-1:0] mn = mn_full[NW-1:0];
+    wire [KW-1:0] kb = kb_full[KW-1:0];
+    wire [NW-1:0] nb = nb_full[NW-1:0];
+    localparam [KW-1:0] KT_K = KT[KW-1:0];
+    localparam [NW-1:0] NT_N = NT[NW-1:0];
+    localparam [HW-1:0] COLS_H = 4;
+    localparam [HW-1:0] NT_H = NT[HW-1:0];
+    wire [KW-1:0] mq = mk / KT_K;   // the PE row
+    wire [KW-1:0] mr = mk % KT_K;   // the k of its tile
+    wire [NW-1:0] nq = mn / NT_N;   // the PE column
+    wire [NW-1:0] nr = mn % NT_N;   // the n of its tile
+    /* verilator lint_off UNUSEDSIGNAL */ // a PE index and a tile address fit their ports
+    wire [HW-1:0] pe_full = {{(HW-KW){1'b0}}, mq} * COLS_H + {{(HW-NW){1'b0}}, nq};
+    wire [HW-1:0] pe_addr_full = {{(HW-KW){1'b0}}, mr} * NT_H + {{(HW-NW){1'b0}}, nr};
+    wire [KW-1:0] kunit_full = kb / KT_K;
+    wire [KW-1:0] kaddr_full = kb % KT_K;
+    wire [NW-1:0] nunit_full = nb / NT_N;
+    wire [NW-1:0] naddr_full = nb % NT_N;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign is_m = params && (p < KN[HW-1:0]);
+    assign is_kb = params && (p >= KN[HW-1:0]) && (p < KN[HW-1:0] + K[HW-1:0]);
+    assign is_nb = params && (p >= KN[HW-1:0] + K[HW-1:0]) && (p < KN[HW-1:0] + K[HW-1:0] + N[HW-1:0]);
+    assign is_ks = !params && (p < K[HW-1:0]);
+    assign is_ns = !params && (p >= K[HW-1:0]) && (p < K[HW-1:0] + N[HW-1:0]);
     assign pe = pe_full[HW-1:0];
     assign pe_addr = pe_addr_full[8-1:0];
-    assign kunit = kunit_full[HW-1:0];
+    assign kunit = {{(HW-KW){1'b0}}, kunit_full};
     assign kaddr = kaddr_full[5-1:0];
-    assign nunit = nunit_full[HW-1:0];
+    assign nunit = {{(HW-NW){1'b0}}, nunit_full};
     assign naddr = naddr_full[5-1:0];
 endmodule
 

@@ -417,6 +417,25 @@ impl CoreParams {
         (3 * self.t_steps + 1) * 2 * (self.n_x * self.n_h1 + self.n_h1 * self.n_h2) / (self.rows * self.cols)
     }
 
+    /// Cycles the core's internal reset outlasts `rst`: deeper than every pipeline, so that their
+    /// valid bits (which have no reset) have flushed.
+    pub fn reset_flush(&self) -> usize {
+        self.sgd_latency + self.neuron_latency + self.rows.max(self.cols) + 16
+    }
+
+    pub fn flush_w(&self) -> u32 {
+        index_width(self.reset_flush() + 1)
+    }
+
+    /// Bits of a K-side index (`0..K`) and of an N-side index (`0..N`), as `host_decode` uses them.
+    pub fn k_w(&self) -> u32 {
+        index_width(self.k + 1)
+    }
+
+    pub fn n_w(&self) -> u32 {
+        index_width(self.n + 1)
+    }
+
     /// Entries of the ROMs in `act_lut.v`: `2^index_bits` (with interpolation the table's last
     /// entry is a constant beside them).
     pub fn rom_depth(&self) -> usize {
