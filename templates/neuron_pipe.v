@@ -297,29 +297,37 @@ module neuron_pipe #(
         tc8 <= tc;
         et8 <= et_r;
     end
-    // ---- C3: s' = sat_state(s - round(eps g)), or s where the phase holds the neuron
+    // ---- C3: s - round(eps g), exact; C4: its saturation, or s where the phase holds the neuron
     wire signed [SW-1:0] s8 = tc8[SW-1:0];
-    wire signed [CW+GV:0] s_diff = {{(CW+GV-SW+1){s8[SW-1]}}, s8} - {et8[CW+GV-1], et8};
+    reg v85;
+    reg [TC-1:0] tc85;
+    reg signed [CW+GV:0] s_diff;
+    always @(posedge clk) begin
+        v85 <= rst ? 1'b0 : v8;
+        tc85 <= tc8;
+        s_diff <= {{(CW+GV-SW+1){s8[SW-1]}}, s8} - {et8[CW+GV-1], et8};
+    end
+    wire signed [SW-1:0] s85 = tc85[SW-1:0];
     wire signed [SW-1:0] s_rule;
     fxp_sat #(.WI(CW + GV + 1), .WO(SW), .WRAP(WRAP)) u_state_sat (.v(s_diff), .q(s_rule));
-    wire upd8 = tc8[TC-2];
+    wire upd85 = tc85[TC-2];
     reg v9;
     reg [TG-1:0] tag9;
     reg signed [SW-1:0] s9;
     always @(posedge clk) begin
-        v9 <= rst ? 1'b0 : v8;
-        tag9 <= tc8[TC-1:SW];
-        s9 <= upd8 ? s_rule : s8;
+        v9 <= rst ? 1'b0 : v85;
+        tag9 <= tc85[TC-1:SW];
+        s9 <= upd85 ? s_rule : s85;
     end
 
-    // ---- D: rho(s'), rho'(s') (two cycles), then the write-back
+    // ---- D: rho(s'), rho'(s') (four cycles), then the write-back
     wire signed [SW-1:0] lut_rho;
     wire signed [DW-1:0] lut_drho;
     act_lut u_lut (.clk(clk), .h(s9), .rho(lut_rho), .drho(lut_drho));
     wire v11;
     wire [TG-1:0] tag11;
     wire signed [SW-1:0] s11;
-    pipe_delay #(.W(1 + TG + SW), .N(2)) u_al_lut (.clk(clk), .d({v9, tag9, s9}), .q({v11, tag11, s11}));
+    pipe_delay #(.W(1 + TG + SW), .N(4)) u_al_lut (.clk(clk), .d({v9, tag9, s9}), .q({v11, tag11, s11}));
     /* verilator lint_off UNUSEDSIGNAL */ // the upd flag is spent
     wire [TG-1:0] tag11_u = tag11;
     /* verilator lint_on UNUSEDSIGNAL */

@@ -130,7 +130,8 @@ endmodule
 // a left shift beyond WO + 1 bits overflows every nonzero value, a right shift beyond the width
 // leaves only the sign. The barrel shifter walks r's bits from the top, each level keeping the
 // last bit shifted out (guard) and the OR of the ones before (sticky); a register follows every
-// two levels, then one after the rounding and one after the saturation.
+// level (its sticky OR is as wide as the shift), then one after the rounding and one after the
+// saturation.
 module requant_pipe #(
     parameter integer WI = 64,
     parameter integer WO = 32,
@@ -193,7 +194,7 @@ module requant_pipe #(
                     assign below = |val;
                 end
                 wire [GW-1:0] nxt = r[RSW-l] ? {shifted, guard, below | g0 | s0} : g_lv[l-1].x;
-                pipe_stage #(.W(GW + TW + 1), .REG(((l % 2) == 0 || l == RSW) ? 1 : 0)) u_stage (
+                pipe_stage #(.W(GW + TW + 1), .REG(1)) u_stage (
                     .clk(clk), .d({nxt, g_lv[l-1].t, g_lv[l-1].vv}), .q({x, t, vv})
                 );
             end
@@ -262,6 +263,47 @@ module shl_pipe #(
     assign q = g_lv[SHW].x;
     assign to = g_lv[SHW].t;
     assign vo = g_lv[SHW].vv;
+endmodule
+
+// add_tree: sum = x_0 + ... + x_{N-1} (W bits, exact where the caller's width holds the sum), a
+// binary tree with a register after each of its LEVELS >= max(1, ceil(log2 N)) levels (a level
+// past the tree's depth passes its one sum on): the sum is valid LEVELS cycles after x.
+module add_tree #(
+    parameter integer N = 4,
+    parameter integer W = 16,
+    parameter integer LEVELS = 2
+) (
+    input  wire           clk,
+    input  wire [N*W-1:0] x,
+    output wire [W-1:0]   sum
+);
+    genvar l, k;
+    generate
+        for (l = 0; l <= LEVELS; l = l + 1) begin : g_lv
+            localparam integer NL = ((N + (1 << l) - 1) >> l) > 0 ? ((N + (1 << l) - 1) >> l) : 1;
+            /* verilator lint_off UNUSEDSIGNAL */ // level l uses only its first ceil(N / 2^l) sums
+            wire [N*W-1:0] s;
+            /* verilator lint_on UNUSEDSIGNAL */
+            if (l == 0) begin : g_leaves
+                assign s = x;
+            end else begin : g_sum
+                localparam integer NP = ((N + (1 << (l - 1)) - 1) >> (l - 1)) > 0 ? ((N + (1 << (l - 1)) - 1) >> (l - 1)) : 1;
+                for (k = 0; k < NL; k = k + 1) begin : g_node
+                    reg [W-1:0] node;
+                    if (2 * k + 1 < NP) begin : g_add
+                        always @(posedge clk) node <= g_lv[l-1].s[2*k*W +: W] + g_lv[l-1].s[(2*k+1)*W +: W];
+                    end else begin : g_pass
+                        always @(posedge clk) node <= g_lv[l-1].s[2*k*W +: W];
+                    end
+                    assign s[k*W +: W] = node;
+                end
+                if (NL < N) begin : g_unused
+                    assign s[N*W-1:NL*W] = {(N-NL)*W{1'b0}};
+                end
+            end
+        end
+    endgenerate
+    assign sum = g_lv[LEVELS].s[W-1:0];
 endmodule
 
 // pipe_stage: q = d one cycle later (REG = 1) or at once (REG = 0): where a pipeline puts its

@@ -154,15 +154,22 @@ module sgd_unit #(
         .clk(clk), .sh(sh_u), .vi(v_p3), .ti(t_p3), .v(p3), .vo(v_u), .to(t_u), .q(u)
     );
     wire signed [WW-1:0] w_old = t_u[WW-1:0];
-    wire signed [64:0] wd = {{(65-WW){w_old[WW-1]}}, w_old} - {u[63], u};
+    reg signed [64:0] wd;
+    reg [T4-WW-1:0] t_wd;
+    reg v_wd;
+    always @(posedge clk) begin
+        wd <= {{(65-WW){w_old[WW-1]}}, w_old} - {u[63], u};
+        t_wd <= t_u[T4-1:WW];
+        v_wd <= v_u;
+    end
     wire signed [WW-1:0] wq;
     fxp_sat #(.WI(65), .WO(WW), .WRAP(WRAP)) u_w_sat (.v(wd), .q(wq));
     reg [T4-WW-1:0] t_out;
     reg v_out;
     always @(posedge clk) begin
         w_new <= wq;
-        t_out <= t_u[T4-1:WW];
-        v_out <= v_u;
+        t_out <= t_wd;
+        v_out <= v_wd;
     end
     assign out_valid = v_out;
     assign out_tag = t_out[T4-WW-1:MW];

@@ -7,9 +7,10 @@
 // "Pipeline"):
 //
 //   c0  the controller's index: weight (and gradient-sum) read address, activation index
-//   c1  weight / S out of the memory, activation out of the neuron unit's stream register
-//   c2  the product register (the DSP's output register)
-//   c3  the partial sum (acc, psum), or the gradient sum written back
+//   c1  weight / S out of the memory, activation out of the bank's stream register
+//   c2  the multiplier's operand registers
+//   c3  the product register (the DSP's output register)
+//   c4  the partial sum (acc, psum), or the gradient sum written back
 //
 //   forward walk   psum_n = sum_k a_k M[k][n]   -> column reduction -> drive of h1_n   (datapath.md "acc")
 //   backward walk  psum_k = sum_n M[k][n] b_n   -> row reduction    -> drive of x_k / h2 (datapath.md "acc")
@@ -93,21 +94,29 @@ module pe (
     reg mac_1, fwd_1, first_1, last_1, gacc_1, minus_1;
     reg [5-1:0] idx_1;
     reg [9-1:0] widx_1;
-    // ---- c2: the product register
+    // ---- c2: the operand registers; c3: the product register
     reg mac_2, fwd_2, first_2, last_2, gacc_2, minus_2;
     reg [5-1:0] idx_2;
     reg [9-1:0] widx_2;
+    reg mac_3, fwd_3, first_3, last_3, gacc_3, minus_3;
+    reg [5-1:0] idx_3;
+    reg [9-1:0] widx_3;
+    reg signed [GSW-1:0] s_q2;
     always @(posedge clk) begin
         if (rst) begin
             mac_1 <= 1'b0;
             gacc_1 <= 1'b0;
             mac_2 <= 1'b0;
             gacc_2 <= 1'b0;
+            mac_3 <= 1'b0;
+            gacc_3 <= 1'b0;
         end else begin
             mac_1 <= mac_en;
             gacc_1 <= gacc_en;
             mac_2 <= mac_1;
             gacc_2 <= gacc_1;
+            mac_3 <= mac_2;
+            gacc_3 <= gacc_2;
         end
         fwd_1 <= mac_fwd;
         first_1 <= mac_first;
@@ -121,6 +130,13 @@ module pe (
         minus_2 <= minus_1;
         idx_2 <= idx_1;
         widx_2 <= widx_1;
+        s_q2 <= s_q;
+        fwd_3 <= fwd_2;
+        first_3 <= first_2;
+        last_3 <= last_2;
+        minus_3 <= minus_2;
+        idx_3 <= idx_2;
+        widx_3 <= widx_2;
     end
 
     // The one multiplier: w * a, w * b, or (accumulation) a * b.
@@ -130,14 +146,20 @@ module pe (
     fxp_sat #(.WI(16), .WO(16), .WRAP(1)) u_a_ext (.v(a_in), .q(a_ext));
     wire signed [16-1:0] op_a = gacc_1 ? a_ext : w_ext;
     wire signed [16-1:0] op_b = (fwd_1 && !gacc_1) ? a_in : b_in;
+    reg signed [16-1:0] op_a_r;
+    reg signed [16-1:0] op_b_r;
     reg signed [32-1:0] prod;
-    always @(posedge clk) prod <= op_a * op_b;
+    always @(posedge clk) begin
+        op_a_r <= op_a;
+        op_b_r <= op_b;
+        prod <= op_a_r * op_b_r;
+    end
 
-    // ---- c3: partial sums (a product of a weight and a state fits the accumulator exactly)
+    // ---- c4: partial sums (a product of a weight and a state fits the accumulator exactly)
     wire signed [40-1:0] prod_acc;
     fxp_sat #(.WI(32), .WO(40), .WRAP(1)) u_prod_acc (.v(prod), .q(prod_acc));
     reg  signed [40-1:0] acc;
-    wire signed [40-1:0] acc_next = (first_2 ? {40{1'b0}} : acc) + prod_acc;
+    wire signed [40-1:0] acc_next = (first_3 ? {40{1'b0}} : acc) + prod_acc;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -147,30 +169,30 @@ module pe (
             psum_fwd <= 1'b0;
             psum_idx <= {5{1'b0}};
         end else begin
-            psum_valid <= mac_2 && last_2;
-            if (mac_2) begin
+            psum_valid <= mac_3 && last_3;
+            if (mac_3) begin
                 acc <= acc_next;
-                if (last_2) begin
+                if (last_3) begin
                     psum <= acc_next;
-                    psum_fwd <= fwd_2;
-                    psum_idx <= idx_2;
+                    psum_fwd <= fwd_3;
+                    psum_idx <= idx_3;
                 end
             end
         end
     end
 
-    // gradient accumulation, one adder a cycle: in the minus item's c1 the memory output holds the
-    // old S and the product register the plus product (the plus item's c2), so s_part = S - a+ b+;
-    // in its c2 the minus product follows and S - a+ b+ + a- b- is written (visible from c3)
+    // gradient accumulation, one adder a cycle: in the minus item's c2 the delayed memory output
+    // holds the old S and the product register the plus product (the plus item's c3), so
+    // s_part = S - a+ b+; in its c3 the minus product follows and S - a+ b+ + a- b- is written
     wire signed [GSW-1:0] prod_gs;
     fxp_sat #(.WI(32), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod), .q(prod_gs));
     reg signed [GSW-1:0] s_part;
     always @(posedge clk) begin
-        if (gacc_1 && minus_1) s_part <= s_q - prod_gs;
+        if (gacc_2 && minus_2) s_part <= s_q2 - prod_gs;
     end
-    wire gacc_we = gacc_2 && minus_2;
+    wire gacc_we = gacc_3 && minus_3;
     assign s_we = gacc_we || wr_s_clr;
-    assign s_wa = gacc_we ? widx_2 : wr_addr;
+    assign s_wa = gacc_we ? widx_3 : wr_addr;
     assign s_wd = gacc_we ? s_part + prod_gs : {GSW{1'b0}};
 endmodule
 

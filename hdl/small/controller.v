@@ -12,9 +12,9 @@
 //
 // A relaxation step walks the PE tiles twice, 384 cycles: forward (n outer, k inner:
 // column partial sums for h1), then backward (k outer, n inner: row partial sums for x, h2);
-// then it drains the PE and reduction pipelines (at least 4 cycles) and waits until both neuron
-// pipelines are idle (29 cycles in all), and commits the new activations by turning the
-// banks' activation page (1 cycle): 414 cycles a step. A phase starts with the banks' init
+// then it drains the PE and reduction pipelines (at least 6 cycles) and waits until both neuron
+// pipelines are idle (34 cycles in all), and commits the new activations by turning the
+// banks' activation page (1 cycle): 419 cycles a step. A phase starts with the banks' init
 // pass and FREE and PLUS end with their save pass, one neuron a cycle (25 cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
@@ -95,7 +95,7 @@ module controller (
     reg [5:0] pcount;          // init and save passes: neuron index (one past the last: the last write)
     reg [8-1:0] ucnt;          // clear: weight counter
     reg [HW-1:0] pcnt;            // update: parameter index
-    reg [2:0] drain;
+    reg [3:0] drain;
 
     wire pass_last = ({{(31-5){1'b0}}, pcount} == MAXN);
     wire kk_last = (kk == 5'd23);
@@ -116,7 +116,7 @@ module controller (
             page <= 1'b0;
             ucnt <= {8{1'b0}};
             pcnt <= {HW{1'b0}};
-            drain <= 3'd0;
+            drain <= 4'd0;
         end else begin
             case (state)
                 S_IDLE: if (start) begin
@@ -159,7 +159,7 @@ module controller (
                             if (kk_last) begin
                                 kk <= {5{1'b0}};
                                 fwd <= 1'b1;
-                                drain <= 3'd0;
+                                drain <= 4'd0;
                                 state <= S_DRAIN;
                             end else begin
                                 kk <= kk + 1'b1;
@@ -170,8 +170,8 @@ module controller (
                     end
                 end
                 S_DRAIN: begin
-                    if (drain != 3'd4) drain <= drain + 3'd1;
-                    if (drain == 3'd4 && k_idle && n_idle) state <= S_COMMIT;
+                    if (drain != 4'd6) drain <= drain + 4'd1;
+                    if (drain == 4'd6 && k_idle && n_idle) state <= S_COMMIT;
                 end
                 S_COMMIT: begin
                     step <= step + 1'b1;

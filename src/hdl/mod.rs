@@ -12,7 +12,7 @@ mod params;
 mod templates;
 
 pub use params::{
-    hex, index_width, neuron_pipelines_keep_up, CoreParams, HOST_READ_LATENCY, PE_DRAIN, PHASE_OVERHEAD,
+    hex, index_width, neuron_pipelines_keep_up, CoreParams, HOST_READ_LATENCY, PE_STAGES, PHASE_OVERHEAD,
 };
 
 use crate::config::Config;
