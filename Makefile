@@ -22,6 +22,8 @@
 #   make fpga       the ECP5 flow on a core: synth_ecp5, nextpnr-ecp5 with a clock constraint, ecppack,
 #                   each stage timed, into runs/fpga/X/ (CONFIG=X DEVICE=85k PACKAGE=CABGA756 FREQ=100);
 #                   make fpga-report writes its tables into docs/results/fpga/X/ (docs/results/fpga/README.md)
+#   make fpga-check synthesis only (CONFIG, DEVICE): fails when a memory is left to flip-flops or
+#                   the netlist exceeds the device's LUT4, DP16KD or MULT18X18D (what CI runs on tiny)
 #   make fpga-smoke the same flow on its small test design (tests/data/ecp5_smoke/smoke.v: one block RAM,
 #                   one multiplier) on the 25k, checked: what CI runs
 
@@ -32,7 +34,7 @@ EPOCHS ?= 300
 
 .PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-selftest lint-hdl $(BIN)
 .PHONY: synth-tools synth report synth-sweep report-sweep cosim-netlist
-.PHONY: fpga-tools fpga fpga-report fpga-smoke
+.PHONY: fpga-tools fpga fpga-check fpga-report fpga-smoke
 
 all: quick
 
@@ -205,6 +207,7 @@ PACKAGE ?= CABGA756
 FREQ ?= 100
 FPGA_TIMEOUT ?= 14400
 FPGA_DIR ?= runs/fpga/$(CONFIG)
+FPGA_CHECK_DIR ?= runs/fpga-check/$(CONFIG)
 FPGA_RESULTS ?= docs/results/fpga/$(CONFIG)
 # the test design: 156 port bits, so a package with at least that many pins
 SMOKE_DIR ?= runs/fpga/smoke
@@ -218,6 +221,22 @@ fpga: $(BIN) fpga-tools
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
 	FPGA_VENV=$(FPGA_VENV) synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
 	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE)
+
+# The cheap check CI runs (a place and route of even the tiny core takes most of an hour here):
+# synth_ecp5 of the core only, failing when a memory is left to flip-flops or the netlist needs
+# more LUT4 (a CCU2C is two), DP16KD or MULT18X18D than DEVICE has.
+fpga-check: $(BIN) fpga-tools
+	@mkdir -p $(FPGA_CHECK_DIR)
+	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_CHECK_DIR)/rtl
+	FPGA_SYNTH_ONLY=1 FPGA_VENV=$(FPGA_VENV) synth/fpga.sh $(FPGA_CHECK_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
+	@python3 -c 'import json, sys; \
+		cap = {"25k": (24288, 56, 28), "45k": (43848, 108, 72), "85k": (83640, 208, 156)}["$(DEVICE)"]; \
+		ff = json.load(open("$(FPGA_CHECK_DIR)/ecp5_ffram.json"))["design"].get("num_memories", 0); \
+		c = json.load(open("$(FPGA_CHECK_DIR)/ecp5_stat.json"))["design"]["num_cells_by_type"]; \
+		lut = c.get("LUT4", 0) + 2 * c.get("CCU2C", 0); ebr = c.get("DP16KD", 0); mul = c.get("MULT18X18D", 0); \
+		ok = ff == 0 and lut <= cap[0] and ebr <= cap[1] and mul <= cap[2]; \
+		print("fpga-check $(CONFIG) on the $(DEVICE): %s: %d memories to flip-flops, %d LUT4 (of %d), %d DP16KD (of %d), %d MULT18X18D (of %d)" \
+			% ("ok" if ok else "FAILED", ff, lut, cap[0], ebr, cap[1], mul, cap[2])); sys.exit(0 if ok else 1)'
 
 fpga-report: $(BIN)
 	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE) --out $(FPGA_RESULTS)

