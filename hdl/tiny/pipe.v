@@ -50,7 +50,7 @@ module mul_pipe #(
     wire [NP*PW-1:0] pp;
     reg [TW-1:0] t_pp;
     reg v_pp;
-    genvar i, j, l, k;
+    genvar i, j;
     generate
         for (i = 0; i < NA; i = i + 1) begin : g_a
             wire signed [17:0] la;
@@ -80,46 +80,9 @@ module mul_pipe #(
         v_pp <= v_r;
     end
 
-    // stages 3..: the adder tree, level l holding ceil(NP / 2^l) sums
-    generate
-        for (l = 0; l <= LV; l = l + 1) begin : g_lv
-            localparam integer N_IN = (NP + (1 << l) - 1) >> l;
-            /* verilator lint_off UNUSEDSIGNAL */ // level l uses only its first ceil(NP / 2^l) sums
-            wire [NP*PW-1:0] s;
-            /* verilator lint_on UNUSEDSIGNAL */
-            reg [TW-1:0] t;
-            reg v;
-            if (l == 0) begin : g_leaves
-                assign s = pp;
-                always @* begin
-                    t = t_pp;
-                    v = v_pp;
-                end
-            end else begin : g_sum
-                localparam integer N_PREV = (NP + (1 << (l - 1)) - 1) >> (l - 1);
-                for (k = 0; k < N_IN; k = k + 1) begin : g_node
-                    reg [PW-1:0] node;
-                    if (2 * k + 1 < N_PREV) begin : g_add
-                        always @(posedge clk)
-                            node <= g_lv[l-1].s[2*k*PW +: PW] + g_lv[l-1].s[(2*k+1)*PW +: PW];
-                    end else begin : g_pass
-                        always @(posedge clk) node <= g_lv[l-1].s[2*k*PW +: PW];
-                    end
-                    assign s[k*PW +: PW] = node;
-                end
-                if (N_IN < NP) begin : g_unused
-                    assign s[NP*PW-1:N_IN*PW] = {(NP-N_IN)*PW{1'b0}};
-                end
-                always @(posedge clk) begin
-                    t <= g_lv[l-1].t;
-                    v <= g_lv[l-1].v;
-                end
-            end
-        end
-    endgenerate
-    assign p = g_lv[LV].s[PW-1:0];
-    assign to = g_lv[LV].t;
-    assign vo = g_lv[LV].v;
+    // stages 3..: the adder tree of the partial products; the tag and the valid bit beside it
+    add_tree #(.N(NP), .W(PW), .LEVELS(LV)) u_tree (.clk(clk), .x(pp), .sum(p));
+    pipe_delay #(.W(TW + 1), .N(LV)) u_tag (.clk(clk), .d({t_pp, v_pp}), .q({to, vo}));
 endmodule
 
 // requant_pipe: q = sat_WO(round(v 2^-sh)) with a run-time shift sh (golden::qformat::requantize,
@@ -266,14 +229,17 @@ module shl_pipe #(
 endmodule
 
 // add_tree: sum = x_0 + ... + x_{N-1} (W bits, exact where the caller's width holds the sum), a
-// binary tree with a register after each of its LEVELS >= max(1, ceil(log2 N)) levels (a level
-// past the tree's depth passes its one sum on): the sum is valid LEVELS cycles after x.
+// binary tree with a register after each of its LEVELS >= ceil(log2 N) levels (a level past the
+// tree's depth passes its one sum on): the sum is valid LEVELS cycles after x (LEVELS = 0 with
+// N = 1: the sum is x).
 module add_tree #(
     parameter integer N = 4,
     parameter integer W = 16,
     parameter integer LEVELS = 2
 ) (
+    /* verilator lint_off UNUSEDSIGNAL */ // no clock for LEVELS = 0
     input  wire           clk,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [N*W-1:0] x,
     output wire [W-1:0]   sum
 );
