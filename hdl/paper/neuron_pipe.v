@@ -62,19 +62,10 @@ module neuron_pipe #(
     localparam integer HALF_EVEN = 1;
     localparam integer WRAP = 0;
 
-    // mul_pipe's latency (templates/pipe.v), to align the three products of stage B
-    function integer mul_lat(input integer wa, input integer wb);
-        integer na, nb, np;
-        begin
-            na = (wa <= 18) ? 1 : 1 + (wa - 18 + 16) / 17;
-            nb = (wb <= 18) ? 1 : 1 + (wb - 18 + 16) / 17;
-            np = na * nb;
-            mul_lat = 2 + ((np <= 1) ? 0 : $clog2(np));
-        end
-    endfunction
-    localparam integer L_PD = mul_lat(DW, SW);
-    localparam integer L_SP = mul_lat(CW, SW + 1);
-    localparam integer L_PU = mul_lat(CW, SW);
+    // mul_pipe's latency for each product of stage B (CoreParams::stage_b_latencies), to align them
+    localparam integer L_PD = 2;
+    localparam integer L_SP = 3;
+    localparam integer L_PU = 3;
     localparam integer L_B = (L_PD > L_SP) ? ((L_PD > L_PU) ? L_PD : L_PU) : ((L_SP > L_PU) ? L_SP : L_PU);
 
     // ---- in: latch the drives, issue one bank a cycle

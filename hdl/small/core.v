@@ -478,12 +478,8 @@ module core (
     fxp_sat #(.WI(MW), .WO(DW), .WRAP(1)) u_rx_m (.v(r3_m), .q(rx_m));
     fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
     // the status word as the read of it reaches r3
-    reg [15:0] status_r1, status_r2, status_r3;
-    always @(posedge clk) begin
-        status_r1 <= status_word;
-        status_r2 <= status_r1;
-        status_r3 <= status_r2;
-    end
+    wire [15:0] status_r3;
+    pipe_delay #(.W(16), .N(3)) u_status (.clk(clk), .d(status_word), .q(status_r3));
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;

@@ -172,8 +172,14 @@ fn requant_latency(wi: usize, wo: usize) -> usize {
 /// its rounding and the two halves of g (3), `eps g`, its rounding, the difference and the new
 /// state (3), the LUT (4) and the write-back register.
 fn neuron_latency(s_w: usize, d_w: usize, c_w: usize, gv_w: usize) -> usize {
-    let b = mul_latency(d_w, s_w).max(mul_latency(c_w, s_w + 1)).max(mul_latency(c_w, s_w));
+    let b = stage_b_latencies(s_w, d_w, c_w).into_iter().max().unwrap_or(0);
     15 + b + mul_latency(c_w, gv_w)
+}
+
+/// Latencies of the neuron pipeline's three products of stage B: `rho' drive` (`d_w x s_w`),
+/// `coeff dx` (`c_w x (s_w + 1)`), `c2 u` (`c_w x s_w`).
+fn stage_b_latencies(s_w: usize, d_w: usize, c_w: usize) -> [usize; 3] {
+    [mul_latency(d_w, s_w), mul_latency(c_w, s_w + 1), mul_latency(c_w, s_w)]
 }
 
 /// Latency of `sgd_unit` (templates/sgd_unit.v): its chain of `pipe.v` units.
@@ -414,6 +420,11 @@ impl CoreParams {
     /// The ideal `(3T + 1) * 2 * (n_x n_h1 + n_h1 n_h2) / (rows cols)`: every multiplier busy.
     pub fn ideal_sample_cycles(&self) -> usize {
         (3 * self.t_steps + 1) * 2 * (self.n_x * self.n_h1 + self.n_h1 * self.n_h2) / (self.rows * self.cols)
+    }
+
+    /// Latencies of the neuron pipeline's three products of stage B (`neuron_pipe.v` aligns them).
+    pub fn stage_b_latencies(&self) -> [usize; 3] {
+        stage_b_latencies(self.s_w, self.d_w, self.c_w)
     }
 
     /// Levels of the reductions' adder trees in `pe_array.v` (at least 1).
