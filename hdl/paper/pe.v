@@ -44,11 +44,11 @@ module pe (
     output reg                        psum_valid,
     output reg                        psum_fwd,
     output reg  [5-1:0]            psum_idx,
-    // parameter port: read (data the next cycle; only while no walk runs) and write
+    // parameter port: read (data two cycles later; only while no walk runs) and write
     input  wire [9-1:0]            p_addr,
-    output wire signed [16-1:0]      p_w,
-    output wire signed [48-1:0]     p_s,
-    output wire signed [32-1:0]      p_m,
+    output reg  signed [16-1:0]      p_w,
+    output reg  signed [48-1:0]     p_s,
+    output reg  signed [32-1:0]      p_m,
     input  wire                       wr_w_en,     // weight <- wr_w
     input  wire                       wr_m_en,     // momentum <- wr_m
     input  wire                       wr_s_clr,    // gradient sum <- 0
@@ -86,9 +86,13 @@ module pe (
         if (wr_m_en) m_mem[wr_addr] <= wr_m;
         m_q <= m_mem[p_addr];
     end
-    assign p_w = w_q;
-    assign p_s = s_q;
-    assign p_m = m_q;
+    // the parameter port's output registers: a block RAM's read (5.8 ns clock-to-output on an ECP5
+    // DP16KD without its output register) ends here, not in the core's unit multiplexer
+    always @(posedge clk) begin
+        p_w <= w_q;
+        p_s <= s_q;
+        p_m <= m_q;
+    end
 
     // ---- c1: the control of the cycle before, beside the memory outputs and the streams
     reg mac_1, fwd_1, first_1, last_1, gacc_1, minus_1;

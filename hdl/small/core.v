@@ -4,7 +4,7 @@
 // the host port. Network 64-32-32, T = 60, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid
-// and rd_data 4 cycles later; one of each per cycle. While busy, only STATUS may be read or
+// and rd_data 5 cycles later; one of each per cycle. While busy, only STATUS may be read or
 // written: any other write, any other read, a start, an unknown command, and PLUS or MINUS_ACC
 // without a free equilibrium, and a start in the cycle of a write or a read, are refused and set
 // a sticky bit of the status word (a refused read still answers, with 0). A read in the cycle of a write to the same place returns the old value.
@@ -193,7 +193,7 @@ module core (
     assign busy = ctrl_busy;
 
     // ---- parameter port, read side: a host read, or (while busy) the optimizer's index stream.
-    //      r1: decoded index (registered) -> r2: every unit's memory output -> r3: the selected
+    //      r1: decoded index (registered) -> memory read -> r2: every unit's output register -> r3: the selected
     //      unit's values -> rd_data, or the optimizer
     wire d_is_m, d_is_kb, d_is_nb, d_is_ks, d_is_ns;
     /* verilator lint_off UNUSEDSIGNAL */ // unit indices fit UW bits
@@ -417,31 +417,30 @@ module core (
         end
     endgenerate
 
-    // ---- r2: the memories answer; the index travels beside them
-    reg r2_rd, r2_upd, r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns;
-    reg [2:0] r2_region;
-    reg [UW-1:0] r2_pe, r2_kunit, r2_nunit;
-    reg [WIW-1:0] r2_addr;
+    // ---- r2: the units' output registers answer (the memories' read, then a register beside each
+    //      memory, so no block RAM output drives the multiplexer below); the index travels beside
+    wire r2_rd, r2_upd, r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns;
+    wire [2:0] r2_region;
+    wire [UW-1:0] r2_pe, r2_kunit, r2_nunit;
+    wire [WIW-1:0] r2_addr;
+    reg [1:0] rd_sr, upd_sr;
     always @(posedge clk) begin
         if (rst_i) begin
-            r2_rd <= 1'b0;
-            r2_upd <= 1'b0;
+            rd_sr <= 2'b00;
+            upd_sr <= 2'b00;
         end else begin
-            r2_rd <= r1_rd;
-            r2_upd <= r1_upd;
+            rd_sr <= {rd_sr[0], r1_rd};
+            upd_sr <= {upd_sr[0], r1_upd};
         end
-        r2_status <= r1_status;
-        r2_is_m <= r1_is_m;
-        r2_is_kb <= r1_is_kb;
-        r2_is_nb <= r1_is_nb;
-        r2_is_ks <= r1_is_ks;
-        r2_is_ns <= r1_is_ns;
-        r2_region <= r1_region;
-        r2_pe <= r1_pe;
-        r2_kunit <= r1_kunit;
-        r2_nunit <= r1_nunit;
-        r2_addr <= r1_is_m ? r1_pe_addr : r1_is_kb ? {{(WIW-LIW){1'b0}}, r1_kaddr} : {{(WIW-LIW){1'b0}}, r1_naddr};
     end
+    assign r2_rd = rd_sr[1];
+    assign r2_upd = upd_sr[1];
+    wire [WIW-1:0] r1_addr = r1_is_m ? r1_pe_addr : r1_is_kb ? {{(WIW-LIW){1'b0}}, r1_kaddr} : {{(WIW-LIW){1'b0}}, r1_naddr};
+    pipe_delay #(.W(9 + 3 * UW + WIW), .N(2)) u_r2 (
+        .clk(clk),
+        .d({r1_status, r1_is_m, r1_is_kb, r1_is_nb, r1_is_ks, r1_is_ns, r1_region, r1_pe, r1_kunit, r1_nunit, r1_addr}),
+        .q({r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns, r2_region, r2_pe, r2_kunit, r2_nunit, r2_addr})
+    );
 
     // ---- r3: the selected unit's values (one registered multiplexer)
     reg r3_rd, r3_upd, r3_status;
@@ -479,7 +478,7 @@ module core (
     fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
     // the status word as the read of it reaches r3
     wire [15:0] status_r3;
-    pipe_delay #(.W(16), .N(3)) u_status (.clk(clk), .d(status_word), .q(status_r3));
+    pipe_delay #(.W(16), .N(4)) u_status (.clk(clk), .d(status_word), .q(status_r3));
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;

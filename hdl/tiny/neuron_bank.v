@@ -62,14 +62,14 @@ module neuron_bank #(
     // clearing after reset (gradient sums and momenta)
     input  wire                      clr_en,
     input  wire [7-1:0]           clr_idx,
-    // parameter port (core): read p_addr, the data the next cycle
+    // parameter port (core): read p_addr, the data two cycles later (memory, output register)
     /* verilator lint_off UNUSEDSIGNAL */ // index buses are sized for the largest bank
     input  wire [5-1:0]           p_addr,
     /* verilator lint_on UNUSEDSIGNAL */
-    output wire signed [16-1:0]     p_state,
-    output wire signed [16-1:0]     p_bias,
-    output wire signed [48-1:0]    p_gsum,
-    output wire signed [32-1:0]     p_mom,
+    output reg  signed [16-1:0]     p_state,
+    output reg  signed [16-1:0]     p_bias,
+    output reg  signed [48-1:0]    p_gsum,
+    output reg  signed [32-1:0]     p_mom,
     // writes (core): the optimizer's write-back (bias, momentum, gradient sum cleared) or the host
     input  wire                      wr_bias,
     input  wire                      wr_mom,
@@ -163,7 +163,7 @@ module neuron_bank #(
     end
     assign q_s = s_q;
     assign q_dact = dact_q;
-    assign p_state = s_q;
+    always @(posedge clk) p_state <= s_q; // the parameter port's output register (as in pe.v)
 
     // ---- the free equilibrium
     reg signed [SW-1:0] s_free_mem [0:NN-1];
@@ -226,7 +226,7 @@ module neuron_bank #(
         bias_q <= bias_mem[rd_en ? rd_i : p_i];
     end
     assign q_bias = bias_q;
-    assign p_bias = bias_q;
+    always @(posedge clk) p_bias <= bias_q;
 
     // bias gradient: the plus item reads S_b and keeps a+; the minus item writes S_b + (a- - a+) << F_s
     reg bacc_1;
@@ -249,14 +249,14 @@ module neuron_bank #(
         else if (gsum_clr) gsum_mem[clr_en ? clr_i : wr_i] <= {GSW{1'b0}};
         gsum_q <= gsum_mem[bacc_en ? o_i : p_i];
     end
-    assign p_gsum = gsum_q;
+    always @(posedge clk) p_gsum <= gsum_q;
     reg signed [MW-1:0] mom_mem [0:NN-1];
     reg signed [MW-1:0] mom_q;
     always @(posedge clk) begin
         if (wr_mom || (clr_en && clr_here)) mom_mem[clr_en ? clr_i : wr_i] <= clr_en ? {MW{1'b0}} : wr_m;
         mom_q <= mom_mem[p_i];
     end
-    assign p_mom = mom_q;
+    always @(posedge clk) p_mom <= mom_q;
 endmodule
 
 `default_nettype wire
