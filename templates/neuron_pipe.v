@@ -159,10 +159,8 @@ module neuron_pipe #(
     end
 
     // ---- A2: drive = sat_state(round_{F_w}(dsum))
-    wire signed [DSW-1:0] dsum_r;
     wire signed [SW-1:0] drive3;
-    fxp_round #(.WI(DSW), .F(${ c.w_f }$), .HALF_EVEN(HALF_EVEN)) u_drive_round (.v(dsum3), .q(dsum_r));
-    fxp_sat #(.WI(DSW), .WO(SW), .WRAP(WRAP)) u_drive_sat (.v(dsum_r), .q(drive3));
+    fxp_round_sat #(.WI(DSW), .F(${ c.w_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_drive (.v(dsum3), .q(drive3));
     reg v4;
     reg [TG-1:0] tag4;
     reg signed [SW-1:0] drive4, s4, u4;
@@ -212,16 +210,12 @@ module neuron_pipe #(
     );
 
     // ---- B2: p = sat(round_{F_d}(pd)); spring = round_{F_c}(sp); pull = sat(round_{F_c}(pu))
-    wire signed [DW+SW-1:0] pd_r;
     wire signed [SW-1:0] p;
-    fxp_round #(.WI(DW + SW), .F(${ c.d_f }$), .HALF_EVEN(HALF_EVEN)) u_p_round (.v(pd), .q(pd_r));
-    fxp_sat #(.WI(DW + SW), .WO(SW), .WRAP(WRAP)) u_p_sat (.v(pd_r), .q(p));
+    fxp_round_sat #(.WI(DW + SW), .F(${ c.d_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_p (.v(pd), .q(p));
     wire signed [CW+SW:0] spring;
     fxp_round #(.WI(CW + SW + 1), .F(${ c.c_f }$), .HALF_EVEN(HALF_EVEN)) u_spring_round (.v(sp), .q(spring));
-    wire signed [CW+SW-1:0] pu_r;
     wire signed [SW-1:0] pull;
-    fxp_round #(.WI(CW + SW), .F(${ c.c_f }$), .HALF_EVEN(HALF_EVEN)) u_pull_round (.v(pu), .q(pu_r));
-    fxp_sat #(.WI(CW + SW), .WO(SW), .WRAP(WRAP)) u_pull_sat (.v(pu_r), .q(pull));
+    fxp_round_sat #(.WI(CW + SW), .F(${ c.c_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_pull (.v(pu), .q(pull));
     reg v5;
     reg [TB-1:0] tb5;
     reg signed [SW-1:0] p5, pull5;

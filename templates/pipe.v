@@ -93,8 +93,9 @@ endmodule
 // a left shift beyond WO + 1 bits overflows every nonzero value, a right shift beyond the width
 // leaves only the sign. The barrel shifter walks r's bits from the top, each level keeping the
 // last bit shifted out (guard) and the OR of the ones before (sticky); a register follows every
-// level (its sticky OR is as wide as the shift), then one after the rounding and one after the
-// saturation.
+// level (its sticky OR is as wide as the shift), then one holding the floor's low WO bits, the
+// rounding decision and whether the floor fits WO bits, and one after the WO-bit increment and
+// the saturation.
 module requant_pipe #(
     parameter integer WI = 64,
     parameter integer WO = 32,
@@ -164,24 +165,28 @@ module requant_pipe #(
         end
     endgenerate
 
-    // rounding: up when the dropped part exceeds half, or equals it and the floor is odd
+    // rounding: up when the dropped part exceeds half, or equals it and the floor is odd; then
+    // fxp_inc_sat (fxp.v), whose carry runs through the low WO bits only, not all XW bits
     wire signed [XW-1:0] fl = g_lv[RSW].x[GW-1:2];
     wire gd = g_lv[RSW].x[1];
     wire st = g_lv[RSW].x[0];
     wire up = (HALF_EVEN != 0) && gd && (st || fl[0]);
-    reg signed [XW-1:0] rounded;
+    reg [WO-1:0] lo;
+    reg up_r, fits, neg;
     reg [TW-1:0] t_rd;
     reg v_rd;
     always @(posedge clk) begin
-        rounded <= fl + {{(XW-1){1'b0}}, up};
+        lo <= fl[WO-1:0];
+        up_r <= up;
+        fits <= (fl[XW-1:WO-1] == {(XW-WO+1){fl[XW-1]}});
+        neg <= fl[XW-1];
         t_rd <= g_lv[RSW].t;
         v_rd <= g_lv[RSW].vv;
     end
-
-    wire signed [WO-1:0] fitted;
-    fxp_sat #(.WI(XW), .WO(WO), .WRAP(WRAP)) u_fit (.v(rounded), .q(fitted));
+    wire [WO-1:0] q_n;
+    fxp_inc_sat #(.WO(WO), .WRAP(WRAP)) u_inc (.lo(lo), .up(up_r), .fits(fits), .neg(neg), .q(q_n));
     always @(posedge clk) begin
-        q <= fitted;
+        q <= q_n;
         to <= t_rd;
         vo <= v_rd;
     end

@@ -228,26 +228,29 @@ module neuron_bank #(
     assign q_bias = bias_q;
     always @(posedge clk) p_bias <= bias_q;
 
-    // bias gradient: the plus item reads S_b and keeps a+; the minus item writes S_b + (a- - a+) << F_s
-    reg bacc_1;
-    reg [IW-1:0] bidx_1;
+    // bias gradient: the plus item keeps a+; the minus item reads S_b and forms a- - a+, and the
+    // cycle after writes S_b + (a- - a+) << F_s (one adder a cycle; each S_b is touched once)
+    reg bacc_1, bacc_2;
+    reg [IW-1:0] bidx_1, bidx_2;
     reg signed [SW-1:0] a_plus;
+    reg signed [SW:0] da_2;
     always @(posedge clk) begin
         bacc_1 <= bacc_en;
         bidx_1 <= o_i;
         if (bacc_1 && plus_1) a_plus <= act_out;
+        bacc_2 <= bacc_1 && !plus_1;
+        bidx_2 <= bidx_1;
+        da_2 <= {act_out[SW-1], act_out} - {a_plus[SW-1], a_plus};
     end
     reg signed [GSW-1:0] gsum_mem [0:NN-1];
     reg signed [GSW-1:0] gsum_q;
-    wire signed [GSW-1:0] am_x, ap_x;
-    fxp_sat #(.WI(SW), .WO(GSW), .WRAP(1)) u_am_x (.v(act_out), .q(am_x));
-    fxp_sat #(.WI(SW), .WO(GSW), .WRAP(1)) u_ap_x (.v(a_plus), .q(ap_x));
-    wire bacc_we = bacc_1 && !plus_1;
+    wire signed [GSW-1:0] da_x;
+    fxp_sat #(.WI(SW + 1), .WO(GSW), .WRAP(1)) u_da_x (.v(da_2), .q(da_x));
     wire gsum_clr = wr_gclr || (clr_en && clr_here);
     always @(posedge clk) begin
-        if (bacc_we) gsum_mem[bidx_1] <= gsum_q + ((am_x - ap_x) <<< 10);
+        if (bacc_2) gsum_mem[bidx_2] <= gsum_q + (da_x <<< 10);
         else if (gsum_clr) gsum_mem[clr_en ? clr_i : wr_i] <= {GSW{1'b0}};
-        gsum_q <= gsum_mem[bacc_en ? o_i : p_i];
+        gsum_q <= gsum_mem[bacc_1 ? bidx_1 : p_i];
     end
     always @(posedge clk) p_gsum <= gsum_q;
     reg signed [MW-1:0] mom_mem [0:NN-1];

@@ -2,8 +2,8 @@
 // tests/hdl/pipe_tb.sv: the pipelined units of templates/pipe.v against plain references, on
 // random operands and shifts (make hdl-unit): requant_pipe against the optimizer's former
 // combinational `requant` (half-even + saturate and floor + wrap, right and left shifts, shifts
-// past the width), mul_pipe against a plain signed multiply (with the most negative operands),
-// shl_pipe against a plain shift. Exits non-zero on any mismatch.
+// past the width, values at the saturation boundaries), mul_pipe against a plain signed multiply
+// (with the most negative operands), shl_pipe against a plain shift. Exits non-zero on any mismatch.
 module tb;
   localparam integer WI = 80, WO = 32, OW = 128, XW = OW + 66;
   reg clk = 0; always #5 clk = ~clk;
@@ -62,8 +62,14 @@ module tb;
       repeat (12) @(negedge clk);
       for (int i = 0; i < 64; i++) begin
         @(negedge clk);
-        case ($urandom_range(0, 3))
+        case ($urandom_range(0, 4))
           0: v = WI'($signed({$urandom, $urandom, $urandom}));
+          // the saturation boundaries: around (2^(WO-1) - 1) 2^sh and -2^(WO-1) 2^sh, where a
+          // rounding up crosses into (or back from) the range
+          4: if (sh >= 0 && sh <= 40)
+               v = ((($urandom_range(0,1)==1) ? -(WI'(1) <<< (WO-1)) : ((WI'(1) <<< (WO-1)) - 1)) <<< sh)
+                   + WI'($signed(WI'($urandom_range(0, 4 << sh)) - WI'(2 << sh)));
+             else v = WI'($signed($urandom));
           1: v = WI'($signed($urandom)) >>> $urandom_range(0, 31);
           2: v = (WI'(1) <<< $urandom_range(0, 70)) * (($urandom_range(0,1)==1) ? -1 : 1);
           default: v = WI'($signed({$urandom, $urandom, $urandom})) >>> $urandom_range(0, 79);
