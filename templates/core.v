@@ -1,6 +1,6 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a ${ c.rows }$ x ${ c.cols }$ PE array holding
-// the fused weight matrix M = [W0^T ; W1] (${ c.k }$ x ${ c.n }$) in block RAM, ${ c.rows }$ K-side neuron units ([x | h2], ${ c.kt }$ neurons
-// each), ${ c.cols }$ N-side neuron units (h1, ${ c.nt }$ each), the controller, the optimizer, the runtime constants and
+// the fused weight matrix M = [W0^T ; W1] (${ c.k }$ x ${ c.n }$) in block RAM, ${ c.rows }$ K-side neuron banks ([x | h2], ${ c.kt }$ neurons
+// each), ${ c.cols }$ N-side neuron banks (h1, ${ c.nt }$ each), a neuron pipeline per side, the controller, the optimizer, the runtime constants and
 // the host port. Network ${ c.n_x }$-${ c.n_h1 }$-${ c.n_h2 }$, T = ${ c.t_steps }$, states Q(${ c.s_w }$,${ c.s_f }$), weights Q(${ c.w_w }$,${ c.w_f }$), constants Q(${ c.c_w }$,${ c.c_f }$).
 //
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid

@@ -1,6 +1,6 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a 8 x 8 PE array holding
-// the fused weight matrix M = [W0^T ; W1] (192 x 128) in block RAM, 8 K-side neuron units ([x | h2], 24 neurons
-// each), 8 N-side neuron units (h1, 16 each), the controller, the optimizer, the runtime constants and
+// the fused weight matrix M = [W0^T ; W1] (192 x 128) in block RAM, 8 K-side neuron banks ([x | h2], 24 neurons
+// each), 8 N-side neuron banks (h1, 16 each), a neuron pipeline per side, the controller, the optimizer, the runtime constants and
 // the host port. Network 64-128-128, T = 300, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid

@@ -43,7 +43,7 @@ module controller (
     output wire signed [32-1:0]     c2_cur,
     output wire                      upd_vis,
     output wire                      upd_hid,
-    // neuron units
+    // neuron banks: init and save passes
     output wire                      init_en,
     output wire [1:0]                init_mode,
     output wire                      save_free,

@@ -1,6 +1,6 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a 4 x 4 PE array holding
-// the fused weight matrix M = [W0^T ; W1] (96 x 32) in block RAM, 4 K-side neuron units ([x | h2], 24 neurons
-// each), 4 N-side neuron units (h1, 8 each), the controller, the optimizer, the runtime constants and
+// the fused weight matrix M = [W0^T ; W1] (96 x 32) in block RAM, 4 K-side neuron banks ([x | h2], 24 neurons
+// each), 4 N-side neuron banks (h1, 8 each), a neuron pipeline per side, the controller, the optimizer, the runtime constants and
 // the host port. Network 64-32-32, T = 60, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid

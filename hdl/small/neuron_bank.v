@@ -4,7 +4,7 @@
 // x_t and u (visible neurons), its bias, the bias's exact gradient sum and its momentum. Every
 // array is a memory with one synchronous read port and one write port, so it maps to distributed
 // or block RAM; no phase copies a vector at once: a phase starts with an init pass and the free
-// and plus phases end with a save pass, one neuron a cycle (docs/hardware.md "Neuron banks").
+// and plus phases end with a save pass, one neuron a cycle (docs/hardware.md "Memories and their ports").
 //
 //   stream    act[page][out_idx] (or act_plus in the accumulation's plus items) -> act_out, to the
 //             PEs of this row (column), registered: the PEs' cycle c1

@@ -1,6 +1,6 @@
 // core: the systolic local-learning core of FlowEqProp (docs/hardware.md): a 4 x 4 PE array holding
-// the fused weight matrix M = [W0^T ; W1] (80 x 16) in block RAM, 4 K-side neuron units ([x | h2], 20 neurons
-// each), 4 N-side neuron units (h1, 4 each), the controller, the optimizer, the runtime constants and
+// the fused weight matrix M = [W0^T ; W1] (80 x 16) in block RAM, 4 K-side neuron banks ([x | h2], 20 neurons
+// each), 4 N-side neuron banks (h1, 4 each), a neuron pipeline per side, the controller, the optimizer, the runtime constants and
 // the host port. Network 64-16-16, T = 20, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid
