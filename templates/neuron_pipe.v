@@ -74,12 +74,14 @@ module neuron_pipe #(
     reg [RW:0] left;           // banks still to issue
     reg [RW-1:0] bank;
     always @(posedge clk) begin
+        if (in_valid) begin
+            buf_acc <= in_acc;
+            buf_idx <= in_idx;
+        end
         if (rst) begin
             left <= {(RW+1){1'b0}};
             bank <= {RW{1'b0}};
         end else if (in_valid) begin
-            buf_acc <= in_acc;
-            buf_idx <= in_idx;
             left <= R[RW:0];
             bank <= {RW{1'b0}};
         end else if (left != {(RW+1){1'b0}}) begin

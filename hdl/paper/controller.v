@@ -12,9 +12,9 @@
 //
 // A relaxation step walks the PE tiles twice, 768 cycles: forward (n outer, k inner:
 // column partial sums for h1), then backward (k outer, n inner: row partial sums for x, h2);
-// then it drains the PE and reduction pipelines (at least 7 cycles) and waits until both neuron
-// pipelines are idle (39 cycles in all), and commits the new activations by turning the
-// banks' activation page (1 cycle): 808 cycles a step. A phase starts with the banks' init
+// then it drains the PE and reduction pipelines (at least 8 cycles) and waits until both neuron
+// pipelines are idle (40 cycles in all), and commits the new activations by turning the
+// banks' activation page (1 cycle): 809 cycles a step. A phase starts with the banks' init
 // pass and FREE and PLUS end with their save pass, one neuron a cycle (25 cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
@@ -170,8 +170,8 @@ module controller (
                     end
                 end
                 S_DRAIN: begin
-                    if (drain != 4'd7) drain <= drain + 4'd1;
-                    if (drain == 4'd7 && k_idle && n_idle) state <= S_COMMIT;
+                    if (drain != 4'd8) drain <= drain + 4'd1;
+                    if (drain == 4'd8 && k_idle && n_idle) state <= S_COMMIT;
                 end
                 S_COMMIT: begin
                     step <= step + 1'b1;

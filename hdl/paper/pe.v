@@ -3,14 +3,14 @@
 // 24 x 16 weights (weight-stationary: they never leave the PE but through the parameter port),
 // their exact gradient sums S and their SGD momenta, each in its own memory with one synchronous
 // read port and one write port (a block RAM: no reset on the array, the read address registered
-// inside). One multiplier, one product per cycle, in a three-stage pipeline (docs/hardware.md
-// "Pipeline"):
+// inside). One multiplier, one product per cycle (docs/hardware.md "Pipelines"):
 //
-//   c0  the controller's index: weight (and gradient-sum) read address, activation index
-//   c1  weight / S out of the memory, activation out of the bank's stream register
-//   c2  the multiplier's operand registers
-//   c3  the product register (the DSP's output register)
-//   c4  the partial sum (acc, psum), or the gradient sum written back
+//   c0  the controller's index (every PE, every bank)
+//   c1  the PE's input registers: weight (and gradient-sum) read address; the banks' stream registers
+//   c2  weight / S out of the memory, activations out of the PE's input registers
+//   c3  the multiplier's operand registers
+//   c4  the product register (the DSP's output register)
+//   c5  the partial sum (acc, psum), or the gradient sum written back
 //
 //   forward walk   psum_n = sum_k a_k M[k][n]   -> column reduction -> drive of h1_n   (datapath.md "acc")
 //   backward walk  psum_k = sum_n M[k][n] b_n   -> row reduction    -> drive of x_k / h2 (datapath.md "acc")
@@ -44,7 +44,8 @@ module pe (
     output reg                        psum_valid,
     output reg                        psum_fwd,
     output reg  [5-1:0]            psum_idx,
-    // parameter port: read (data two cycles later; only while no walk runs) and write
+    // parameter port: read (data three cycles later: input register, memory, output register;
+    // only while no walk runs) and write (one cycle after the input register)
     input  wire [9-1:0]            p_addr,
     output reg  signed [16-1:0]      p_w,
     output reg  signed [48-1:0]     p_s,
@@ -56,6 +57,46 @@ module pe (
     input  wire signed [16-1:0]      wr_w,
     input  wire signed [32-1:0]      wr_m
 );
+
+    // ---- ci: every input registered at the PE's boundary. The controller's walk, the banks'
+    // streams and the parameter port each fan out to every PE of the array (a row, a column);
+    // their nets end in these registers, not in a multiplexer before a memory port or the
+    // multiplier. Everything below runs one cycle after the inputs (docs/hardware.md "PE").
+    reg mac_en_i, gacc_en_i, wr_w_en_i, wr_m_en_i, wr_s_clr_i;
+    reg mac_fwd_i, mac_first_i, mac_last_i, gacc_minus_i;
+    reg [5-1:0] mac_out_idx_i;
+    reg [9-1:0] widx_i, p_addr_i, wr_addr_i;
+    reg signed [16-1:0] a_in_i, b_in_i;
+    reg signed [16-1:0] wr_w_i;
+    reg signed [32-1:0] wr_m_i;
+    always @(posedge clk) begin
+        if (rst) begin
+            mac_en_i <= 1'b0;
+            gacc_en_i <= 1'b0;
+            wr_w_en_i <= 1'b0;
+            wr_m_en_i <= 1'b0;
+            wr_s_clr_i <= 1'b0;
+        end else begin
+            mac_en_i <= mac_en;
+            gacc_en_i <= gacc_en;
+            wr_w_en_i <= wr_w_en;
+            wr_m_en_i <= wr_m_en;
+            wr_s_clr_i <= wr_s_clr;
+        end
+        mac_fwd_i <= mac_fwd;
+        mac_first_i <= mac_first;
+        mac_last_i <= mac_last;
+        gacc_minus_i <= gacc_minus;
+        mac_out_idx_i <= mac_out_idx;
+        widx_i <= widx;
+        p_addr_i <= p_addr;
+        wr_addr_i <= wr_addr;
+        a_in_i <= a_in;
+        b_in_i <= b_in;
+        wr_w_i <= wr_w;
+        wr_m_i <= wr_m;
+    end
+
     localparam integer TILE = 384;
     localparam integer WW = 16;
     localparam integer GSW = 48;
@@ -68,14 +109,14 @@ module pe (
     reg signed [WW-1:0]  w_q;
     reg signed [GSW-1:0] s_q;
     reg signed [MW-1:0]  m_q;
-    wire [9-1:0] w_ra = mac_en ? widx : p_addr;
-    wire [9-1:0] s_ra = gacc_en ? widx : p_addr;
-    // the accumulation's write (cycle c3) or the parameter port's clear
+    wire [9-1:0] w_ra = mac_en_i ? widx_i : p_addr_i;
+    wire [9-1:0] s_ra = gacc_en_i ? widx_i : p_addr_i;
+    // the accumulation's write (cycle c4) or the parameter port's clear
     wire s_we;
     wire [9-1:0] s_wa;
     wire signed [GSW-1:0] s_wd;
     always @(posedge clk) begin
-        if (wr_w_en) w_mem[wr_addr] <= wr_w;
+        if (wr_w_en_i) w_mem[wr_addr_i] <= wr_w_i;
         w_q <= w_mem[w_ra];
     end
     always @(posedge clk) begin
@@ -83,8 +124,8 @@ module pe (
         s_q <= s_mem[s_ra];
     end
     always @(posedge clk) begin
-        if (wr_m_en) m_mem[wr_addr] <= wr_m;
-        m_q <= m_mem[p_addr];
+        if (wr_m_en_i) m_mem[wr_addr_i] <= wr_m_i;
+        m_q <= m_mem[p_addr_i];
     end
     // the parameter port's output registers: a block RAM's read (5.8 ns clock-to-output on an ECP5
     // DP16KD without its output register) ends here, not in the core's unit multiplexer
@@ -94,11 +135,11 @@ module pe (
         p_m <= m_q;
     end
 
-    // ---- c1: the control of the cycle before, beside the memory outputs and the streams
+    // ---- c2: the control of the cycle before, beside the memory outputs and the streams
     reg mac_1, fwd_1, first_1, last_1, gacc_1, minus_1;
     reg [5-1:0] idx_1;
     reg [9-1:0] widx_1;
-    // ---- c2: the operand registers; c3: the product register
+    // ---- c3: the operand registers; c4: the product register
     reg mac_2, fwd_2, first_2, last_2, gacc_2, minus_2;
     reg [5-1:0] idx_2;
     reg [9-1:0] widx_2;
@@ -115,19 +156,19 @@ module pe (
             mac_3 <= 1'b0;
             gacc_3 <= 1'b0;
         end else begin
-            mac_1 <= mac_en;
-            gacc_1 <= gacc_en;
+            mac_1 <= mac_en_i;
+            gacc_1 <= gacc_en_i;
             mac_2 <= mac_1;
             gacc_2 <= gacc_1;
             mac_3 <= mac_2;
             gacc_3 <= gacc_2;
         end
-        fwd_1 <= mac_fwd;
-        first_1 <= mac_first;
-        last_1 <= mac_last;
-        minus_1 <= gacc_minus;
-        idx_1 <= mac_out_idx;
-        widx_1 <= widx;
+        fwd_1 <= mac_fwd_i;
+        first_1 <= mac_first_i;
+        last_1 <= mac_last_i;
+        minus_1 <= gacc_minus_i;
+        idx_1 <= mac_out_idx_i;
+        widx_1 <= widx_i;
         fwd_2 <= fwd_1;
         first_2 <= first_1;
         last_2 <= last_1;
@@ -147,9 +188,9 @@ module pe (
     wire signed [16-1:0] w_ext;
     wire signed [16-1:0] a_ext;
     fxp_sat #(.WI(WW), .WO(16), .WRAP(1)) u_w_ext (.v(w_q), .q(w_ext));
-    fxp_sat #(.WI(16), .WO(16), .WRAP(1)) u_a_ext (.v(a_in), .q(a_ext));
+    fxp_sat #(.WI(16), .WO(16), .WRAP(1)) u_a_ext (.v(a_in_i), .q(a_ext));
     wire signed [16-1:0] op_a = gacc_1 ? a_ext : w_ext;
-    wire signed [16-1:0] op_b = (fwd_1 && !gacc_1) ? a_in : b_in;
+    wire signed [16-1:0] op_b = (fwd_1 && !gacc_1) ? a_in_i : b_in_i;
     reg signed [16-1:0] op_a_r;
     reg signed [16-1:0] op_b_r;
     reg signed [32-1:0] prod;
@@ -159,35 +200,29 @@ module pe (
         prod <= op_a_r * op_b_r;
     end
 
-    // ---- c4: partial sums (a product of a weight and a state fits the accumulator exactly)
+    // ---- c5: partial sums (a product of a weight and a state fits the accumulator exactly)
     wire signed [40-1:0] prod_acc;
     fxp_sat #(.WI(32), .WO(40), .WRAP(1)) u_prod_acc (.v(prod), .q(prod_acc));
     reg  signed [40-1:0] acc;
     wire signed [40-1:0] acc_next = (first_3 ? {40{1'b0}} : acc) + prod_acc;
 
+    // only the valid bit is reset: the sums start at each first product and are read when valid
     always @(posedge clk) begin
-        if (rst) begin
-            acc <= {40{1'b0}};
-            psum <= {40{1'b0}};
-            psum_valid <= 1'b0;
-            psum_fwd <= 1'b0;
-            psum_idx <= {5{1'b0}};
-        end else begin
-            psum_valid <= mac_3 && last_3;
-            if (mac_3) begin
-                acc <= acc_next;
-                if (last_3) begin
-                    psum <= acc_next;
-                    psum_fwd <= fwd_3;
-                    psum_idx <= idx_3;
-                end
+        if (rst) psum_valid <= 1'b0;
+        else psum_valid <= mac_3 && last_3;
+        if (mac_3) begin
+            acc <= acc_next;
+            if (last_3) begin
+                psum <= acc_next;
+                psum_fwd <= fwd_3;
+                psum_idx <= idx_3;
             end
         end
     end
 
-    // gradient accumulation, one adder a cycle: in the minus item's c2 the delayed memory output
-    // holds the old S and the product register the plus product (the plus item's c3), so
-    // s_part = S - a+ b+; in its c3 the minus product follows and S - a+ b+ + a- b- is written
+    // gradient accumulation, one adder a cycle: in the minus item's c3 the delayed memory output
+    // holds the old S and the product register the plus product (the plus item's c4), so
+    // s_part = S - a+ b+; in its c4 the minus product follows and S - a+ b+ + a- b- is written
     wire signed [GSW-1:0] prod_gs;
     fxp_sat #(.WI(32), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod), .q(prod_gs));
     reg signed [GSW-1:0] s_part;
@@ -195,8 +230,8 @@ module pe (
         if (gacc_2 && minus_2) s_part <= s_q2 - prod_gs;
     end
     wire gacc_we = gacc_3 && minus_3;
-    assign s_we = gacc_we || wr_s_clr;
-    assign s_wa = gacc_we ? widx_3 : wr_addr;
+    assign s_we = gacc_we || wr_s_clr_i;
+    assign s_wa = gacc_we ? widx_3 : wr_addr_i;
     assign s_wd = gacc_we ? s_part + prod_gs : {GSW{1'b0}};
 endmodule
 

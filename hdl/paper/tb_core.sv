@@ -31,12 +31,12 @@ module tb_core;
     localparam integer GH = 48;
     localparam integer LUT_ENTRIES = 1025;
     localparam longint IDEAL_SAMPLE = 691968;
-    localparam integer RD_LATENCY = 5;
+    localparam integer RD_LATENCY = 6;
     // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
-    localparam longint MODEL_FREE = 242452;
-    localparam longint MODEL_MINUS_ACC = 243195;
-    localparam longint MODEL_UPDATE = 24952;
-    localparam longint MODEL_GEN_STEP = 243235;
+    localparam longint MODEL_FREE = 242752;
+    localparam longint MODEL_MINUS_ACC = 243495;
+    localparam longint MODEL_UPDATE = 24953;
+    localparam longint MODEL_GEN_STEP = 243536;
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
     localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3,

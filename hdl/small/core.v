@@ -4,7 +4,7 @@
 // the host port. Network 64-32-32, T = 60, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid
-// and rd_data 5 cycles later; one of each per cycle. While busy, only STATUS may be read or
+// and rd_data 6 cycles later; one of each per cycle. While busy, only STATUS may be read or
 // written: any other write, any other read, a start, an unknown command, and PLUS or MINUS_ACC
 // without a free equilibrium, and a start in the cycle of a write or a read, are refused and set
 // a sticky bit of the status word (a refused read still answers, with 0). A read in the cycle of a write to the same place returns the old value.
@@ -193,8 +193,8 @@ module core (
     assign busy = ctrl_busy;
 
     // ---- parameter port, read side: a host read, or (while busy) the optimizer's index stream.
-    //      r1: decoded index (registered) -> memory read -> r2: every unit's output register -> r3: the selected
-    //      unit's values -> rd_data, or the optimizer
+    //      r1: decoded index (registered) -> the units' input registers -> memory read -> r2: every
+    //      unit's output register -> r3: the selected unit's values -> rd_data, or the optimizer
     wire d_is_m, d_is_kb, d_is_nb, d_is_ks, d_is_ns;
     /* verilator lint_off UNUSEDSIGNAL */ // unit indices fit UW bits
     wire [HW-1:0] d_pe, d_kunit, d_nunit;
@@ -423,20 +423,20 @@ module core (
     wire [2:0] r2_region;
     wire [UW-1:0] r2_pe, r2_kunit, r2_nunit;
     wire [WIW-1:0] r2_addr;
-    reg [1:0] rd_sr, upd_sr;
+    reg [2:0] rd_sr, upd_sr;
     always @(posedge clk) begin
         if (rst_i) begin
-            rd_sr <= 2'b00;
-            upd_sr <= 2'b00;
+            rd_sr <= 3'b000;
+            upd_sr <= 3'b000;
         end else begin
-            rd_sr <= {rd_sr[0], r1_rd};
-            upd_sr <= {upd_sr[0], r1_upd};
+            rd_sr <= {rd_sr[1:0], r1_rd};
+            upd_sr <= {upd_sr[1:0], r1_upd};
         end
     end
-    assign r2_rd = rd_sr[1];
-    assign r2_upd = upd_sr[1];
+    assign r2_rd = rd_sr[2];
+    assign r2_upd = upd_sr[2];
     wire [WIW-1:0] r1_addr = r1_is_m ? r1_pe_addr : r1_is_kb ? {{(WIW-LIW){1'b0}}, r1_kaddr} : {{(WIW-LIW){1'b0}}, r1_naddr};
-    pipe_delay #(.W(9 + 3 * UW + WIW), .N(2)) u_r2 (
+    pipe_delay #(.W(9 + 3 * UW + WIW), .N(3)) u_r2 (
         .clk(clk),
         .d({r1_status, r1_is_m, r1_is_kb, r1_is_nb, r1_is_ks, r1_is_ns, r1_region, r1_pe, r1_kunit, r1_nunit, r1_addr}),
         .q({r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns, r2_region, r2_pe, r2_kunit, r2_nunit, r2_addr})
@@ -478,7 +478,7 @@ module core (
     fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
     // the status word as the read of it reaches r3
     wire [15:0] status_r3;
-    pipe_delay #(.W(16), .N(4)) u_status (.clk(clk), .d(status_word), .q(status_r3));
+    pipe_delay #(.W(16), .N(5)) u_status (.clk(clk), .d(status_word), .q(status_r3));
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;
