@@ -18,21 +18,32 @@ module fxp_round #(
     input  wire signed [WI-1:0] v,
     output wire signed [WI-1:0] q
 );
+    wire signed [WI-1:0] fl;
+    wire up;
+    fxp_round_up #(.WI(WI), .F(F), .HALF_EVEN(HALF_EVEN)) u_up (.v(v), .fl(fl), .up(up));
+    assign q = fl + {{(WI-1){1'b0}}, up};
+endmodule
+
+// fxp_round_up: the floor of v 2^-F and whether round_F rounds it up (HALF_EVEN = 0: never; 1:
+// when the remainder exceeds half, or equals it and the floor is odd): the rounding decision of
+// fxp_round and fxp_round_sat, written once.
+module fxp_round_up #(
+    parameter integer WI = 8,
+    parameter integer F = 0,
+    parameter integer HALF_EVEN = 1
+) (
+    input  wire signed [WI-1:0] v,
+    output wire signed [WI-1:0] fl,
+    output wire                 up
+);
+    assign fl = v >>> F;
     generate
-        if (F == 0) begin : g_exact
-            assign q = v;
-        end else begin : g_shift
-            wire signed [WI-1:0] fl = v >>> F;
-            if (HALF_EVEN == 0) begin : g_floor
-                assign q = fl;
-            end else if (F == 1) begin : g_he1
-                // remainder exactly half: up when the floor is odd
-                assign q = fl + {{(WI-1){1'b0}}, v[0] & fl[0]};
-            end else begin : g_he
-                // up when the remainder exceeds half, or equals it and the floor is odd
-                wire up = v[F-1] & ((|v[F-2:0]) | fl[0]);
-                assign q = fl + {{(WI-1){1'b0}}, up};
-            end
+        if (F == 0 || HALF_EVEN == 0) begin : g_floor
+            assign up = 1'b0;
+        end else if (F == 1) begin : g_he1
+            assign up = v[0] & fl[0];
+        end else begin : g_he
+            assign up = v[F-1] & ((|v[F-2:0]) | fl[0]);
         end
     endgenerate
 endmodule
@@ -84,17 +95,9 @@ module fxp_round_sat #(
     localparam integer XW = (WI > WO) ? WI : WO;
     wire signed [XW-1:0] vx;
     fxp_sat #(.WI(WI), .WO(XW), .WRAP(1)) u_vx (.v(v), .q(vx));
-    wire signed [XW-1:0] fl = vx >>> F;
+    wire signed [XW-1:0] fl;
     wire up;
-    generate
-        if (F == 0 || HALF_EVEN == 0) begin : g_floor
-            assign up = 1'b0;
-        end else if (F == 1) begin : g_he1
-            assign up = v[0] & fl[0];
-        end else begin : g_he
-            assign up = v[F-1] & ((|v[F-2:0]) | fl[0]);
-        end
-    endgenerate
+    fxp_round_up #(.WI(XW), .F(F), .HALF_EVEN(HALF_EVEN)) u_up (.v(vx), .fl(fl), .up(up));
     wire [XW-WO:0] top = fl[XW-1:WO-1];
     fxp_inc_sat #(.WO(WO), .WRAP(WRAP)) u_inc (
         .lo(fl[WO-1:0]), .up(up), .fits((&top) | ~(|top)), .neg(fl[XW-1]), .q(q)
