@@ -74,6 +74,8 @@ CONFIG ?= tiny
 CONFIG_FILE ?= configs/$(CONFIG).yaml
 VECTORS ?= testvectors/$(CONFIG)
 CORRUPT ?= 0
+# options of `floweqprop vectors` (--steps, --batch, --gen-samples, --gen-steps)
+VECTORS_ARGS ?=
 # TRACE=1: the cosimulation also writes a waveform, build/cosim/X/tb_core.fst (GTKWave)
 TRACE ?= 0
 COSIM_DIR := build/cosim/$(CONFIG)
@@ -85,7 +87,7 @@ hdl: $(BIN)
 # Renders the core and its vectors afresh, builds the testbench with Verilator and runs it: it
 # prints every mismatch, the cycles per phase and per training sample, and fails on a mismatch.
 cosim: $(BIN)
-	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
+	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS) $(VECTORS_ARGS)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(COSIM_DIR)/rtl --vectors $(VECTORS)
 	cd $(COSIM_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O2 -Wall --top-module tb_core \
 		$(if $(filter 1,$(TRACE)),--trace-fst -DTB_TRACE) -Mdir ../obj $(RTL_FILES) tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
@@ -96,6 +98,12 @@ cosim: $(BIN)
 # without momentum, another array shape) against their own golden vectors, kept in build/.
 cosim-variant:
 	$(MAKE) --no-print-directory cosim CONFIG=variant CONFIG_FILE=tests/data/core_variant.yaml VECTORS=build/vectors/variant
+
+# Sample lanes: a core of 3 lanes (tests/data/core_lanes.yaml) on groups of 5 samples, so that every
+# step has a full group and a group of 2 (the active-lane count), and 4 generation samples.
+cosim-lanes:
+	$(MAKE) --no-print-directory cosim CONFIG=lanes CONFIG_FILE=tests/data/core_lanes.yaml VECTORS=build/vectors/lanes \
+		VECTORS_ARGS='--steps 2 --batch 5 --gen-samples 4 --gen-steps 2'
 
 cosim-selftest:
 	@mkdir -p build

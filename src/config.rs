@@ -167,11 +167,14 @@ pub struct HardwareConfig {
     pub rows: usize,
     /// PE columns: must divide `n_h1`.
     pub cols: usize,
+    /// Sample lanes: samples of a batch that relax side by side, each weight read feeding one
+    /// multiplier per lane (weights are shared across samples, neuron states are not).
+    pub lanes: usize,
 }
 
 impl Default for HardwareConfig {
     fn default() -> Self {
-        HardwareConfig { rows: 8, cols: 8 }
+        HardwareConfig { rows: 8, cols: 8, lanes: 1 }
     }
 }
 
@@ -284,6 +287,7 @@ impl Config {
             h.cols,
             &format!("must divide n_h1 = {n} (the columns of the fused weight matrix)"),
         )?;
+        check(h.lanes >= 1, "hardware.lanes", h.lanes, "must be at least 1")?;
         let batch = self.samples_per_update();
         let min = self.fixed.min_gradient_sum_width(batch);
         check(

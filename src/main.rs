@@ -627,15 +627,16 @@ fn run_hdl(a: HdlArgs) -> Result<()> {
     floweqprop::hdl::write_atomically(&a.out, &files)?;
     let c = floweqprop::hdl::CoreParams::new(&config)?;
     eprintln!(
-        "wrote {} files to {}: {}x{} PEs of {}x{} weights; {} cycles a training sample, {:.4}x the ideal {}",
+        "wrote {} files to {}: {}x{} PEs of {}x{} weights, {} lane(s); {} cycles a training sample, {:.4}x the ideal {}",
         files.len(),
         a.out.display(),
         c.rows,
         c.cols,
         c.kt,
         c.nt,
+        c.lanes,
         c.sample_cycles(),
-        c.sample_cycles() as f64 / c.ideal_sample_cycles() as f64,
+        c.sample_cycles() / c.ideal_sample_cycles(),
         c.ideal_sample_cycles()
     );
     Ok(())

@@ -440,21 +440,24 @@ pub fn core_io_bits(p: &CoreParams) -> u64 {
 /// Cycles of one training sample on the core, from the generator's cycle model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cycles {
-    /// FREE + PLUS + MINUS_ACC (`CoreParams::sample_cycles`; `make cosim` prints the same number).
+    /// FREE + PLUS + MINUS_ACC of one group of `lanes` samples (`CoreParams::group_cycles`;
+    /// `make cosim` prints the same number).
     pub phases: usize,
+    /// Samples a group relaxes side by side (`hardware.lanes`).
+    pub lanes: usize,
     /// Host writes of the sample's `x_t` and `u`, one per cycle, while the core is idle.
     pub host_writes: usize,
     /// UPDATE (`CoreParams::update_cycles`) and its two constant writes, once per batch.
     pub update: usize,
     /// Samples per update (`optim.batch_size`, the whole data set when 0).
     pub batch: usize,
-    /// `phases + host_writes + update / batch`.
+    /// `phases / lanes + host_writes + update / batch`.
     pub per_sample: f64,
 }
 
 impl Cycles {
     pub fn of(p: &CoreParams, batch: usize) -> Cycles {
-        let phases = p.sample_cycles();
+        let phases = p.group_cycles();
         let host_writes = 2 * p.n_x;
         let update = p.update_cycles() + UPDATE_CONSTANT_WRITES;
         let batch = batch.max(1);
@@ -463,7 +466,8 @@ impl Cycles {
             host_writes,
             update,
             batch,
-            per_sample: (phases + host_writes) as f64 + update as f64 / batch as f64,
+            lanes: p.lanes,
+            per_sample: p.sample_cycles() + host_writes as f64 + update as f64 / batch as f64,
         }
     }
 
@@ -789,15 +793,15 @@ impl CoreReport {
     pub fn markdown(&self) -> String {
         let c = &self.cycles;
         let mut s = format!(
-            "## {}: {} network, T = {}, {} x {} PEs of {} x {} weights\n\n",
-            self.name, self.network, self.t_steps, self.rows, self.cols, self.kt, self.nt
+            "## {}: {} network, T = {}, {} x {} PEs of {} x {} weights, {} lane(s)\n\n",
+            self.name, self.network, self.t_steps, self.rows, self.cols, self.kt, self.nt, c.lanes
         );
         let _ = writeln!(
             s,
-            "Cycles per training sample: {:.1} = {} (FREE + PLUS + MINUS_ACC, the generator's cycle model, \
-             which `make cosim` measures) + {} (host writes of x_t and u) + {} / {} (UPDATE and its two \
-             constant writes, once per batch of {}).\n",
-            c.per_sample, c.phases, c.host_writes, c.update, c.batch, c.batch
+            "Cycles per training sample: {:.1} = {} / {} (FREE + PLUS + MINUS_ACC of a group of {} samples \
+             in {} lane(s), the generator's cycle model, which `make cosim` measures) + {} (host writes of \
+             x_t and u) + {} / {} (UPDATE and its two constant writes, once per batch of {}).\n",
+            c.per_sample, c.phases, c.lanes, c.lanes, c.lanes, c.host_writes, c.update, c.batch, c.batch
         );
         s += "| target | flow | cells | LUTs | FFs | DSPs | BRAMs | clock MHz | samples/s |\n";
         s += "|---|---|---:|---:|---:|---:|---:|---|---:|\n";
@@ -954,7 +958,9 @@ pub fn tiling_shapes(config: &Config, lo: usize, hi: usize) -> Vec<Shape> {
     let (k, n) = (config.model.n_x + config.model.n_h2, config.model.n_h1);
     let mut v = Vec::new();
     for rows in (lo..=hi).filter(|r| k % r == 0) {
-        for cols in (lo..=hi).filter(|&c| n % c == 0 && crate::hdl::neuron_pipelines_keep_up(k, n, rows, c)) {
+        for cols in (lo..=hi).filter(|&c| {
+            n % c == 0 && crate::hdl::neuron_pipelines_keep_up(k, n, rows, c, config.hardware.lanes)
+        }) {
             v.push(Shape { rows, cols });
         }
     }
@@ -1213,7 +1219,8 @@ impl SweepReport {
                 continue;
             }
             let mut c = config.clone();
-            c.hardware = crate::config::HardwareConfig { rows: s.rows, cols: s.cols };
+            c.hardware =
+                crate::config::HardwareConfig { rows: s.rows, cols: s.cols, lanes: c.hardware.lanes };
             let cycles = Cycles::of(&CoreParams::new(&c)?, c.samples_per_update());
             model.push((pes as f64, cycles.samples_per_s(self.mhz)));
         }
@@ -1646,7 +1653,7 @@ mod tests {
         let paper = config("paper");
         let rate_at = |pes_rows: usize, cols: usize, mhz: f64| {
             let mut c = paper.clone();
-            c.hardware = crate::config::HardwareConfig { rows: pes_rows, cols };
+            c.hardware = crate::config::HardwareConfig { rows: pes_rows, cols, lanes: 1 };
             Cycles::of(&CoreParams::new(&c).unwrap(), c.samples_per_update()).samples_per_s(mhz)
         };
         // at most min(K, N) = 128 PEs: at 100 MHz no array reaches the A100; at 1 GHz one does
@@ -1678,7 +1685,7 @@ mod tests {
         let own = CoreReport::load(path, &tiny, &dir, &[Target::Xc7], &AssumedClocks::default()).unwrap();
         // tiny has at most 16 PEs (min(K, N)): the other point is the smaller 2 x 2 array
         let mut narrow = tiny.clone();
-        narrow.hardware = crate::config::HardwareConfig { rows: 2, cols: 2 };
+        narrow.hardware = crate::config::HardwareConfig { rows: 2, cols: 2, lanes: 1 };
         let narrow_path = Path::new("runs/synth/sweep/tiny_2x2.yaml");
         let (missing, xc7) = (dir.join("tiny_2x2"), [Target::Xc7]);
         let narrow =

@@ -3,7 +3,8 @@
 //   FREE       x = x_t, h = 0; T steps with coeff_free, pull 0; keep the free equilibrium
 //   PLUS       from the free equilibrium; T steps with coeff_plus, pull c2_plus * u; keep a+, b+
 //   MINUS_ACC  from the free equilibrium; T steps with coeff_minus, pull c2_minus * u; then the
-//              gradient accumulation S += -(a+ b+ - a- b-) (2 kt nt cycles, the "+1 step")
+//              gradient accumulation S += -(a+ b+ - a- b-) of each active lane in turn (lanes_m1 + 1
+//              of ${ c.lanes }$; 2 kt nt cycles each, the "+1 step")
 //   UPDATE     SGD on every parameter: the ${ c.np() }$ parameter indices go one a cycle into the core's
 //              parameter port and its optimizer pipeline, which writes w, m and S = 0 back; the
 //              command ends when the last write-back is done (upd_pending low)
@@ -14,8 +15,9 @@
 // column partial sums for h1), then backward (k outer, n inner: row partial sums for x, h2);
 // then it drains the PE and reduction pipelines (at least ${ c.pe_drain() }$ cycles) and waits until both neuron
 // pipelines are idle (${ c.drain_cycles }$ cycles in all), and commits the new activations by turning the
-// banks' activation page (1 cycle): ${ c.step_cycles }$ cycles a step. A phase starts with the banks' init
-// pass and FREE and PLUS end with their save pass, one neuron a cycle (${ c.max_unit() + 1 }$ cycles each).
+// banks' activation page (1 cycle): ${ c.step_cycles }$ cycles a step. Every command but UPDATE acts on all ${ c.lanes }$
+// sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
+// pass, one neuron of one lane a cycle, lanes outer (${ c.pass_cycles() }$ cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
 // After reset the controller first clears every gradient sum and momentum (${ c.kt * c.nt }$ cycles, busy).
@@ -37,6 +39,7 @@ module controller (
     input  wire signed [${ c.c_w }$-1:0]     c2_plus,
     input  wire signed [${ c.c_w }$-1:0]     c2_minus,
     input  wire signed [${ c.c_w }$-1:0]     dt_alpha,
+    input  wire [${ c.lane_w() }$-1:0]            lanes_m1,    // active lanes - 1: the accumulation's
     // the constants of the current step
     output wire signed [${ c.c_w }$-1:0]     eps_cur,
     output wire signed [${ c.c_w }$-1:0]     coeff_cur,
@@ -50,6 +53,7 @@ module controller (
     output wire                      save_plus,
     output reg                       page,        // the banks' current activation page
     output wire [${ c.li_w }$-1:0]           pass_idx,    // init and save passes
+    output wire [${ c.lane_w() }$-1:0]            pass_lane,
     // MAC walk and accumulation
     output wire                      mac_en,
     output wire                      mac_fwd,
@@ -62,6 +66,7 @@ module controller (
     output wire                      gacc_en,
     output wire                      gacc_minus,
     output wire                      out_plus,
+    output wire [${ c.lane_w() }$-1:0]            acc_lane,    // the accumulation's lane (0 otherwise)
     output wire                      bacc_k,      // a K-side bias gradient item
     output wire                      bacc_n,      // an N-side bias gradient item
     input  wire                      k_idle,      // the neuron pipelines have nothing in flight
@@ -93,11 +98,17 @@ module controller (
     reg [${ c.li_w }$-1:0] nn;
     reg pm;                       // accumulation: 0 plus product, 1 minus product
     reg [${ c.li_w }$:0] pcount;          // init and save passes: neuron index (one past the last: the last write)
+    reg [${ c.lane_w() }$-1:0] plane;          // init and save passes: lane
+    reg [${ c.lane_w() }$-1:0] glane;          // accumulation: lane
     reg [${ c.wi_w }$-1:0] ucnt;          // clear: weight counter
     reg [HW-1:0] pcnt;            // update: parameter index
     reg [3:0] drain;
 
+    localparam integer LANES = ${ c.lanes }$;
     wire pass_last = ({{(31-${ c.li_w }$){1'b0}}, pcount} == MAXN);
+    // the last neuron of a lane: the next lane, or after the last lane the last write
+    wire pass_lane_end = ({{(31-${ c.li_w }$){1'b0}}, pcount} == MAXN - 1);
+    wire plane_last = (plane == LANES[${ c.lane_w() }$-1:0] - 1'b1);
     wire kk_last = (kk == ${ c.li_w }$'d${ c.kt - 1 }$);
     wire nn_last = (nn == ${ c.li_w }$'d${ c.nt - 1 }$);
     wire last_hidden_step = (step == ${ c.step_w() }$'d${ c.t_steps - 1 }$);
@@ -113,6 +124,8 @@ module controller (
             nn <= {${ c.li_w }${1'b0}};
             pm <= 1'b0;
             pcount <= {(${ c.li_w }$+1){1'b0}};
+            plane <= {${ c.lane_w() }${1'b0}};
+            glane <= {${ c.lane_w() }${1'b0}};
             page <= 1'b0;
             ucnt <= {${ c.wi_w }${1'b0}};
             pcnt <= {HW{1'b0}};
@@ -128,13 +141,20 @@ module controller (
                     nn <= {${ c.li_w }${1'b0}};
                     pm <= 1'b0;
                     pcount <= {(${ c.li_w }$+1){1'b0}};
+                    plane <= {${ c.lane_w() }${1'b0}};
+                    glane <= {${ c.lane_w() }${1'b0}};
                     pcnt <= {HW{1'b0}};
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
                 end
                 S_INIT: begin
                     pcount <= pcount + 1'b1;
+                    if (pass_lane_end && !plane_last) begin
+                        pcount <= {(${ c.li_w }$+1){1'b0}};
+                        plane <= plane + 1'b1;
+                    end
                     if (pass_last) begin
                         pcount <= {(${ c.li_w }$+1){1'b0}};
+                        plane <= {${ c.lane_w() }${1'b0}};
                         state <= S_WALK;
                     end
                 end
@@ -192,17 +212,26 @@ module controller (
                 end
                 S_SAVE: begin
                     pcount <= pcount + 1'b1;
+                    if (pass_lane_end && !plane_last) begin
+                        pcount <= {(${ c.li_w }$+1){1'b0}};
+                        plane <= plane + 1'b1;
+                    end
                     if (pass_last) state <= S_DONE;
                 end
                 S_GACC: begin
-                    // k outer, n inner, plus then minus product innermost
+                    // lanes outer, then k, then n, plus then minus product innermost
                     pm <= ~pm;
                     if (pm) begin
                         if (nn_last) begin
                             nn <= {${ c.li_w }${1'b0}};
                             if (kk_last) begin
                                 kk <= {${ c.li_w }${1'b0}};
-                                state <= S_DONE;
+                                if (glane == lanes_m1) begin
+                                    glane <= {${ c.lane_w() }${1'b0}};
+                                    state <= S_DONE;
+                                end else begin
+                                    glane <= glane + 1'b1;
+                                end
                             end else begin
                                 kk <= kk + 1'b1;
                             end
@@ -245,6 +274,7 @@ module controller (
 
     assign init_en = (state == S_INIT) && !pass_last;
     assign pass_idx = pcount[${ c.li_w }$-1:0];
+    assign pass_lane = plane;
     assign init_mode = (cmd_r == CMD_FREE) ? 2'd0 : (cmd_r == CMD_GEN_STEP) ? 2'd2 : 2'd1;
     assign save_free = (state == S_SAVE) && !pass_last && (cmd_r == CMD_FREE);
     assign save_plus = (state == S_SAVE) && !pass_last && (cmd_r == CMD_PLUS);
@@ -263,6 +293,7 @@ module controller (
     assign gacc_en = (state == S_GACC);
     assign gacc_minus = pm;
     assign out_plus = gacc_en && !pm;
+    assign acc_lane = glane;
     assign bacc_k = gacc_en && (nn == {${ c.li_w }${1'b0}});
     assign bacc_n = gacc_en && (kk == {${ c.li_w }${1'b0}});
     assign clr_en = (state == S_CLEAR);

@@ -11,10 +11,12 @@
 //   region 0 PARAM    (r/w) params order: M row-major (k * ${ c.n }$ + n), then [bx ; b1] (${ c.k }$), then b0 (${ c.n }$)
 //   region 1 CONST    (w)   0 eps, 1 coeff_free, 2 coeff_plus, 3 coeff_minus, 4 c2_plus, 5 c2_minus,
 //                           6 dt_alpha (Q(${ c.c_w }$,${ c.c_f }$) raw); 7 scale_mant, 8 scale_shift, 9 lr_mant, 10 lr_shift,
-//                           11 mu_mant, 12 mu_shift (SGD: mant * 2^-shift), 13 momentum enable
-//   region 2 XT       (w)   x_t of the sample (${ c.n_x }$)
-//   region 3 U        (w)   u of the sample (${ c.n_x }$)
-//   region 4 STATE    (r/w) [x (${ c.n_x }$) | h2 (${ c.n_h2 }$) | h1 (${ c.n_h1 }$)]; write x before GEN_STEP
+//                           11 mu_mant, 12 mu_shift (SGD: mant * 2^-shift), 13 momentum enable,
+//                           14 active lanes (1..${ c.lanes }$, after reset ${ c.lanes }$: the lanes MINUS_ACC accumulates)
+//   region 2 XT       (w)   x_t of the sample of lane l at l * 2^${ c.state_bits() }$ + i (i < ${ c.n_x }$)
+//   region 3 U        (w)   u of the sample, indexed as x_t
+//   region 4 STATE    (r/w) lane l at l * 2^${ c.state_bits() }$ + i: [x (${ c.n_x }$) | h2 (${ c.n_h2 }$) | h1 (${ c.n_h1 }$)]; write x
+//                           before GEN_STEP
 //   region 5 GRADSUM  (r)   exact gradient sums, params order, ${ c.gs_w }$ bits
 //   region 6 MOMENT   (r/w) SGD momenta, params order
 //   region 7 STATUS   (r/w) bit 0 busy, 1 have a free equilibrium, 8.. sticky errors (STATUS_* below);
@@ -60,6 +62,7 @@ module core (
     localparam integer LIW = ${ c.li_w }$;
     localparam integer WIW = ${ c.wi_w }$;
     localparam integer UW = ${ c.unit_w }$;     // index of a PE or a neuron unit
+    localparam integer LSW = LANES * SW;
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
     localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3;
@@ -70,7 +73,10 @@ module core (
     localparam integer STATUS_BAD_CMD = 3;      // an unknown command: dropped
     localparam integer STATUS_NO_FREE = 4;      // PLUS or MINUS_ACC without a free equilibrium: dropped
     localparam integer STATUS_START_IO = 5;     // start in the cycle of a write or a read: dropped
-    localparam integer NERR = 6;
+    localparam integer STATUS_BAD_CONST = 6;    // active lanes (CONST 14) of 0 or more than ${ c.lanes }$: dropped
+    localparam integer NERR = 7;
+    localparam integer LANES = ${ c.lanes }$;
+    localparam integer LW = ${ c.lane_w() }$;
 
     always @(posedge clk) begin
         if (rst) cycle_count <= 64'd0;
@@ -116,6 +122,7 @@ module core (
             if (start && !ctrl_busy && !wr_en && !rd_en && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
             if (start && !ctrl_busy && !wr_en && !rd_en && cmd_known && needs_free && !have_free)
                 errors[STATUS_NO_FREE] <= 1'b1;
+            if (wr_ok && wr_region == R_CONST && wr_index[3:0] == 4'd14 && !lanes_ok) errors[STATUS_BAD_CONST] <= 1'b1;
             if (start_ok && (cmd == CMD_FREE || cmd == CMD_UPDATE)) have_free <= 1'b0;
             else if (done && cmd_r_free) have_free <= 1'b1;
             if (wr_ok && (wr_region == R_XT || wr_region == R_PARAM)) have_free <= 1'b0;
@@ -123,12 +130,19 @@ module core (
     end
     assign error = |errors;
     wire [15:0] status_word = {{(16-8-NERR){1'b0}}, errors, 6'd0, have_free, ctrl_busy};
+    // CONST 14, the active lanes: 1..LANES
+    localparam [DW-1:0] LANES_D = ${ c.data_w }$'d${ c.lanes }$;
+    wire lanes_ok = (wr_data != {DW{1'b0}}) && (wr_data <= LANES_D);
 
     // ---- runtime constants
     reg signed [CW-1:0] eps, coeff_free, coeff_plus, coeff_minus, c2_plus, c2_minus, dt_alpha;
     reg [CW-2:0] scale_mant, lr_mant, mu_mant;
     reg signed [SHW-1:0] scale_shift, lr_shift, mu_shift;
     reg momentum;
+    reg [LW-1:0] lanes_m1;   // active lanes - 1
+    /* verilator lint_off UNUSEDSIGNAL */ // the lane count fits LW bits (lanes_ok)
+    wire [DW-1:0] lanes_m1_full = wr_data - 1'b1;
+    /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         if (rst_i) begin
             eps <= {CW{1'b0}};
@@ -145,6 +159,7 @@ module core (
             lr_shift <= {SHW{1'b0}};
             mu_shift <= {SHW{1'b0}};
             momentum <= 1'b0;
+            lanes_m1 <= LANES[LW-1:0] - 1'b1;
         end else if (wr_ok && wr_region == R_CONST) begin
             case (wr_index[3:0])
                 4'd0: eps <= wr_data[CW-1:0];
@@ -161,6 +176,7 @@ module core (
                 4'd11: mu_mant <= wr_data[CW-2:0];
                 4'd12: mu_shift <= wr_data[SHW-1:0];
                 4'd13: momentum <= wr_data[0];
+                4'd14: if (lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
                 default: ;
             endcase
         end
@@ -176,16 +192,17 @@ module core (
     wire upd_pending;
     wire [HW-1:0] upd_p;
     wire [LIW-1:0] mac_out_idx, k_idx, n_idx, pass_idx;
+    wire [LW-1:0] pass_lane, acc_lane;
     wire [WIW-1:0] widx, clr_idx;
     controller u_ctrl (
         .clk(clk), .rst(rst_i), .start(start_ok), .cmd(cmd), .busy(ctrl_busy), .done(done),
         .eps(eps), .coeff_free(coeff_free), .coeff_plus(coeff_plus), .coeff_minus(coeff_minus),
-        .c2_plus(c2_plus), .c2_minus(c2_minus), .dt_alpha(dt_alpha),
+        .c2_plus(c2_plus), .c2_minus(c2_minus), .dt_alpha(dt_alpha), .lanes_m1(lanes_m1),
         .eps_cur(eps_cur), .coeff_cur(coeff_cur), .c2_cur(c2_cur), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
-        .page(page), .pass_idx(pass_idx), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
+        .page(page), .pass_idx(pass_idx), .pass_lane(pass_lane), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
         .mac_out_idx(mac_out_idx), .widx(widx), .k_idx(k_idx), .n_idx(n_idx),
-        .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus),
+        .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus), .acc_lane(acc_lane),
         .bacc_k(bacc_k), .bacc_n(bacc_n), .k_idle(k_idle), .n_idle(n_idle),
         .clr_en(clr_en), .clr_idx(clr_idx),
         .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending)
@@ -201,16 +218,19 @@ module core (
     /* verilator lint_on UNUSEDSIGNAL */
     wire [WIW-1:0] d_pe_addr;
     wire [LIW-1:0] d_kaddr, d_naddr;
+    wire [LW-1:0] d_lane;
     host_decode u_rdec (
         .index(ctrl_busy ? upd_p : rd_index), .params(ctrl_busy || rd_region != R_STATE),
         .is_m(d_is_m), .is_kb(d_is_kb), .is_nb(d_is_nb), .is_ks(d_is_ks), .is_ns(d_is_ns),
-        .pe(d_pe), .pe_addr(d_pe_addr), .kunit(d_kunit), .kaddr(d_kaddr), .nunit(d_nunit), .naddr(d_naddr)
+        .pe(d_pe), .pe_addr(d_pe_addr), .kunit(d_kunit), .kaddr(d_kaddr), .nunit(d_nunit), .naddr(d_naddr),
+        .lane(d_lane)
     );
     reg r1_rd, r1_upd, r1_status, r1_is_m, r1_is_kb, r1_is_nb, r1_is_ks, r1_is_ns;
     reg [2:0] r1_region;
     reg [UW-1:0] r1_pe, r1_kunit, r1_nunit;
     reg [WIW-1:0] r1_pe_addr;
     reg [LIW-1:0] r1_kaddr, r1_naddr;
+    reg [LW-1:0] r1_lane;
     always @(posedge clk) begin
         if (rst_i) begin
             r1_rd <= 1'b0;
@@ -233,6 +253,7 @@ module core (
         r1_pe_addr <= d_pe_addr;
         r1_kaddr <= d_kaddr;
         r1_naddr <= d_naddr;
+        r1_lane <= d_lane;
     end
 
     // ---- parameter port, write side: a host write (registered: w1), the optimizer's write-back, or
@@ -243,15 +264,18 @@ module core (
     /* verilator lint_on UNUSEDSIGNAL */
     wire [WIW-1:0] w_pe_addr;
     wire [LIW-1:0] w_kaddr, w_naddr;
+    wire [LW-1:0] w_lane;
     host_decode u_wdec (
         .index(wr_index), .params(wr_region != R_STATE && wr_region != R_XT && wr_region != R_U),
         .is_m(w_is_m), .is_kb(w_is_kb), .is_nb(w_is_nb), .is_ks(w_is_ks), .is_ns(w_is_ns),
-        .pe(w_pe), .pe_addr(w_pe_addr), .kunit(w_kunit), .kaddr(w_kaddr), .nunit(w_nunit), .naddr(w_naddr)
+        .pe(w_pe), .pe_addr(w_pe_addr), .kunit(w_kunit), .kaddr(w_kaddr), .nunit(w_nunit), .naddr(w_naddr),
+        .lane(w_lane)
     );
     reg w1_param, w1_moment, w1_state, w1_xt, w1_u, w1_is_m, w1_is_kb, w1_is_nb, w1_is_ks, w1_is_ns;
     reg [UW-1:0] w1_pe, w1_kunit, w1_nunit;
     reg [WIW-1:0] w1_pe_addr;
     reg [LIW-1:0] w1_kaddr, w1_naddr;
+    reg [LW-1:0] w1_lane;
     /* verilator lint_off UNUSEDSIGNAL */ // the bits of the widest host value not written (GRADSUM is read-only)
     reg [DW-1:0] w1_data;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -280,6 +304,7 @@ module core (
         w1_pe_addr <= w_pe_addr;
         w1_kaddr <= w_kaddr;
         w1_naddr <= w_naddr;
+        w1_lane <= w_lane;
         w1_data <= wr_data;
     end
 
@@ -294,12 +319,12 @@ module core (
     wire [WIW-1:0] wb_addr = wb_tag[WIW-1:0];
 
     // ---- PE array
-    wire [ROWS*SW-1:0] a_rows;
-    wire [COLS*SW-1:0] b_cols;
+    wire [ROWS*LSW-1:0] a_rows;     // unit u, lane l at (u * LANES + l) * SW
+    wire [COLS*LSW-1:0] b_cols;
     wire col_valid, row_valid;
     wire [LIW-1:0] col_idx, row_idx;
-    wire [COLS*AW-1:0] col_acc;
-    wire [ROWS*AW-1:0] row_acc;
+    wire [COLS*LANES*AW-1:0] col_acc;
+    wire [ROWS*LANES*AW-1:0] row_acc;
     wire [NPE-1:0] pe_wr_w, pe_wr_m, pe_wr_s;
     wire [NPE*WW-1:0] pe_p_w;
     wire [NPE*GSW-1:0] pe_p_s;
@@ -341,6 +366,7 @@ module core (
     // the pipelines' bank ports
     wire k_rd_en, n_rd_en;
     wire [LIW-1:0] k_rd_idx, n_rd_idx, k_wb_idx, n_wb_idx;
+    wire [LW-1:0] k_rd_lane, n_rd_lane, k_wb_lane, n_wb_lane;
     wire [ROWS*SW-1:0] k_q_s, k_q_xt, k_q_u;
     wire [ROWS*${ c.d_w }$-1:0] k_q_dact;
     wire [ROWS*WW-1:0] k_q_bias;
@@ -351,35 +377,35 @@ module core (
     wire [COLS-1:0] n_wb_en;
     wire signed [SW-1:0] k_wb_s, k_wb_act, n_wb_s, n_wb_act;
     wire signed [${ c.d_w }$-1:0] k_wb_dact, n_wb_dact;
-    neuron_pipe #(.R(ROWS), .NN(${ c.kt }$), .K_SIDE(1)) u_kpipe (
+    neuron_pipe #(.R(ROWS), .NN(${ c.kt }$), .K_SIDE(1), .LANES(LANES)) u_kpipe (
         .clk(clk), .rst(rst_i), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
         .in_valid(row_valid), .in_idx(row_idx), .in_acc(row_acc),
-        .rd_en(k_rd_en), .rd_idx(k_rd_idx), .q_s(k_q_s), .q_dact(k_q_dact), .q_xt(k_q_xt), .q_u(k_q_u),
-        .q_bias(k_q_bias), .wb_en(k_wb_en), .wb_idx(k_wb_idx), .wb_s(k_wb_s), .wb_act(k_wb_act),
+        .rd_en(k_rd_en), .rd_idx(k_rd_idx), .rd_lane(k_rd_lane), .q_s(k_q_s), .q_dact(k_q_dact), .q_xt(k_q_xt), .q_u(k_q_u),
+        .q_bias(k_q_bias), .wb_en(k_wb_en), .wb_idx(k_wb_idx), .wb_lane(k_wb_lane), .wb_s(k_wb_s), .wb_act(k_wb_act),
         .wb_dact(k_wb_dact), .idle(k_idle)
     );
-    neuron_pipe #(.R(COLS), .NN(${ c.nt }$), .K_SIDE(0)) u_npipe (
+    neuron_pipe #(.R(COLS), .NN(${ c.nt }$), .K_SIDE(0), .LANES(LANES)) u_npipe (
         .clk(clk), .rst(rst_i), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
         .in_valid(col_valid), .in_idx(col_idx), .in_acc(col_acc),
-        .rd_en(n_rd_en), .rd_idx(n_rd_idx), .q_s(n_q_s), .q_dact(n_q_dact), .q_xt(n_q_xt), .q_u(n_q_u),
-        .q_bias(n_q_bias), .wb_en(n_wb_en), .wb_idx(n_wb_idx), .wb_s(n_wb_s), .wb_act(n_wb_act),
+        .rd_en(n_rd_en), .rd_idx(n_rd_idx), .rd_lane(n_rd_lane), .q_s(n_q_s), .q_dact(n_q_dact), .q_xt(n_q_xt), .q_u(n_q_u),
+        .q_bias(n_q_bias), .wb_en(n_wb_en), .wb_idx(n_wb_idx), .wb_lane(n_wb_lane), .wb_s(n_wb_s), .wb_act(n_wb_act),
         .wb_dact(n_wb_dact), .idle(n_idle)
     );
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_kbank
             wire wb_here = wb_valid && wb_kind == 2'd1 && wb_unit == g;
             wire host_here = w1_kunit == g;
-            neuron_bank #(.NN(${ c.kt }$), .BASE(g * ${ c.kt }$), .K_SIDE(1)) u_bank (
+            neuron_bank #(.NN(${ c.kt }$), .BASE(g * ${ c.kt }$), .K_SIDE(1), .LANES(LANES)) u_bank (
                 .clk(clk), .page(page),
-                .out_idx(k_idx), .out_plus(out_plus), .act_out(a_rows[g*SW +: SW]),
-                .rd_en(k_rd_en), .rd_idx(k_rd_idx), .q_s(k_q_s[g*SW +: SW]), .q_dact(k_q_dact[g*${ c.d_w }$ +: ${ c.d_w }$]),
+                .out_idx(k_idx), .out_plus(out_plus), .acc_lane(acc_lane), .act_out(a_rows[g*LSW +: LSW]),
+                .rd_en(k_rd_en), .rd_idx(k_rd_idx), .rd_lane(k_rd_lane), .q_s(k_q_s[g*SW +: SW]), .q_dact(k_q_dact[g*${ c.d_w }$ +: ${ c.d_w }$]),
                 .q_xt(k_q_xt[g*SW +: SW]), .q_u(k_q_u[g*SW +: SW]), .q_bias(k_q_bias[g*WW +: WW]),
-                .wb_en(k_wb_en[g]), .wb_idx(k_wb_idx), .wb_s(k_wb_s), .wb_act(k_wb_act), .wb_dact(k_wb_dact),
+                .wb_en(k_wb_en[g]), .wb_idx(k_wb_idx), .wb_lane(k_wb_lane), .wb_s(k_wb_s), .wb_act(k_wb_act), .wb_dact(k_wb_dact),
                 .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
-                .pass_idx(pass_idx), .bacc_en(bacc_k), .clr_en(clr_en), .clr_idx(clr_idx),
-                .p_addr(r1_kaddr), .p_state(k_p_state[g*SW +: SW]), .p_bias(k_p_bias[g*WW +: WW]),
+                .pass_idx(pass_idx), .pass_lane(pass_lane), .bacc_en(bacc_k), .clr_en(clr_en), .clr_idx(clr_idx),
+                .p_addr(r1_kaddr), .p_lane(r1_lane), .p_state(k_p_state[g*SW +: SW]), .p_bias(k_p_bias[g*WW +: WW]),
                 .p_gsum(k_p_gsum[g*GSW +: GSW]), .p_mom(k_p_mom[g*MW +: MW]),
                 .wr_bias(wb_here || (w1_param && w1_is_kb && host_here)),
                 .wr_mom(wb_here || (w1_moment && w1_is_kb && host_here)),
@@ -387,7 +413,7 @@ module core (
                 .wr_state(w1_state && w1_is_ks && host_here),
                 .wr_xt(w1_xt && w1_is_ks && host_here),
                 .wr_u(w1_u && w1_is_ks && host_here),
-                .wr_addr(wb_valid ? wb_laddr : w1_kaddr),
+                .wr_addr(wb_valid ? wb_laddr : w1_kaddr), .wr_lane(w1_lane),
                 .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[MW-1:0]),
                 .wr_s(w1_data[SW-1:0])
             );
@@ -395,22 +421,22 @@ module core (
         for (g = 0; g < COLS; g = g + 1) begin : g_nbank
             wire wb_here = wb_valid && wb_kind == 2'd2 && wb_unit == g;
             wire host_here = w1_nunit == g;
-            neuron_bank #(.NN(${ c.nt }$), .BASE(g * ${ c.nt }$), .K_SIDE(0)) u_bank (
+            neuron_bank #(.NN(${ c.nt }$), .BASE(g * ${ c.nt }$), .K_SIDE(0), .LANES(LANES)) u_bank (
                 .clk(clk), .page(page),
-                .out_idx(n_idx), .out_plus(out_plus), .act_out(b_cols[g*SW +: SW]),
-                .rd_en(n_rd_en), .rd_idx(n_rd_idx), .q_s(n_q_s[g*SW +: SW]), .q_dact(n_q_dact[g*${ c.d_w }$ +: ${ c.d_w }$]),
+                .out_idx(n_idx), .out_plus(out_plus), .acc_lane(acc_lane), .act_out(b_cols[g*LSW +: LSW]),
+                .rd_en(n_rd_en), .rd_idx(n_rd_idx), .rd_lane(n_rd_lane), .q_s(n_q_s[g*SW +: SW]), .q_dact(n_q_dact[g*${ c.d_w }$ +: ${ c.d_w }$]),
                 .q_xt(n_q_xt[g*SW +: SW]), .q_u(n_q_u[g*SW +: SW]), .q_bias(n_q_bias[g*WW +: WW]),
-                .wb_en(n_wb_en[g]), .wb_idx(n_wb_idx), .wb_s(n_wb_s), .wb_act(n_wb_act), .wb_dact(n_wb_dact),
+                .wb_en(n_wb_en[g]), .wb_idx(n_wb_idx), .wb_lane(n_wb_lane), .wb_s(n_wb_s), .wb_act(n_wb_act), .wb_dact(n_wb_dact),
                 .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
-                .pass_idx(pass_idx), .bacc_en(bacc_n), .clr_en(clr_en), .clr_idx(clr_idx),
-                .p_addr(r1_naddr), .p_state(n_p_state[g*SW +: SW]), .p_bias(n_p_bias[g*WW +: WW]),
+                .pass_idx(pass_idx), .pass_lane(pass_lane), .bacc_en(bacc_n), .clr_en(clr_en), .clr_idx(clr_idx),
+                .p_addr(r1_naddr), .p_lane(r1_lane), .p_state(n_p_state[g*SW +: SW]), .p_bias(n_p_bias[g*WW +: WW]),
                 .p_gsum(n_p_gsum[g*GSW +: GSW]), .p_mom(n_p_mom[g*MW +: MW]),
                 .wr_bias(wb_here || (w1_param && w1_is_nb && host_here)),
                 .wr_mom(wb_here || (w1_moment && w1_is_nb && host_here)),
                 .wr_gclr(wb_here),
                 .wr_state(w1_state && w1_is_ns && host_here),
                 .wr_xt(1'b0), .wr_u(1'b0),
-                .wr_addr(wb_valid ? wb_laddr : w1_naddr),
+                .wr_addr(wb_valid ? wb_laddr : w1_naddr), .wr_lane(w1_lane),
                 .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[MW-1:0]),
                 .wr_s(w1_data[SW-1:0])
             );
@@ -525,7 +551,8 @@ module host_decode (
     output wire [${ c.host_index_w() }$-1:0] kunit,
     output wire [${ c.li_w }$-1:0]         kaddr,
     output wire [${ c.host_index_w() }$-1:0] nunit,
-    output wire [${ c.li_w }$-1:0]         naddr
+    output wire [${ c.li_w }$-1:0]         naddr,
+    output wire [${ c.lane_w() }$-1:0]          lane         // of a state: the index's bits above the neuron
 );
     localparam integer K = ${ c.k }$;
     localparam integer N = ${ c.n }$;
@@ -538,7 +565,13 @@ module host_decode (
     // every quotient and remainder on the narrowest operand that holds it where it is used, so a
     // division by a power of two is wiring and any other a small constant divider
     /* verilator lint_off UNUSEDSIGNAL */ // the top bits of a quotient used only where it is small
-    wire [HW-1:0] p = index;
+    localparam integer SB = ${ c.state_bits() }$;   // a state index: lane << SB | neuron
+    localparam integer LW = ${ c.lane_w() }$;
+    localparam integer LANES = ${ c.lanes }$;
+    // a state's lane and neuron; a lane beyond the core's selects no unit
+    wire [HW-1:0] sl_full = index >> SB;
+    wire state_lane_ok = (sl_full < LANES[HW-1:0]);
+    wire [HW-1:0] p = params ? index : {{(HW-SB){1'b0}}, index[SB-1:0]};
     wire [HW-1:0] mk_full = p / N[HW-1:0];
     wire [HW-1:0] mn_full = p % N[HW-1:0];
     wire [HW-1:0] kb_full = params ? p - KN[HW-1:0] : p;                // K-side neuron index
@@ -563,18 +596,21 @@ module host_decode (
     wire [KW-1:0] kaddr_full = kb % KT_K;
     wire [NW-1:0] nunit_full = nb / NT_N;
     wire [NW-1:0] naddr_full = nb % NT_N;
+    // an N-side address, zero-extended to the index buses (sized for the larger of kt and nt)
+    wire [${ c.li_w }$+NW-1:0] naddr_x = {{${ c.li_w }${1'b0}}, naddr_full};
     /* verilator lint_on UNUSEDSIGNAL */
     assign is_m = params && (p < KN[HW-1:0]);
     assign is_kb = params && (p >= KN[HW-1:0]) && (p < KN[HW-1:0] + K[HW-1:0]);
     assign is_nb = params && (p >= KN[HW-1:0] + K[HW-1:0]) && (p < KN[HW-1:0] + K[HW-1:0] + N[HW-1:0]);
-    assign is_ks = !params && (p < K[HW-1:0]);
-    assign is_ns = !params && (p >= K[HW-1:0]) && (p < K[HW-1:0] + N[HW-1:0]);
+    assign is_ks = !params && state_lane_ok && (p < K[HW-1:0]);
+    assign is_ns = !params && state_lane_ok && (p >= K[HW-1:0]) && (p < K[HW-1:0] + N[HW-1:0]);
+    assign lane = sl_full[LW-1:0];
     assign pe = pe_full[HW-1:0];
     assign pe_addr = pe_addr_full[${ c.wi_w }$-1:0];
     assign kunit = {{(HW-KW){1'b0}}, kunit_full};
     assign kaddr = kaddr_full[${ c.li_w }$-1:0];
     assign nunit = {{(HW-NW){1'b0}}, nunit_full};
-    assign naddr = naddr_full[${ c.li_w }$-1:0];
+    assign naddr = naddr_x[${ c.li_w }$-1:0];
 endmodule
 
 `default_nettype wire

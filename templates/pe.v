@@ -3,7 +3,8 @@
 // ${ c.kt }$ x ${ c.nt }$ weights (weight-stationary: they never leave the PE but through the parameter port),
 // their exact gradient sums S and their SGD momenta, each in its own memory with one synchronous
 // read port and one write port (a block RAM: no reset on the array, the read address registered
-// inside). One multiplier, one product per cycle (docs/hardware.md "Pipelines"):
+// inside). One multiplier per sample lane (${ c.lanes }$), one product each per cycle: every weight read feeds
+// all lanes, each lane with its own activation streams and partial sums (docs/hardware.md "Pipelines"):
 //
 //   c0  the controller's index (every PE, every bank)
 //   c1  the PE's input registers: weight (and gradient-sum) read address; the banks' stream registers
@@ -15,6 +16,8 @@
 //   forward walk   psum_n = sum_k a_k M[k][n]   -> column reduction -> drive of h1_n   (datapath.md "acc")
 //   backward walk  psum_k = sum_n M[k][n] b_n   -> row reduction    -> drive of x_k / h2 (datapath.md "acc")
 //   accumulation   S[k][n] += -(a+_k b+_n) + a-_k b-_n                                (datapath.md "S_W0, S_W1")
+//                  on lane 0's multiplier: the banks stream the accumulated lane's activations there,
+//                  one lane's walk after the other (sample order, as the golden model adds them)
 //
 // The accumulation reads and writes every S once per MINUS_ACC, two cycles per weight, so a
 // read never meets a write of the same address in flight: no forwarding is needed. The update
@@ -37,10 +40,11 @@ module pe (
     // gradient accumulation: a pair of cycles per weight, plus product then minus product, cycle c0
     input  wire                       gacc_en,
     input  wire                       gacc_minus,
-    // activation streams of this PE's row and column, registered: cycle c1
-    input  wire signed [${ c.s_w }$-1:0]      a_in,
-    input  wire signed [${ c.s_w }$-1:0]      b_in,
-    output reg  signed [${ c.acc_w }$-1:0]    psum,
+    // activation streams of this PE's row and column, one per lane (lane l at bits l*${ c.s_w }$),
+    // registered: cycle c1
+    input  wire [${ c.lanes * c.s_w }$-1:0]        a_in,
+    input  wire [${ c.lanes * c.s_w }$-1:0]        b_in,
+    output reg  [${ c.lanes * c.acc_w }$-1:0]        psum,        // lane l at bits l*${ c.acc_w }$
     output reg                        psum_valid,
     output reg                        psum_fwd,
     output reg  [${ c.li_w }$-1:0]            psum_idx,
@@ -66,7 +70,7 @@ module pe (
     reg mac_fwd_i, mac_first_i, mac_last_i, gacc_minus_i;
     reg [${ c.li_w }$-1:0] mac_out_idx_i;
     reg [${ c.wi_w }$-1:0] widx_i, p_addr_i, wr_addr_i;
-    reg signed [${ c.s_w }$-1:0] a_in_i, b_in_i;
+    reg [${ c.lanes * c.s_w }$-1:0] a_in_i, b_in_i;
     reg signed [${ c.w_w }$-1:0] wr_w_i;
     reg signed [${ c.m_w }$-1:0] wr_m_i;
     always @(posedge clk) begin
@@ -98,6 +102,9 @@ module pe (
     end
 
     localparam integer TILE = ${ c.kt * c.nt }$;
+    localparam integer LANES = ${ c.lanes }$;
+    localparam integer SW = ${ c.s_w }$;
+    localparam integer AW = ${ c.acc_w }$;
     localparam integer WW = ${ c.w_w }$;
     localparam integer GSW = ${ c.gs_w }$;
     localparam integer MW = ${ c.m_w }$;
@@ -184,27 +191,38 @@ module pe (
         widx_3 <= widx_2;
     end
 
-    // The one multiplier: w * a, w * b, or (accumulation) a * b.
+    // The multipliers: w * a_l, w * b_l in every lane l, or (accumulation, lane 0) a * b. The
+    // weight operand register is shared by the lanes.
     wire signed [${ c.mul_a_w }$-1:0] w_ext;
     wire signed [${ c.mul_a_w }$-1:0] a_ext;
     fxp_sat #(.WI(WW), .WO(${ c.mul_a_w }$), .WRAP(1)) u_w_ext (.v(w_q), .q(w_ext));
-    fxp_sat #(.WI(${ c.s_w }$), .WO(${ c.mul_a_w }$), .WRAP(1)) u_a_ext (.v(a_in_i), .q(a_ext));
+    fxp_sat #(.WI(SW), .WO(${ c.mul_a_w }$), .WRAP(1)) u_a_ext (.v(a_in_i[SW-1:0]), .q(a_ext));
     wire signed [${ c.mul_a_w }$-1:0] op_a = gacc_1 ? a_ext : w_ext;
-    wire signed [${ c.s_w }$-1:0] op_b = (fwd_1 && !gacc_1) ? a_in_i : b_in_i;
     reg signed [${ c.mul_a_w }$-1:0] op_a_r;
-    reg signed [${ c.s_w }$-1:0] op_b_r;
-    reg signed [${ c.prod_w }$-1:0] prod;
-    always @(posedge clk) begin
-        op_a_r <= op_a;
-        op_b_r <= op_b;
-        prod <= op_a_r * op_b_r;
-    end
-
+    always @(posedge clk) op_a_r <= op_a;
+    wire [LANES*${ c.prod_w }$-1:0] prod;
     // ---- c5: partial sums (a product of a weight and a state fits the accumulator exactly)
-    wire signed [${ c.acc_w }$-1:0] prod_acc;
-    fxp_sat #(.WI(${ c.prod_w }$), .WO(${ c.acc_w }$), .WRAP(1)) u_prod_acc (.v(prod), .q(prod_acc));
-    reg  signed [${ c.acc_w }$-1:0] acc;
-    wire signed [${ c.acc_w }$-1:0] acc_next = (first_3 ? {${ c.acc_w }${1'b0}} : acc) + prod_acc;
+    reg [LANES*AW-1:0] acc;
+    wire [LANES*AW-1:0] acc_next;
+    genvar l;
+    generate
+        for (l = 0; l < LANES; l = l + 1) begin : g_lane
+            wire signed [SW-1:0] a_l = a_in_i[l*SW +: SW];
+            wire signed [SW-1:0] b_l = b_in_i[l*SW +: SW];
+            wire signed [SW-1:0] op_b = (fwd_1 && !gacc_1) ? a_l : b_l;
+            reg signed [SW-1:0] op_b_r;
+            reg signed [${ c.prod_w }$-1:0] prod_l;
+            always @(posedge clk) begin
+                op_b_r <= op_b;
+                prod_l <= op_a_r * op_b_r;
+            end
+            assign prod[l*${ c.prod_w }$ +: ${ c.prod_w }$] = prod_l;
+            wire signed [AW-1:0] prod_acc;
+            fxp_sat #(.WI(${ c.prod_w }$), .WO(AW), .WRAP(1)) u_prod_acc (.v(prod[l*${ c.prod_w }$ +: ${ c.prod_w }$]), .q(prod_acc));
+            wire signed [AW-1:0] acc_l = acc[l*AW +: AW];
+            assign acc_next[l*AW +: AW] = (first_3 ? {AW{1'b0}} : acc_l) + prod_acc;
+        end
+    endgenerate
 
     // only the valid bit is reset: the sums start at each first product and are read when valid
     always @(posedge clk) begin
@@ -224,7 +242,7 @@ module pe (
     // holds the old S and the product register the plus product (the plus item's c4), so
     // s_part = S - a+ b+; in its c4 the minus product follows and S - a+ b+ + a- b- is written
     wire signed [GSW-1:0] prod_gs;
-    fxp_sat #(.WI(${ c.prod_w }$), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod), .q(prod_gs));
+    fxp_sat #(.WI(${ c.prod_w }$), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod[${ c.prod_w }$-1:0]), .q(prod_gs));
     reg signed [GSW-1:0] s_part;
     always @(posedge clk) begin
         if (gacc_2 && minus_2) s_part <= s_q2 - prod_gs;

@@ -2,9 +2,9 @@
 // the 4 column banks h1), one neuron a cycle, shared by the banks of that side
 // (docs/datapath.md "One relaxation step, per neuron"; docs/hardware.md "Neuron pipeline"):
 //
-//   in    the reduction hands over the drives of neuron in_idx of every bank at once; they are
-//         latched and issued one bank a cycle (a side's drives arrive at most every
-//         min(kt, nt) cycles, and the config keeps the bank count within that)
+//   in    the reduction hands over the drives of neuron in_idx of every bank and lane at once; they
+//         are latched and issued one (bank, lane) a cycle, lanes inner (a side's drives arrive at
+//         most every min(kt, nt) cycles, and the config keeps banks x lanes within that)
 //   P     read s, rho', x_t, u, bias of the neuron from its bank; select the bank
 //   A     drive = sat_state(round_{F_w}(acc + (b << F_s)));  dx = x - x_t
 //   B     p = sat_state(round_{F_d}(rho'(h) drive)), spring = round_{F_c}(coeff dx),
@@ -21,7 +21,8 @@
 module neuron_pipe #(
     parameter integer R = 4,       // banks on this side
     parameter integer NN = 4,      // neurons a bank
-    parameter integer K_SIDE = 0   // 1: K side ([x | h2]), 0: N side (h1)
+    parameter integer K_SIDE = 0,  // 1: K side ([x | h2]), 0: N side (h1)
+    parameter integer LANES = 1    // sample lanes
 ) (
     input  wire                      clk,
     input  wire                      rst,
@@ -30,21 +31,24 @@ module neuron_pipe #(
     input  wire signed [32-1:0]     eps,
     input  wire signed [32-1:0]     coeff,
     input  wire signed [32-1:0]     c2,
-    // drives of neuron in_idx of every bank, from the reduction
+    // drives of neuron in_idx of every bank and lane (bank b, lane l at (b * LANES + l) * 40),
+    // from the reduction
     input  wire                      in_valid,
     input  wire [5-1:0]           in_idx,
-    input  wire [R*40-1:0]        in_acc,
-    // the banks' read port (data the next cycle)
+    input  wire [R*LANES*40-1:0]  in_acc,
+    // the banks' read port (data the next cycle): neuron rd_idx of lane rd_lane
     output wire                      rd_en,
     output wire [5-1:0]           rd_idx,
+    output wire [1-1:0]            rd_lane,
     input  wire [R*16-1:0]          q_s,
     input  wire [R*16-1:0]          q_dact,
     input  wire [R*16-1:0]          q_xt,
     input  wire [R*16-1:0]          q_u,
     input  wire [R*16-1:0]          q_bias,
-    // write-back to bank wb_bank
+    // write-back to bank b (wb_en[b]): neuron wb_idx of lane wb_lane
     output reg  [R-1:0]              wb_en,
     output reg  [5-1:0]           wb_idx,
+    output reg  [1-1:0]            wb_lane,
     output reg  signed [16-1:0]     wb_s,
     output reg  signed [16-1:0]     wb_act,
     output reg  signed [16-1:0]     wb_dact,
@@ -57,6 +61,9 @@ module neuron_pipe #(
     localparam integer AW = 40;
     localparam integer LIW = 5;
     localparam integer RW = (R > 1) ? $clog2(R) : 1;
+    localparam integer LW = 1;                  // a lane index
+    localparam integer NI = R * LANES;         // items per drive
+    localparam integer IW = (NI > 1) ? $clog2(NI) : 1;
     localparam integer GV = 51;             // the gradient g, exact
     localparam integer DSW = 41;          // acc + (b << F_s)
     localparam integer HALF_EVEN = 1;
@@ -68,30 +75,43 @@ module neuron_pipe #(
     localparam integer L_PU = 3;
     localparam integer L_B = (L_PD > L_SP) ? ((L_PD > L_PU) ? L_PD : L_PU) : ((L_SP > L_PU) ? L_SP : L_PU);
 
-    // ---- in: latch the drives, issue one bank a cycle
-    reg [R*AW-1:0] buf_acc;
+    // ---- in: latch the drives, issue one (bank, lane) a cycle
+    reg [NI*AW-1:0] buf_acc;
     reg [LIW-1:0] buf_idx;
-    reg [RW:0] left;           // banks still to issue
+    reg [IW:0] left;           // items still to issue
+    reg [IW-1:0] item;         // bank * LANES + lane
     reg [RW-1:0] bank;
+    reg [LW-1:0] lane;
     always @(posedge clk) begin
         if (in_valid) begin
             buf_acc <= in_acc;
             buf_idx <= in_idx;
         end
         if (rst) begin
-            left <= {(RW+1){1'b0}};
+            left <= {(IW+1){1'b0}};
+            item <= {IW{1'b0}};
             bank <= {RW{1'b0}};
+            lane <= {LW{1'b0}};
         end else if (in_valid) begin
-            left <= R[RW:0];
+            left <= NI[IW:0];
+            item <= {IW{1'b0}};
             bank <= {RW{1'b0}};
-        end else if (left != {(RW+1){1'b0}}) begin
+            lane <= {LW{1'b0}};
+        end else if (left != {(IW+1){1'b0}}) begin
             left <= left - 1'b1;
-            bank <= bank + 1'b1;
+            item <= item + 1'b1;
+            if (lane == LANES[LW-1:0] - 1'b1) begin
+                lane <= {LW{1'b0}};
+                bank <= bank + 1'b1;
+            end else begin
+                lane <= lane + 1'b1;
+            end
         end
     end
-    wire v0 = (left != {(RW+1){1'b0}});
+    wire v0 = (left != {(IW+1){1'b0}});
     assign rd_en = v0;
     assign rd_idx = buf_idx;
+    assign rd_lane = lane;
 
     // neurons in flight, from issue to write-back
     reg [7:0] in_flight;
@@ -104,13 +124,15 @@ module neuron_pipe #(
     // ---- P: the bank answers (P1), the bank is selected (P2)
     reg v1;
     reg [RW-1:0] r1;
+    reg [LW-1:0] l1;
     reg [LIW-1:0] i1;
     reg signed [AW-1:0] acc1;
     always @(posedge clk) begin
         v1 <= rst ? 1'b0 : v0;
         r1 <= bank;
+        l1 <= lane;
         i1 <= buf_idx;
-        acc1 <= buf_acc[bank*AW +: AW];
+        acc1 <= buf_acc[item*AW +: AW];
     end
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] global1 = {{(32-RW){1'b0}}, r1} * NN + {{(32-LIW){1'b0}}, i1};
@@ -118,6 +140,7 @@ module neuron_pipe #(
     wire vis1 = (K_SIDE != 0) && (global1 < 64);
     reg v2, vis2, upd2;
     reg [RW-1:0] r2;
+    reg [LW-1:0] l2;
     reg [LIW-1:0] i2;
     reg signed [AW-1:0] acc2;
     reg signed [SW-1:0] s2, xt2, u2;
@@ -128,6 +151,7 @@ module neuron_pipe #(
         vis2 <= vis1;
         upd2 <= vis1 ? upd_vis : upd_hid;
         r2 <= r1;
+        l2 <= l1;
         i2 <= i1;
         acc2 <= acc1;
         s2 <= q_s[r1*SW +: SW];
@@ -137,8 +161,8 @@ module neuron_pipe #(
         bias2 <= q_bias[r1*WW +: WW];
     end
     // the item's identity and what later stages need, carried as one tag
-    localparam integer TG = 1 + 1 + RW + LIW;     // vis, upd, bank, index
-    wire [TG-1:0] tag2 = {vis2, upd2, r2, i2};
+    localparam integer TG = 1 + 1 + RW + LW + LIW;     // vis, upd, bank, lane, index
+    wire [TG-1:0] tag2 = {vis2, upd2, r2, l2, i2};
 
     // ---- A1: dsum = acc + (b << F_s) exact; dx = x - x_t
     wire signed [DSW-1:0] acc_x, bias_x;
@@ -318,11 +342,12 @@ module neuron_pipe #(
     /* verilator lint_off UNUSEDSIGNAL */ // the upd flag is spent
     wire [TG-1:0] tag11_u = tag11;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [RW-1:0] r11 = tag11_u[LIW+RW-1:LIW];
+    wire [RW-1:0] r11 = tag11_u[LIW+LW+RW-1:LIW+LW];
     integer b;
     always @(posedge clk) begin
         for (b = 0; b < R; b = b + 1) wb_en[b] <= !rst && v11 && (r11 == b[RW-1:0]);
         wb_idx <= tag11_u[LIW-1:0];
+        wb_lane <= tag11_u[LIW+LW-1:LIW];
         wb_s <= s11;
         wb_act <= tag11_u[TG-1] ? s11 : lut_rho;
         wb_dact <= lut_drho;

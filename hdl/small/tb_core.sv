@@ -2,7 +2,8 @@
 // `floweqprop vectors` (tb_params.svh, written by `floweqprop hdl --vectors DIR`, gives the
 // run's sizes and constants; +VECTORS=DIR overrides the folder). Through the host port only, it
 // loads the initial parameters and the constants, runs every training step of the vectors
-// (per sample FREE, PLUS, MINUS_ACC, then UPDATE) and the generation run (GEN_STEP), and
+// (per group of up to 1 samples, one a lane: FREE, PLUS, MINUS_ACC; then UPDATE) and the
+// generation run (GEN_STEP, a group of samples at a time), and
 // compares every observation point: the LUT ROMs, the three equilibria of every sample, the
 // gradient sums and the parameters after every step, x after every Euler step. Each mismatch
 // is printed with its index and both values; it prints the cycles of each command and the
@@ -30,13 +31,17 @@ module tb_core;
     localparam integer WH = 16;
     localparam integer GH = 48;
     localparam integer LUT_ENTRIES = 1025;
-    localparam longint IDEAL_SAMPLE = 69504;
+    localparam real IDEAL_SAMPLE = 69504;
+    localparam integer LANES = 1;
+    localparam integer SB = 7;    // a state index: lane << SB | neuron
     localparam integer RD_LATENCY = 6;
     // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
+    // (MINUS_ACC with every lane active: the first group of the first step)
     localparam longint MODEL_FREE = 25252;
     localparam longint MODEL_MINUS_ACC = 25611;
     localparam longint MODEL_UPDATE = 3257;
     localparam longint MODEL_GEN_STEP = 25647;
+    localparam longint MODEL_ACC_LANE = 384;   // the accumulation of one lane
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
     localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3,
@@ -187,6 +192,13 @@ module tb_core;
         start = 1'b0;
         expect_status("unknown command", DW'(1 << (8 + 3)));
         host_write(R_STATUS, 0, DW'(0));
+        // an active-lane count of 0 or beyond the lanes
+        host_write(R_CONST, 14, DW'(0));
+        expect_status("0 active lanes", DW'(1 << (8 + 6)));
+        host_write(R_STATUS, 0, DW'(0));
+        host_write(R_CONST, 14, DW'(LANES) + DW'(1));
+        expect_status("too many active lanes", DW'(1 << (8 + 6)));
+        host_write(R_STATUS, 0, DW'(0));
         // a start in the cycle of a write (its init pass would race the write)
         @(negedge clk);
         start = 1'b1;
@@ -230,10 +242,11 @@ module tb_core;
         expect_status("a parameter write drops the free equilibrium", DW'(0));
     endtask
 
-    task automatic check_states(input string phase, input integer s, input integer b);
+    // the states of lane l, sample b of step s
+    task automatic check_states(input string phase, input integer s, input integer b, input integer l);
         logic [DW-1:0] v;
         for (int i = 0; i < NS; i++) begin
-            host_read(R_STATE, i, v);
+            host_read(R_STATE, (l << SB) + i, v);
             case (phase)
                 "free": check($sformatf("step %0d sample %0d free state", s, b), i, v, sext(128'(free_exp[b*NS+i]), SW));
                 "plus": check($sformatf("step %0d sample %0d plus state", s, b), i, v, sext(128'(plus_exp[b*NS+i]), SW));
@@ -300,17 +313,31 @@ module tb_core;
                 free_exp[0][0] = ~free_exp[0][0];
                 $display("tb_core: +CORRUPT: flipped bit 0 of the expected free x[0] of step 0, sample 0");
             end
-            for (int b = 0; b < BATCH; b++) begin
-                for (int i = 0; i < NX; i++) begin
-                    host_write(R_XT, i, sext(128'(samples[b*2*NX+i]), SW));
-                    host_write(R_U, i, sext(128'(samples[b*2*NX+NX+i]), SW));
+            for (int b0 = 0; b0 < BATCH; b0 += LANES) begin
+                // a group: sample b0 + l in lane l; MINUS_ACC accumulates the active lanes only
+                int n = (BATCH - b0 < LANES) ? BATCH - b0 : LANES;
+                longint c_free, c_plus, c_minus;
+                host_write(R_CONST, 14, DW'(n));
+                for (int l = 0; l < n; l++) begin
+                    for (int i = 0; i < NX; i++) begin
+                        host_write(R_XT, (l << SB) + i, sext(128'(samples[(b0+l)*2*NX+i]), SW));
+                        host_write(R_U, (l << SB) + i, sext(128'(samples[(b0+l)*2*NX+NX+i]), SW));
+                    end
                 end
-                run(CMD_FREE, cyc_free);
-                check_states("free", s, b);
-                run(CMD_PLUS, cyc_plus);
-                check_states("plus", s, b);
-                run(CMD_MINUS_ACC, cyc_minus);
-                check_states("minus", s, b);
+                run(CMD_FREE, c_free);
+                for (int l = 0; l < n; l++) check_states("free", s, b0 + l, l);
+                run(CMD_PLUS, c_plus);
+                for (int l = 0; l < n; l++) check_states("plus", s, b0 + l, l);
+                run(CMD_MINUS_ACC, c_minus);
+                for (int l = 0; l < n; l++) check_states("minus", s, b0 + l, l);
+                if (n < LANES)
+                    check($sformatf("cycles of MINUS_ACC with %0d active lanes against the cycle model", n), 0,
+                          DW'(c_minus), DW'(MODEL_MINUS_ACC - (longint'(LANES) - longint'(n)) * MODEL_ACC_LANE));
+                if (s == 0 && b0 == 0) begin
+                    cyc_free = c_free;
+                    cyc_plus = c_plus;
+                    cyc_minus = c_minus;
+                end
             end
             $readmemh($sformatf("%s/gradsum_step%0d.hex", dir, s), gsum_exp);
             for (int i = 0; i < NP; i++) begin
@@ -330,14 +357,19 @@ module tb_core;
 
         // generation with the trained parameters
         $readmemh({dir, "/gen_x0.hex"}, gen_x);
-        for (int g = 0; g < GEN_SAMPLES; g++) begin
-            for (int i = 0; i < NX; i++) host_write(R_STATE, i, sext(128'(gen_x[g*NX+i]), SW));
+        for (int g0 = 0; g0 < GEN_SAMPLES; g0 += LANES) begin
+            int n = (GEN_SAMPLES - g0 < LANES) ? GEN_SAMPLES - g0 : LANES;
+            for (int l = 0; l < n; l++)
+                for (int i = 0; i < NX; i++) host_write(R_STATE, (l << SB) + i, sext(128'(gen_x[(g0+l)*NX+i]), SW));
             for (int e = 0; e < GEN_STEPS; e++) begin
                 run(CMD_GEN_STEP, cyc_gen);
                 $readmemh($sformatf("%s/gen_step%0d.hex", dir, e), gen_exp);
-                for (int i = 0; i < NX; i++) begin
-                    host_read(R_STATE, i, v);
-                    check($sformatf("generation sample %0d Euler step %0d x", g, e), i, v, sext(128'(gen_exp[g*NX+i]), SW));
+                for (int l = 0; l < n; l++) begin
+                    for (int i = 0; i < NX; i++) begin
+                        host_read(R_STATE, (l << SB) + i, v);
+                        check($sformatf("generation sample %0d Euler step %0d x", g0 + l, e), i, v,
+                              sext(128'(gen_exp[(g0+l)*NX+i]), SW));
+                    end
                 end
             end
         end
@@ -361,7 +393,7 @@ module tb_core;
         end
         expect_status("after a reset during UPDATE", DW'(0));
 
-        cyc_last = cyc_free + cyc_plus + cyc_minus;
+        cyc_last = cyc_free + cyc_plus + cyc_minus;   // a group of LANES samples
         check("cycles of FREE against the cycle model", 0, DW'(cyc_free), DW'(MODEL_FREE));
         check("cycles of PLUS against the cycle model", 0, DW'(cyc_plus), DW'(MODEL_FREE));
         check("cycles of MINUS_ACC against the cycle model", 0, DW'(cyc_minus), DW'(MODEL_MINUS_ACC));
@@ -369,8 +401,8 @@ module tb_core;
         check("cycles of GEN_STEP against the cycle model", 0, DW'(cyc_gen), DW'(MODEL_GEN_STEP));
         $display("cycles: FREE %0d, PLUS %0d, MINUS_ACC %0d, UPDATE %0d, GEN_STEP %0d", cyc_free, cyc_plus,
                  cyc_minus, cyc_update, cyc_gen);
-        $display("cycles per training sample: %0d, ideal %0d, ratio %.4f", cyc_last, IDEAL_SAMPLE,
-                 real'(cyc_last) / real'(IDEAL_SAMPLE));
+        $display("cycles per training sample: %.1f (a group of %0d in %0d lane(s)), ideal %.1f, ratio %.4f",
+                 real'(cyc_last) / LANES, cyc_last, LANES, IDEAL_SAMPLE, real'(cyc_last) / LANES / IDEAL_SAMPLE);
         $display("checked %0d values: %0d mismatches", checked, errors);
         if (errors != 0) $fatal(1, "tb_core: %0d mismatches", errors);
         $display("tb_core: PASS");

@@ -41,11 +41,12 @@ pub const UPDATE_OVERHEAD: usize = 8;
 /// the gradient accumulation; GEN_STEP (no save pass) one more step.
 pub const PHASE_OVERHEAD: usize = 2;
 
-/// Whether a `rows x cols` array of a `K x N` matrix leaves its neuron pipelines enough time: a
-/// side's drives arrive every `nt` (K side) or `kt` (N side) cycles, one per bank, and its
-/// pipeline takes one a cycle, so `rows <= N / cols` and `cols <= K / rows`.
-pub fn neuron_pipelines_keep_up(k: usize, n: usize, rows: usize, cols: usize) -> bool {
-    rows * cols <= n && rows * cols <= k
+/// Whether a `rows x cols` array of a `K x N` matrix with `lanes` sample lanes leaves its neuron
+/// pipelines enough time: a side's drives arrive every `nt` (K side) or `kt` (N side) cycles, one
+/// per bank and lane, and its pipeline takes one a cycle, so `rows lanes <= N / cols` and
+/// `cols lanes <= K / rows`.
+pub fn neuron_pipelines_keep_up(k: usize, n: usize, rows: usize, cols: usize, lanes: usize) -> bool {
+    rows * cols * lanes <= n && rows * cols * lanes <= k
 }
 
 /// `ceil(log2(n))`, at least 1: the width of an index over `n` values.
@@ -73,6 +74,8 @@ pub struct CoreParams {
     pub n: usize,
     pub rows: usize,
     pub cols: usize,
+    /// Sample lanes (`hardware.lanes`): samples relaxing side by side, one multiplier each per PE.
+    pub lanes: usize,
     /// Tile of one PE: `kt x nt` weights.
     pub kt: usize,
     pub nt: usize,
@@ -292,29 +295,38 @@ impl CoreParams {
         let table = |t: &[i64], w: u32| t.iter().map(|&v| hex(v, w)).collect::<Vec<_>>();
         let (rho0, drho0) = lut.eval(0);
         let ideal_step_cycles = 2 * kt * nt;
-        if h.rows > nt {
+        let lanes = h.lanes;
+        if h.rows * lanes > nt {
+            let (field, value) =
+                if lanes > 1 { ("hardware.lanes", lanes) } else { ("hardware.rows", h.rows) };
             return Err(invalid(
-                "hardware.rows",
-                h.rows,
+                field,
+                value,
                 &format!(
-                    "the K-side neuron pipeline takes the drives of one PE row a cycle, and they arrive \
-                     every n_h1 / hardware.cols = {nt} cycles: at most {nt} rows"
+                    "the K-side neuron pipeline takes the drives of one PE row and lane a cycle, and \
+                     they arrive every n_h1 / hardware.cols = {nt} cycles: rows x lanes = {} x {lanes} \
+                     must be at most {nt}",
+                    h.rows
                 ),
             ));
         }
-        if h.cols > kt {
+        if h.cols * lanes > kt {
+            let (field, value) =
+                if lanes > 1 { ("hardware.lanes", lanes) } else { ("hardware.cols", h.cols) };
             return Err(invalid(
-                "hardware.cols",
-                h.cols,
+                field,
+                value,
                 &format!(
-                    "the N-side neuron pipeline takes the drives of one PE column a cycle, and they \
-                     arrive every (n_x + n_h2) / hardware.rows = {kt} cycles: at most {kt} columns"
+                    "the N-side neuron pipeline takes the drives of one PE column and lane a cycle, \
+                     and they arrive every (n_x + n_h2) / hardware.rows = {kt} cycles: cols x lanes = \
+                     {} x {lanes} must be at most {kt}",
+                    h.cols
                 ),
             ));
         }
         let neuron_latency = neuron_latency(s_w as usize, d_w as usize, c_w as usize, gv_w as usize);
         let tree_levels = index_width(h.rows.max(h.cols)) as usize;
-        let drain_cycles = PE_STAGES + tree_levels + 1 + h.rows + neuron_latency;
+        let drain_cycles = PE_STAGES + tree_levels + 1 + h.rows * lanes + neuron_latency;
         let z = |v: u32| v as usize;
         Ok(CoreParams {
             n_x: m.n_x,
@@ -324,6 +336,7 @@ impl CoreParams {
             n,
             rows: h.rows,
             cols: h.cols,
+            lanes,
             kt,
             nt,
             t_steps: config.relax.steps,
@@ -382,10 +395,10 @@ impl CoreParams {
         })
     }
 
-    /// Cycles of an init or a save pass of the neuron banks: one neuron a cycle over the largest
-    /// bank, and one for the last write.
+    /// Cycles of an init or a save pass of the neuron banks: one neuron of one lane a cycle over
+    /// the largest bank, and one for the last write.
     pub fn pass_cycles(&self) -> usize {
-        self.max_unit() + 1
+        self.lanes * self.max_unit() + 1
     }
 
     /// Cycles of FREE (and of PLUS): init pass, T steps, save pass.
@@ -393,9 +406,13 @@ impl CoreParams {
         PHASE_OVERHEAD + 2 * self.pass_cycles() + self.t_steps * self.step_cycles
     }
 
-    /// Cycles of MINUS_ACC: init pass, T steps, the gradient accumulation (two items a weight).
+    /// Cycles of MINUS_ACC with every lane active: init pass, T steps, the gradient accumulation
+    /// (two items a weight, one lane after the other).
     pub fn minus_cycles(&self) -> usize {
-        PHASE_OVERHEAD + self.pass_cycles() + self.t_steps * self.step_cycles + self.ideal_step_cycles
+        PHASE_OVERHEAD
+            + self.pass_cycles()
+            + self.t_steps * self.step_cycles
+            + self.lanes * self.ideal_step_cycles
     }
 
     /// Cycles of GEN_STEP: init pass, T hidden-only steps and the visible step.
@@ -403,9 +420,14 @@ impl CoreParams {
         PHASE_OVERHEAD + self.pass_cycles() + (self.t_steps + 1) * self.step_cycles
     }
 
-    /// Cycles of one training sample: FREE, PLUS and MINUS_ACC.
-    pub fn sample_cycles(&self) -> usize {
+    /// Cycles of one group of `lanes` training samples: FREE, PLUS and MINUS_ACC.
+    pub fn group_cycles(&self) -> usize {
         2 * self.free_cycles() + self.minus_cycles()
+    }
+
+    /// Cycles per training sample: a group's over its lanes.
+    pub fn sample_cycles(&self) -> f64 {
+        self.group_cycles() as f64 / self.lanes as f64
     }
 
     /// Cycles of an UPDATE: one parameter a cycle into the optimizer pipeline, then its drain.
@@ -418,9 +440,11 @@ impl CoreParams {
         self.k * self.n + self.k + self.n
     }
 
-    /// The ideal `(3T + 1) * 2 * (n_x n_h1 + n_h1 n_h2) / (rows cols)`: every multiplier busy.
-    pub fn ideal_sample_cycles(&self) -> usize {
-        (3 * self.t_steps + 1) * 2 * (self.n_x * self.n_h1 + self.n_h1 * self.n_h2) / (self.rows * self.cols)
+    /// The ideal `(3T + 1) * 2 * (n_x n_h1 + n_h1 n_h2) / (rows cols lanes)` cycles per sample:
+    /// every multiplier busy.
+    pub fn ideal_sample_cycles(&self) -> f64 {
+        ((3 * self.t_steps + 1) * 2 * (self.n_x * self.n_h1 + self.n_h1 * self.n_h2)) as f64
+            / (self.rows * self.cols * self.lanes) as f64
     }
 
     /// Latencies of the neuron pipeline's three products of stage B (`neuron_pipe.v` aligns them).
@@ -464,10 +488,21 @@ impl CoreParams {
         1 << self.lut_b
     }
 
-    /// Width of the host index ports: every parameter and every state has an index.
+    /// Width of the host index ports: every parameter, and every state of every lane
+    /// (`lane << state_bits() | i`), has an index.
     pub fn host_index_w(&self) -> u32 {
         // at least 4 bits: the constants' index
-        index_width(self.k * self.n + self.k + self.n).max(index_width(self.k + self.n)).max(4)
+        index_width(self.k * self.n + self.k + self.n).max(self.state_bits() + self.lane_w()).max(4)
+    }
+
+    /// Low bits of a state, `x_t` or `u` index: the neuron (`0..K+N`); the bits above are the lane.
+    pub fn state_bits(&self) -> u32 {
+        index_width(self.k + self.n)
+    }
+
+    /// Bits of a lane index (at least 1: a port cannot be 0 bits wide).
+    pub fn lane_w(&self) -> u32 {
+        index_width(self.lanes)
     }
 
     /// Width of the step counter (0..=T).
@@ -532,11 +567,12 @@ mod tests {
         // rho(0) = 0, rho'(0) = 1/2 in Q(16,14)
         assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
         assert_eq!(p.rho_hex[512], "0000");
-        assert_eq!(p.ideal_sample_cycles(), 61 * 160);
+        assert_eq!(p.ideal_sample_cycles(), (61 * 160) as f64);
         // measured by the cosimulation (tb_core): FREE 3964, PLUS 3964, MINUS_ACC 4103, UPDATE 1433,
         // GEN_STEP 4139 (tb_core also checks each against this model)
         assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (3964, 4103, 4139));
-        assert_eq!(p.sample_cycles(), 3964 + 3964 + 4103);
+        assert_eq!(p.group_cycles(), 3964 + 3964 + 4103);
+        assert_eq!(p.sample_cycles(), (3964 + 3964 + 4103) as f64);
         assert_eq!(p.np(), 80 * 16 + 80 + 16);
         assert_eq!(p.sgd_latency, 49);
         assert_eq!(p.update_cycles(), 1433);
@@ -549,8 +585,44 @@ mod tests {
     fn paper_core_meets_the_cycle_target() {
         let p = CoreParams::new(&config("paper")).unwrap();
         assert_eq!((p.kt, p.nt, p.ideal_step_cycles), (24, 16, 768));
-        let ratio = p.sample_cycles() as f64 / p.ideal_sample_cycles() as f64;
+        let ratio = p.sample_cycles() / p.ideal_sample_cycles();
         assert!(ratio < 1.15, "{ratio}");
+    }
+
+    #[test]
+    fn lanes_share_the_weight_walk() {
+        let lanes = Config::from_yaml_file(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/core_lanes.yaml"),
+        )
+        .unwrap();
+        let p = CoreParams::new(&lanes).unwrap();
+        assert_eq!((p.rows, p.cols, p.lanes, p.kt, p.nt), (2, 2, 3, 40, 8));
+        // measured by make cosim-lanes (tb_core checks each against this model, and MINUS_ACC of a
+        // group of 2 active lanes against minus_cycles() - ideal_step_cycles)
+        assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (7014, 8813, 7570));
+        assert_eq!(p.pass_cycles(), 3 * 40 + 1);
+        assert_eq!(p.minus_cycles() - p.free_cycles(), 3 * p.ideal_step_cycles - p.pass_cycles());
+        assert_eq!(p.group_cycles(), 7014 + 7014 + 8813);
+        // 3 lanes: a third of one lane's MAC bound, and the same steps
+        let mut one = lanes.clone();
+        one.hardware.lanes = 1;
+        let q = CoreParams::new(&one).unwrap();
+        assert_eq!(p.ideal_sample_cycles() * 3.0, q.ideal_sample_cycles());
+        assert_eq!(p.step_cycles, q.step_cycles + 2 * (3 - 1));
+        // states of lane l at l << state_bits(): 96 neurons take 7 bits, 3 lanes 2 more
+        assert_eq!((p.state_bits(), p.lane_w()), (7, 2));
+        assert!(p.host_index_w() >= 9);
+    }
+
+    #[test]
+    fn lanes_beyond_the_neuron_pipelines_name_the_field() {
+        let mut c = config("tiny");
+        c.hardware.lanes = 2; // 4 rows x 2 lanes > nt = 4
+        let e = CoreParams::new(&c).unwrap_err().to_string();
+        assert!(e.contains("hardware.lanes") && e.contains("4 x 2") && e.contains("at most 4"), "{e}");
+        c.hardware.lanes = 0;
+        let e = CoreParams::new(&c).unwrap_err().to_string();
+        assert!(e.contains("hardware.lanes") && e.contains("at least 1"), "{e}");
     }
 
     #[test]
