@@ -29,8 +29,10 @@ module neuron_pipe #(
     input  wire                      upd_vis,     // visible neurons follow their rule this step
     input  wire                      upd_hid,     // hidden neurons follow their rule this step
     input  wire signed [32-1:0]     eps,
+    /* verilator lint_off UNUSEDSIGNAL */ // the N side has no spring and no pull
     input  wire signed [32-1:0]     coeff,
     input  wire signed [32-1:0]     c2,
+    /* verilator lint_on UNUSEDSIGNAL */
     // drives of neuron in_idx of every bank and lane (bank b, lane l at (b * LANES + l) * 40),
     // from the reduction
     input  wire                      in_valid,
@@ -189,8 +191,11 @@ module neuron_pipe #(
     fxp_round_sat #(.WI(DSW), .F(14), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_drive (.v(dsum3), .q(drive3));
     reg v4;
     reg [TG-1:0] tag4;
-    reg signed [SW-1:0] drive4, s4, u4;
+    reg signed [SW-1:0] drive4, s4;
+    /* verilator lint_off UNUSEDSIGNAL */ // the N side has no spring and no pull
+    reg signed [SW-1:0] u4;
     reg signed [SW:0] dx4;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg signed [DW-1:0] dact4;
     always @(posedge clk) begin
         v4 <= rst ? 1'b0 : v3;
@@ -202,38 +207,49 @@ module neuron_pipe #(
         dact4 <= dact3;
     end
 
-    // ---- B1: the three products, aligned to the slowest (L_B cycles)
+    // ---- B1: the three products, aligned to the slowest (L_B cycles). The N side (h1) holds
+    //      hidden neurons only, which have no spring and no pull: it builds rho' drive alone (the
+    //      same latency, fewer multipliers)
     localparam integer TB = TG + 2 * SW;          // tag, s, drive
     wire [TB-1:0] tb_in = {tag4, s4, drive4};
     wire signed [DW+SW-1:0] pd_o, pd;
-    wire signed [CW+SW:0] sp_o, sp;
-    wire signed [CW+SW-1:0] pu_o, pu;
-    wire v_pd, v_sp, v_pu;
-    wire [TB-1:0] t_pd, t_sp, t_pu;
+    wire signed [CW+SW:0] sp;
+    wire signed [CW+SW-1:0] pu;
+    wire v_pd;
+    wire [TB-1:0] t_pd;
     mul_pipe #(.WA(DW), .WB(SW), .TW(TB)) u_pd (
         .clk(clk), .vi(v4), .ti(tb_in), .a(dact4), .b(drive4), .vo(v_pd), .to(t_pd), .p(pd_o)
     );
-    mul_pipe #(.WA(CW), .WB(SW + 1), .TW(TB)) u_sp (
-        .clk(clk), .vi(v4), .ti(tb_in), .a(coeff), .b(dx4), .vo(v_sp), .to(t_sp), .p(sp_o)
-    );
-    mul_pipe #(.WA(CW), .WB(SW), .TW(TB)) u_pu (
-        .clk(clk), .vi(v4), .ti(tb_in), .a(c2), .b(u4), .vo(v_pu), .to(t_pu), .p(pu_o)
-    );
-    /* verilator lint_off UNUSEDSIGNAL */ // one product's valid and tag carry the item
-    wire vb_pd, vb_pu;
-    wire [TB-1:0] tb_pd, tb_pu;
-    /* verilator lint_on UNUSEDSIGNAL */
     wire vb;
     wire [TB-1:0] tb;
     pipe_delay #(.W(1 + TB + DW + SW), .N(L_B - L_PD)) u_al_pd (
-        .clk(clk), .d({v_pd, t_pd, pd_o}), .q({vb_pd, tb_pd, pd})
+        .clk(clk), .d({v_pd, t_pd, pd_o}), .q({vb, tb, pd})
     );
-    pipe_delay #(.W(1 + TB + CW + SW + 1), .N(L_B - L_SP)) u_al_sp (
-        .clk(clk), .d({v_sp, t_sp, sp_o}), .q({vb, tb, sp})
-    );
-    pipe_delay #(.W(1 + TB + CW + SW), .N(L_B - L_PU)) u_al_pu (
-        .clk(clk), .d({v_pu, t_pu, pu_o}), .q({vb_pu, tb_pu, pu})
-    );
+    generate
+        if (K_SIDE != 0) begin : g_visible
+            wire signed [CW+SW:0] sp_o;
+            wire signed [CW+SW-1:0] pu_o;
+            /* verilator lint_off UNUSEDSIGNAL */ // the rho' drive product's valid and tag carry the item
+            wire v_sp, v_pu, vb_sp, vb_pu;
+            wire [TB-1:0] t_sp, t_pu, tb_sp, tb_pu;
+            /* verilator lint_on UNUSEDSIGNAL */
+            mul_pipe #(.WA(CW), .WB(SW + 1), .TW(TB)) u_sp (
+                .clk(clk), .vi(v4), .ti(tb_in), .a(coeff), .b(dx4), .vo(v_sp), .to(t_sp), .p(sp_o)
+            );
+            mul_pipe #(.WA(CW), .WB(SW), .TW(TB)) u_pu (
+                .clk(clk), .vi(v4), .ti(tb_in), .a(c2), .b(u4), .vo(v_pu), .to(t_pu), .p(pu_o)
+            );
+            pipe_delay #(.W(1 + TB + CW + SW + 1), .N(L_B - L_SP)) u_al_sp (
+                .clk(clk), .d({v_sp, t_sp, sp_o}), .q({vb_sp, tb_sp, sp})
+            );
+            pipe_delay #(.W(1 + TB + CW + SW), .N(L_B - L_PU)) u_al_pu (
+                .clk(clk), .d({v_pu, t_pu, pu_o}), .q({vb_pu, tb_pu, pu})
+            );
+        end else begin : g_hidden
+            assign sp = {(CW+SW+1){1'b0}};
+            assign pu = {(CW+SW){1'b0}};
+        end
+    endgenerate
 
     // ---- B2: p = sat(round_{F_d}(pd)); spring = round_{F_c}(sp); pull = sat(round_{F_c}(pu))
     wire signed [SW-1:0] p;
@@ -289,14 +305,36 @@ module neuron_pipe #(
         g7 <= vis6 ? t1_6 + t2_6 : ghid6;
     end
 
-    // ---- C1: eps g, exact
+    // ---- C1: eps g, exact. On the N side g = h - p, which fits SW + 1 bits: a narrower product
+    //      (fewer multipliers), delayed to the full product's latency L_ET
     localparam integer TC = TG + SW;
+    localparam integer L_ET = 5;
+    localparam integer L_ET_HID = 3;
     wire vc;
     wire [TC-1:0] tc;
     wire signed [CW+GV-1:0] et;
-    mul_pipe #(.WA(CW), .WB(GV), .TW(TC)) u_et (
-        .clk(clk), .vi(v7), .ti({tag7, s7}), .a(eps), .b(g7), .vo(vc), .to(tc), .p(et)
-    );
+    generate
+        if (K_SIDE != 0) begin : g_et_visible
+            mul_pipe #(.WA(CW), .WB(GV), .TW(TC)) u_et (
+                .clk(clk), .vi(v7), .ti({tag7, s7}), .a(eps), .b(g7), .vo(vc), .to(tc), .p(et)
+            );
+        end else begin : g_et_hidden
+            wire vc_h;
+            wire [TC-1:0] tc_h;
+            wire signed [CW+SW:0] et_h;
+            /* verilator lint_off UNUSEDSIGNAL */ // a hidden neuron's g fits SW + 1 bits
+            wire signed [GV-1:0] g7_h = g7;
+            /* verilator lint_on UNUSEDSIGNAL */
+            mul_pipe #(.WA(CW), .WB(SW + 1), .TW(TC)) u_et (
+                .clk(clk), .vi(v7), .ti({tag7, s7}), .a(eps), .b(g7_h[SW:0]), .vo(vc_h), .to(tc_h), .p(et_h)
+            );
+            wire signed [CW+GV-1:0] et_x;
+            fxp_sat #(.WI(CW + SW + 1), .WO(CW + GV), .WRAP(1)) u_et_x (.v(et_h), .q(et_x));
+            pipe_delay #(.W(1 + TC + CW + GV), .N(L_ET - L_ET_HID)) u_al_et (
+                .clk(clk), .d({vc_h, tc_h, et_x}), .q({vc, tc, et})
+            );
+        end
+    endgenerate
     // ---- C2: round_{F_c}(eps g)
     wire signed [CW+GV-1:0] et_r;
     fxp_round #(.WI(CW + GV), .F(20), .HALF_EVEN(HALF_EVEN)) u_step_round (.v(et), .q(et_r));

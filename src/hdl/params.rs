@@ -452,6 +452,13 @@ impl CoreParams {
         stage_b_latencies(self.s_w, self.d_w, self.c_w)
     }
 
+    /// Latencies of the neuron pipeline's product `eps g`: the K side's (`c_w x gv_w`: a visible
+    /// neuron's g) and the N side's (`c_w x (s_w + 1)`: a hidden neuron's `g = h - p`), which
+    /// `neuron_pipe.v` delays to the former.
+    pub fn et_latencies(&self) -> [usize; 2] {
+        [mul_latency(self.c_w, self.gv_w), mul_latency(self.c_w, self.s_w + 1)]
+    }
+
     /// Levels of the reductions' adder trees in `pe_array.v` (at least 1).
     pub fn tree_levels(&self) -> u32 {
         index_width(self.rows.max(self.cols))
