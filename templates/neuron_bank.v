@@ -160,6 +160,9 @@ module neuron_bank #(
     genvar l;
     generate
         for (l = 0; l < LANES; l = l + 1) begin : g_act
+            // LUT RAM: small (two pages of NN), and one per lane, so block RAM would spend an EBR on
+            // each (15 of the 85F's 208 in paper-fpga's K-side banks)
+            (* ram_style = "distributed" *)
             reg signed [SW-1:0] act_mem [0:(2<<IW)-1];
             reg signed [SW-1:0] act_q_l;
             wire we_init = init_1 && (plane_1 == l);
