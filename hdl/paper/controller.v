@@ -17,7 +17,8 @@
 // pipelines are idle (40 cycles in all), and commits the new activations by turning the
 // banks' activation page (1 cycle): 809 cycles a step. Every command but UPDATE acts on all 1
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
-// pass, one neuron of one lane a cycle, lanes outer (25 cycles each).
+// pass, one neuron of one lane a cycle, lanes outer, then two cycles for the banks' last write
+// (26 cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
 // After reset the controller first clears every gradient sum and momentum (384 cycles, busy).
@@ -97,7 +98,7 @@ module controller (
     reg [5-1:0] kk;
     reg [5-1:0] nn;
     reg pm;                       // accumulation: 0 plus product, 1 minus product
-    reg [5:0] pcount;          // init and save passes: neuron index (one past the last: the last write)
+    reg [5:0] pcount;          // init and save passes: neuron index (then MAXN, MAXN + 1: the last write)
     reg [1-1:0] plane;          // init and save passes: lane
     reg [1-1:0] glane;          // accumulation: lane
     reg [9-1:0] ucnt;          // clear: weight counter
@@ -105,7 +106,10 @@ module controller (
     reg [3:0] drain;
 
     localparam integer LANES = 1;
-    wire pass_last = ({{(31-5){1'b0}}, pcount} == MAXN);
+    // a pass's items while pcount < MAXN; then two cycles until the banks' last write lands (they
+    // register the pass signals, then read, then write)
+    wire pass_item = ({{(31-5){1'b0}}, pcount} < MAXN);
+    wire pass_end = ({{(31-5){1'b0}}, pcount} == MAXN + 1);
     // the last neuron of a lane: the next lane, or after the last lane the last write
     wire pass_lane_end = ({{(31-5){1'b0}}, pcount} == MAXN - 1);
     wire plane_last = (plane == LANES[1-1:0] - 1'b1);
@@ -152,7 +156,7 @@ module controller (
                         pcount <= {(5+1){1'b0}};
                         plane <= plane + 1'b1;
                     end
-                    if (pass_last) begin
+                    if (pass_end) begin
                         pcount <= {(5+1){1'b0}};
                         plane <= {1{1'b0}};
                         state <= S_WALK;
@@ -216,7 +220,7 @@ module controller (
                         pcount <= {(5+1){1'b0}};
                         plane <= plane + 1'b1;
                     end
-                    if (pass_last) state <= S_DONE;
+                    if (pass_end) state <= S_DONE;
                 end
                 S_GACC: begin
                     // lanes outer, then k, then n, plus then minus product innermost
@@ -272,12 +276,12 @@ module controller (
     assign upd_vis = (cmd_r != CMD_GEN_STEP) || gen_final;
     assign upd_hid = (cmd_r != CMD_GEN_STEP) || !gen_final;
 
-    assign init_en = (state == S_INIT) && !pass_last;
+    assign init_en = (state == S_INIT) && pass_item;
     assign pass_idx = pcount[5-1:0];
     assign pass_lane = plane;
     assign init_mode = (cmd_r == CMD_FREE) ? 2'd0 : (cmd_r == CMD_GEN_STEP) ? 2'd2 : 2'd1;
-    assign save_free = (state == S_SAVE) && !pass_last && (cmd_r == CMD_FREE);
-    assign save_plus = (state == S_SAVE) && !pass_last && (cmd_r == CMD_PLUS);
+    assign save_free = (state == S_SAVE) && pass_item && (cmd_r == CMD_FREE);
+    assign save_plus = (state == S_SAVE) && pass_item && (cmd_r == CMD_PLUS);
 
     assign mac_en = (state == S_WALK);
     assign mac_fwd = fwd;

@@ -14,7 +14,7 @@
 //             rd_idx (data the next cycle) and writes s, rho' and act[!page] of (wb_lane, wb_idx)
 //   lanes     one activation memory per lane (the stream reads every lane each cycle); every other
 //             per-lane array is one memory of LANES x 2^IW entries at lane * 2^IW + index
-//   init      init pass over (pass_lane, pass_idx), mode 0: s = x_t (visible) or 0, act = x_t or
+//   init      init pass over (pass_lane, pass_idx) (registered here first), mode 0: s = x_t (visible) or 0, act = x_t or
 //             rho(0), rho' = rho'(0); mode 1: the free equilibrium; mode 2: x kept, h = 0 (generation)
 //   save      save_free: s, act, rho' -> the free equilibrium; save_plus: act -> act_plus
 //   bias      in the accumulation walk of each lane, the item pair where this bank's neuron meets
@@ -113,7 +113,6 @@ module neuron_bank #(
     wire [IW-1:0] o_i = out_idx[IW-1:0];
     wire [IW-1:0] rd_i = rd_idx[IW-1:0];
     wire [IW-1:0] wb_i = wb_idx[IW-1:0];
-    wire [IW-1:0] pass_i = pass_idx[IW-1:0];
     reg [IW-1:0] p_i;                 // the parameter port's address, registered at the input
     reg [LW-1:0] p_l;
     always @(posedge clk) begin
@@ -121,29 +120,45 @@ module neuron_bank #(
         p_l <= p_lane;
     end
     wire [IW-1:0] wr_i = wr_addr[IW-1:0];
-    wire [IW-1:0] clr_i = clr_idx[IW-1:0];
     /* verilator lint_on UNUSEDSIGNAL */
-    wire pass_here = ({{(32-5){1'b0}}, pass_idx} < NN);
-    wire clr_here = ({{(32-8){1'b0}}, clr_idx} < NN);
 
-    // the passes read at (pass_lane, pass_idx), and write one cycle later
+    // the controller's pass and clearing signals, registered where they arrive: they fan out from
+    // the controller's decode to every bank of the die (a routed critical path before)
+    reg [IW-1:0] pass_i, clr_i;
+    reg [LW-1:0] pass_l;
+    reg pass_here, init_en_r, save_free_r, save_plus_r, clr_en_r, clr_here;
+    reg [1:0] init_mode_r;
+    always @(posedge clk) begin
+        pass_i <= pass_idx[IW-1:0];
+        pass_l <= pass_lane;
+        pass_here <= ({{(32-5){1'b0}}, pass_idx} < NN);
+        init_en_r <= init_en;
+        init_mode_r <= init_mode;
+        save_free_r <= save_free;
+        save_plus_r <= save_plus;
+        clr_i <= clr_idx[IW-1:0];
+        clr_en_r <= clr_en;
+        clr_here <= ({{(32-8){1'b0}}, clr_idx} < NN);
+    end
+
+    // the passes read at (pass_l, pass_i), and write one cycle later
     reg init_1, save_free_1, save_plus_1, vis_1;
     reg [1:0] mode_1;
     reg [IW-1:0] pass_1;
     reg [LW-1:0] plane_1;
     always @(posedge clk) begin
-        init_1 <= init_en && pass_here;
-        save_free_1 <= save_free && pass_here;
-        save_plus_1 <= save_plus && pass_here;
-        mode_1 <= init_mode;
+        init_1 <= init_en_r && pass_here;
+        save_free_1 <= save_free_r && pass_here;
+        save_plus_1 <= save_plus_r && pass_here;
+        mode_1 <= init_mode_r;
         pass_1 <= pass_i;
-        plane_1 <= pass_lane;
+        plane_1 <= pass_l;
         vis_1 <= (K_SIDE != 0) && (BASE + {{(32-IW){1'b0}}, pass_i} < 64);
     end
 
     // the per-lane arrays' addresses
     wire [LAI-1:0] pass_a, pass_a1, rd_a, wb_a, p_a, wr_a, plus_ra;
-    lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass (.lane(pass_lane), .idx(pass_i), .a(pass_a));
+    lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass (.lane(pass_l), .idx(pass_i), .a(pass_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass1 (.lane(plane_1), .idx(pass_1), .a(pass_a1));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_rd (.lane(rd_lane), .idx(rd_i), .a(rd_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_wb (.lane(wb_lane), .idx(wb_i), .a(wb_a));
@@ -153,7 +168,7 @@ module neuron_bank #(
 
     // ---- activations, two pages, one memory per lane: address {page, index} (a power-of-two
     //      page, as the RAM has)
-    wire act_rd_pass = save_free || save_plus;
+    wire act_rd_pass = save_free_r || save_plus_r;
     wire [IW:0] act_ra = {page, act_rd_pass ? pass_i : o_i};
     reg signed [SW-1:0] init_act;
     wire [LANES*SW-1:0] act_q;
@@ -204,7 +219,7 @@ module neuron_bank #(
     reg signed [SW-1:0] s_mem [0:LDEPTH-1];
     reg signed [SW-1:0] s_q;
     reg signed [SW-1:0] init_s;
-    wire [LAI-1:0] s_ra = (init_en || act_rd_pass) ? pass_a : rd_en ? rd_a : p_a;
+    wire [LAI-1:0] s_ra = (init_en_r || act_rd_pass) ? pass_a : rd_en ? rd_a : p_a;
     always @(posedge clk) begin
         if (init_1) s_mem[pass_a1] <= init_s;
         else if (wb_en) s_mem[wb_a] <= wb_s;
@@ -246,7 +261,7 @@ module neuron_bank #(
     reg signed [SW-1:0] xt_q, u_q;
     always @(posedge clk) begin
         if (wr_xt) xt_mem[wr_a] <= wr_s;
-        xt_q <= xt_mem[init_en ? pass_a : rd_a];
+        xt_q <= xt_mem[init_en_r ? pass_a : rd_a];
     end
     always @(posedge clk) begin
         if (wr_u) u_mem[wr_a] <= wr_s;
@@ -304,17 +319,17 @@ module neuron_bank #(
     reg signed [GSW-1:0] gsum_q;
     wire signed [GSW-1:0] da_x;
     fxp_sat #(.WI(SW + 1), .WO(GSW), .WRAP(1)) u_da_x (.v(da_2), .q(da_x));
-    wire gsum_clr = wr_gclr || (clr_en && clr_here);
+    wire gsum_clr = wr_gclr || (clr_en_r && clr_here);
     always @(posedge clk) begin
         if (bacc_2) gsum_mem[bidx_2] <= gsum_q + (da_x <<< 10);
-        else if (gsum_clr) gsum_mem[clr_en ? clr_i : wr_i] <= {GSW{1'b0}};
+        else if (gsum_clr) gsum_mem[clr_en_r ? clr_i : wr_i] <= {GSW{1'b0}};
         gsum_q <= gsum_mem[bacc_1 ? bidx_1 : p_i];
     end
     always @(posedge clk) p_gsum <= gsum_q;
     reg signed [MW-1:0] mom_mem [0:NN-1];
     reg signed [MW-1:0] mom_q;
     always @(posedge clk) begin
-        if (wr_mom || (clr_en && clr_here)) mom_mem[clr_en ? clr_i : wr_i] <= clr_en ? {MW{1'b0}} : wr_m;
+        if (wr_mom || (clr_en_r && clr_here)) mom_mem[clr_en_r ? clr_i : wr_i] <= clr_en_r ? {MW{1'b0}} : wr_m;
         mom_q <= mom_mem[p_i];
     end
     always @(posedge clk) p_mom <= mom_q;

@@ -84,7 +84,9 @@ module neuron_pipe #(
     reg [IW-1:0] item;         // bank * LANES + lane
     reg [RW-1:0] bank;
     reg [LW-1:0] lane;
+    reg v0;                    // left != 0, as a register: the banks' read enable comes from a flip-flop
     always @(posedge clk) begin
+        v0 <= !rst && (in_valid || (left > {{IW{1'b0}}, 1'b1}));
         if (in_valid) begin
             buf_acc <= in_acc;
             buf_idx <= in_idx;
@@ -110,7 +112,6 @@ module neuron_pipe #(
             end
         end
     end
-    wire v0 = (left != {(IW+1){1'b0}});
     assign rd_en = v0;
     assign rd_idx = buf_idx;
     assign rd_lane = lane;

@@ -75,7 +75,7 @@ fn hdl_writes_the_core_or_names_the_field_and_writes_nothing() {
     let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
     let (ok, err) = floweqprop(&["hdl", "--config", tiny, "--out", out.to_str().unwrap()]);
     assert!(ok, "{err}");
-    assert!(err.contains("1.2327x the ideal"), "{err}");
+    assert!(err.contains("1.2332x the ideal"), "{err}");
     assert!(out.join("core.v").exists() && out.join("tb_core.sv").exists());
 
     let text = std::fs::read_to_string(tiny)
