@@ -793,15 +793,30 @@ impl CoreReport {
     pub fn markdown(&self) -> String {
         let c = &self.cycles;
         let mut s = format!(
-            "## {}: {} network, T = {}, {} x {} PEs of {} x {} weights, {} lane(s)\n\n",
-            self.name, self.network, self.t_steps, self.rows, self.cols, self.kt, self.nt, c.lanes
+            "## {}: {} network, T = {}, {} x {} PEs of {} x {} weights{}\n\n",
+            self.name,
+            self.network,
+            self.t_steps,
+            self.rows,
+            self.cols,
+            self.kt,
+            self.nt,
+            if c.lanes > 1 { format!(", {} sample lanes", c.lanes) } else { String::new() }
         );
+        let phases = if c.lanes == 1 {
+            format!("{} (FREE + PLUS + MINUS_ACC", c.phases)
+        } else {
+            format!(
+                "{} / {} (FREE + PLUS + MINUS_ACC of a group of {} samples in {} lanes",
+                c.phases, c.lanes, c.lanes, c.lanes
+            )
+        };
         let _ = writeln!(
             s,
-            "Cycles per training sample: {:.1} = {} / {} (FREE + PLUS + MINUS_ACC of a group of {} samples \
-             in {} lane(s), the generator's cycle model, which `make cosim` measures) + {} (host writes of \
-             x_t and u) + {} / {} (UPDATE and its two constant writes, once per batch of {}).\n",
-            c.per_sample, c.phases, c.lanes, c.lanes, c.lanes, c.host_writes, c.update, c.batch, c.batch
+            "Cycles per training sample: {:.1} = {phases}, the generator's cycle model, which `make cosim` \
+             measures) + {} (host writes of x_t and u) + {} / {} (UPDATE and its two constant writes, once \
+             per batch of {}).\n",
+            c.per_sample, c.host_writes, c.update, c.batch, c.batch
         );
         s += "| target | flow | cells | LUTs | FFs | DSPs | BRAMs | clock MHz | samples/s |\n";
         s += "|---|---|---:|---:|---:|---:|---:|---|---:|\n";
