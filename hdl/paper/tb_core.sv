@@ -35,7 +35,7 @@ module tb_core;
     // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
     localparam longint MODEL_FREE = 242752;
     localparam longint MODEL_MINUS_ACC = 243495;
-    localparam longint MODEL_UPDATE = 24953;
+    localparam longint MODEL_UPDATE = 722006;
     localparam longint MODEL_GEN_STEP = 243536;
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
