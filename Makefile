@@ -10,7 +10,7 @@
 #   make cosim-variant    the same for a core in the RTL's other rounding, overflow and LUT modes
 #   make cosim-selftest   the cosimulation must fail on a corrupted vector (CORRUPT=1)
 #   make lint-hdl   verilator --lint-only -Wall on the generated Verilog of every committed core
-#   make hdl-unit   the pipelined arithmetic units (multiplier, requantizer, shifter) against references
+#   make hdl-unit   the pipelined multiplier and the sequential optimizer against references
 #   make synth      Yosys synthesis of a core (generic, Xilinx 7-series, iCE40) and nextpnr-ice40 where
 #                   it fits, into runs/synth/X/ (CONFIG=tiny|small|paper); make report tabulates it
 #   make synth-sweep      the PE-array sweep of the paper network (synthesis, report, PNGs);
@@ -113,12 +113,23 @@ cosim-selftest:
 		grep -m1 MISMATCH build/cosim-selftest.log && echo "cosim-selftest: ok (a corrupted vector fails the cosimulation)"; \
 	fi
 
-# The pipelined arithmetic units (templates/pipe.v, as rendered for tiny) against plain references.
-hdl-unit:
-	@mkdir -p build/hdl-unit
-	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit \
-		hdl/tiny/fxp.v hdl/tiny/pipe.v tests/hdl/pipe_tb.sv -o pipe_tb >build/hdl-unit/build.log 2>&1 || (cat build/hdl-unit/build.log; exit 1)
-	build/hdl-unit/pipe_tb
+# The pipelined multiplier (templates/pipe.v) and the sequential optimizer (templates/sgd_unit.v),
+# as rendered for tiny, against plain references; the optimizer also in the wider formats of
+# tests/data/sgd_wide.yaml (its -G values are those formats: sgd_tb checks them against the unit's).
+SGD_WIDE_FORMATS := -GGSW=60 -GCW=40 -GGW=40 -GG_F=30 -GMW=48 -GM_F=36 -GWW=20 -GW_F=16 -GSUM_FRAC=20
+hdl-unit: $(BIN)
+	@mkdir -p build/hdl-unit/pipe build/hdl-unit/sgd build/hdl-unit/sgd-wide
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/pipe \
+		hdl/tiny/fxp.v hdl/tiny/pipe.v tests/hdl/pipe_tb.sv -o pipe_tb >build/hdl-unit/pipe.log 2>&1 || (cat build/hdl-unit/pipe.log; exit 1)
+	build/hdl-unit/pipe/pipe_tb
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/sgd \
+		hdl/tiny/fxp.v hdl/tiny/sgd_unit.v tests/hdl/sgd_tb.sv -o sgd_tb >build/hdl-unit/sgd.log 2>&1 || (cat build/hdl-unit/sgd.log; exit 1)
+	build/hdl-unit/sgd/sgd_tb
+	$(BIN) hdl --config tests/data/sgd_wide.yaml --out build/hdl-unit/sgd-wide/rtl
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb $(SGD_WIDE_FORMATS) -Mdir build/hdl-unit/sgd-wide \
+		build/hdl-unit/sgd-wide/rtl/fxp.v build/hdl-unit/sgd-wide/rtl/sgd_unit.v tests/hdl/sgd_tb.sv -o sgd_tb \
+		>build/hdl-unit/sgd-wide.log 2>&1 || (cat build/hdl-unit/sgd-wide.log; exit 1)
+	build/hdl-unit/sgd-wide/sgd_tb
 
 lint-hdl:
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(VERILATOR) --lint-only -Wall --top-module core $(RTL_FILES)) || exit 1; done

@@ -5,9 +5,10 @@
 //   MINUS_ACC  from the free equilibrium; T steps with coeff_minus, pull c2_minus * u; then the
 //              gradient accumulation S += -(a+ b+ - a- b-) of each active lane in turn (lanes_m1 + 1
 //              of ${ c.lanes }$; 2 kt nt cycles each, the "+1 step")
-//   UPDATE     SGD on every parameter: the ${ c.np() }$ parameter indices go one a cycle into the core's
-//              parameter port and its optimizer pipeline, which writes w, m and S = 0 back; the
-//              command ends when the last write-back is done (upd_pending low)
+//   UPDATE     SGD on every parameter: the ${ c.np() }$ parameter indices go one every ${ c.sgd.interval }$ cycles (the
+//              optimizer's initiation interval) into the core's parameter port and the optimizer,
+//              which writes w, m and S = 0 back; the command ends when the last write-back is done
+//              (upd_pending low)
 //   GEN_STEP   x kept, h = 0; T hidden-only steps; then one visible-only step with step size
 //              dt_alpha, coeff 0, pull 0 (datapath.md "Generation")
 //
@@ -75,7 +76,7 @@ module controller (
     // clearing of the gradient sums and momenta after reset
     output wire                      clr_en,
     output wire [${ c.wi_w }$-1:0]           clr_idx,
-    // update: one parameter index a cycle into the parameter port
+    // update: one parameter index every ${ c.sgd.interval }$ cycles into the parameter port
     output wire                      upd_issue,
     output wire [${ c.host_index_w() }$-1:0]         upd_p,
     input  wire                      upd_pending
@@ -103,6 +104,7 @@ module controller (
     reg [${ c.lane_w() }$-1:0] glane;          // accumulation: lane
     reg [${ c.wi_w }$-1:0] ucnt;          // clear: weight counter
     reg [HW-1:0] pcnt;            // update: parameter index
+    reg [${ c.sgd.gap_w() }$-1:0] gap;            // update: cycles to the next index
     reg [3:0] drain;
 
     localparam integer LANES = ${ c.lanes }$;
@@ -133,6 +135,7 @@ module controller (
             page <= 1'b0;
             ucnt <= {${ c.wi_w }${1'b0}};
             pcnt <= {HW{1'b0}};
+            gap <= {${ c.sgd.gap_w() }${1'b0}};
             drain <= 4'd0;
         end else begin
             case (state)
@@ -148,6 +151,7 @@ module controller (
                     plane <= {${ c.lane_w() }${1'b0}};
                     glane <= {${ c.lane_w() }${1'b0}};
                     pcnt <= {HW{1'b0}};
+                    gap <= {${ c.sgd.gap_w() }${1'b0}};
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
                 end
                 S_INIT: begin
@@ -245,8 +249,13 @@ module controller (
                     end
                 end
                 S_UPD: begin
-                    if (pcnt == ${ c.host_index_w() }$'d${ c.np() - 1 }$) state <= S_UPD_WAIT;
-                    pcnt <= pcnt + 1'b1;
+                    if (gap == {${ c.sgd.gap_w() }${1'b0}}) begin
+                        if (pcnt == ${ c.host_index_w() }$'d${ c.np() - 1 }$) state <= S_UPD_WAIT;
+                        pcnt <= pcnt + 1'b1;
+                        gap <= ${ c.sgd.gap_w() }$'d${ c.sgd.last_gap() }$;
+                    end else begin
+                        gap <= gap - 1'b1;
+                    end
                 end
                 S_UPD_WAIT: if (!upd_pending) state <= S_DONE;
                 S_CLEAR: begin
@@ -302,7 +311,7 @@ module controller (
     assign bacc_n = gacc_en && (kk == {${ c.li_w }${1'b0}});
     assign clr_en = (state == S_CLEAR);
     assign clr_idx = ucnt;
-    assign upd_issue = (state == S_UPD);
+    assign upd_issue = (state == S_UPD) && (gap == {${ c.sgd.gap_w() }${1'b0}});
     assign upd_p = pcnt;
 endmodule
 

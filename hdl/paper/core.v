@@ -86,7 +86,7 @@ module core (
     // The internal reset outlasts rst by the deepest pipeline, so that every valid bit inside the
     // pipelines of pipe.v (which have no reset of their own) has flushed before the core runs:
     // a reset of any length, even in the middle of a command, leaves nothing in flight.
-    localparam integer FLUSH = 96;
+    localparam integer FLUSH = 89;
     reg [7-1:0] flush;
     always @(posedge clk) begin
         if (rst) flush <= FLUSH[7-1:0];
@@ -522,7 +522,7 @@ module core (
 
     // ---- the optimizer, and the count of parameters in flight (UPDATE ends when it is 0)
     sgd_unit #(.TGW(TGW)) u_sgd (
-        .clk(clk), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
+        .clk(clk), .rst(rst_i), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
         .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w)

@@ -39,7 +39,7 @@ module tb_core;
     // (MINUS_ACC with every lane active: the first group of the first step)
     localparam longint MODEL_FREE = 25254;
     localparam longint MODEL_MINUS_ACC = 25612;
-    localparam longint MODEL_UPDATE = 3257;
+    localparam longint MODEL_UPDATE = 92822;
     localparam longint MODEL_GEN_STEP = 25648;
     localparam longint MODEL_ACC_LANE = 384;   // the accumulation of one lane
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,

@@ -32,9 +32,18 @@ pub const PE_STAGES: usize = 5;
 /// answer register.
 pub const HOST_READ_LATENCY: usize = 6;
 
-/// Cycles of an UPDATE beyond one per parameter and the optimizer's latency: the cycle that
+/// Cycles of an UPDATE beyond the parameters' issue and the optimizer's latency: the cycle that
 /// samples `start`, the parameter port's five read stages, the in-flight count, the done cycle.
 pub const UPDATE_OVERHEAD: usize = 8;
+
+/// Bits of a digit of the optimizer's stream (`sgd_unit.v`): its requantizer and its momentum sum
+/// take one digit of their operands a cycle, least significant first.
+pub const SGD_DIGIT: usize = 32;
+
+/// Bits of a multiplier limb below the top one (`mul_pipe`'s convention, kept by `sgd_unit`): a
+/// limb is 17 unsigned bits, or the signed top of at most 18, so every partial product is one
+/// signed 18 x 18 multiply.
+const LIMB: usize = 17;
 
 /// Cycles of a FREE or PLUS command beyond its steps and its init and save passes: the cycle that
 /// samples `start` and the done cycle. MINUS_ACC (no save pass) adds the `2 kt nt` cycles of
@@ -126,14 +135,11 @@ pub struct CoreParams {
     pub li_w: usize,
     /// Local weight index of a PE.
     pub wi_w: usize,
-    pub opt_w: usize,
     pub sh_w: usize,
-    /// Alignment shifts of the optimizer's momentum sum (below `opt_w`).
-    pub align_shift_w: usize,
     /// Index of a PE or a neuron unit.
     pub unit_w: usize,
-    /// Cycles from a parameter into the optimizer pipeline to its write-back.
-    pub sgd_latency: usize,
+    /// The sequential optimizer's schedule (`sgd_unit.v`).
+    pub sgd: SgdSchedule,
     /// Host read latency ([`HOST_READ_LATENCY`]).
     pub rd_latency: usize,
     /// Cycles from a neuron's issue into the neuron pipeline to its write-back.
@@ -165,12 +171,6 @@ fn mul_latency(wa: usize, wb: usize) -> usize {
     2 + index_width(limbs(wa) * limbs(wb)) as usize - usize::from(limbs(wa) * limbs(wb) == 1)
 }
 
-/// Latency of `requant_pipe` from `wi` to `wo` bits: a register after each of the barrel
-/// shifter's levels, then the rounding and the saturation registers.
-fn requant_latency(wi: usize, wo: usize) -> usize {
-    index_width(wi + wo + 1 + 2) as usize + 2
-}
-
 /// Latency of `neuron_pipe` (templates/neuron_pipe.v) from a neuron's issue to its write-back:
 /// bank read and select (2), stage A (2), the three products of stage B aligned to the slowest,
 /// its rounding and the two halves of g (3), `eps g`, its rounding, the difference and the new
@@ -186,18 +186,179 @@ fn stage_b_latencies(s_w: usize, d_w: usize, c_w: usize) -> [usize; 3] {
     [mul_latency(d_w, s_w), mul_latency(c_w, s_w + 1), mul_latency(c_w, s_w)]
 }
 
-/// Latency of `sgd_unit` (templates/sgd_unit.v): its chain of `pipe.v` units.
-fn sgd_latency(gs_w: usize, c_w: usize, g_w: usize, m_w: usize, align_w: usize) -> usize {
-    let opt_w = OPT_WIDTH as usize;
-    mul_latency(gs_w, c_w)
-        + requant_latency(gs_w + c_w, g_w)
-        + mul_latency(m_w, c_w)
-        + align_w.div_ceil(2)
-        + 1
-        + requant_latency(opt_w, m_w)
-        + mul_latency(m_w, c_w)
-        + requant_latency(m_w + c_w, 64)
-        + 2
+/// Limbs of a `w`-bit signed operand: 17-bit unsigned limbs and a signed top one of at most 18.
+fn limbs(w: usize) -> usize {
+    if w <= 18 {
+        1
+    } else {
+        1 + (w - 18).div_ceil(LIMB)
+    }
+}
+
+/// One requantization of the optimizer's stream (`sgd_unit.v`): the exact value (a product, or
+/// the momentum sum) of at most `value_w` bits, signed, rounded into `out_w` bits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamPass {
+    /// Bits of the exact value (signed) from the LSB of its finer term.
+    pub value_w: usize,
+    /// Bits of the result.
+    pub out_w: usize,
+    /// Dropped digits at most: `sgd_align` clamps there. Either the result no longer changes
+    /// beyond (the guard bit lies above the value's sign bit, so the floor is the sign, the guard
+    /// the sign and the sticky bit whether the value is nonzero, as for any longer drop), or no
+    /// value golden::optim accepts drops more.
+    pub drop_max: usize,
+    /// Digits streamed: the dropped ones, the result's, and up to a digit whose top bit lies at
+    /// or above the value's sign bit however it is aligned (the value starts less than a digit
+    /// above the grid when bits are dropped; a left shift is clamped at `out_w` bits, beyond which
+    /// every nonzero value overflows and the result's bits are 0).
+    pub digits: usize,
+}
+
+impl StreamPass {
+    /// A value of one term, which no drop can outlast: clamped beyond its width.
+    fn single(value_w: usize, out_w: usize) -> StreamPass {
+        StreamPass::new(value_w, out_w, 1 + value_w.div_ceil(SGD_DIGIT))
+    }
+
+    /// A value that never drops more than `drop_max` digits.
+    fn new(value_w: usize, out_w: usize, drop_max: usize) -> StreamPass {
+        // the value's sign bit at most at bit DW - 1 + value_w - 1 of the grid when bits are
+        // dropped, at out_w + value_w - 1 when it is shifted left
+        let right = (SGD_DIGIT - 1 + value_w).div_ceil(SGD_DIGIT);
+        let left = (out_w + value_w).div_ceil(SGD_DIGIT);
+        let digits = (drop_max + out_w.div_ceil(SGD_DIGIT)).max(right).max(left);
+        StreamPass { value_w, out_w, drop_max, digits }
+    }
+}
+
+/// The schedule of the sequential optimizer (`sgd_unit.v`), two parameters in flight: its one
+/// 18 x 18 multiplier walks the partial products of `S scale`, `m mu` and `m' lr` column by
+/// column, and its digit stream requantizes `g`, `m'` and `u`. Cycles count from a parameter's
+/// `in_valid` (0); a register written in cycle `t` is read from `t + 1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SgdSchedule {
+    /// Bits of a digit of the stream ([`SGD_DIGIT`]).
+    pub digit: usize,
+    /// Limbs of `S`, of `m` (and `m'`), of a mantissa (`fixed.constant` bits, signed).
+    pub limbs_s: usize,
+    pub limbs_m: usize,
+    pub limbs_c: usize,
+    /// Bits of the column accumulator: a column's partial products and the carry of the one before.
+    pub acc_w: usize,
+    /// `g = requant(S scale)`, `m' = requant(m mu + g)`, `u = requant(m' lr)` (into
+    /// `fixed.weight + 1` bits: `w - u` then saturates or wraps to the same weight as with the
+    /// golden model's 64-bit update register).
+    pub pass_g: StreamPass,
+    pub pass_m: StreamPass,
+    pub pass_u: StreamPass,
+    /// First issue of the partial products of `S scale`, of `m mu` (right after), of `m' lr`.
+    pub t_mul_g: usize,
+    pub t_mul_m: usize,
+    pub t_mul_u: usize,
+    /// First digit of the stream of `g`, of `m'`, of `u`.
+    pub t_stream_g: usize,
+    pub t_stream_m: usize,
+    pub t_stream_u: usize,
+    /// The cycle that forms `w - u`.
+    pub t_weight: usize,
+    /// Cycles from `in_valid` to `out_valid`.
+    pub latency: usize,
+    /// Cycles between two parameters (the initiation interval): the next one's first steps (its
+    /// products, the stream of g) run beside this one's last (`m' lr`, the stream of u, `w - u`),
+    /// each on registers the other leaves alone then ([`SgdSchedule::new`]). Two at most are in
+    /// flight.
+    pub interval: usize,
+}
+
+/// A product whose `n` partial products enter the operand registers from cycle `t`, one a cycle,
+/// can be read from cycle `t + n + SGD_MUL_DRAIN`: the last one's product, accumulator and top
+/// registers.
+const SGD_MUL_DRAIN: usize = 3;
+
+/// A stream whose `n` digits enter the aligner's registers from cycle `t`, one a cycle, has its
+/// result readable from cycle `t + n + SGD_STREAM_DRAIN`: the last digit's adder, absorber and
+/// rounding registers.
+const SGD_STREAM_DRAIN: usize = 3;
+
+impl SgdSchedule {
+    /// The schedule for these widths: `gs_w` (the gradient sums), `c_w` (constants), `g`, `m`
+    /// (gradient and moment formats, width and fraction bits), `w_w` (weights).
+    fn new(gs_w: usize, c_w: usize, g: (usize, usize), m: (usize, usize), w_w: usize) -> SgdSchedule {
+        let ((g_w, g_f), (m_w, m_f)) = (g, m);
+        let (limbs_s, limbs_m, limbs_c) = (limbs(gs_w), limbs(m_w), limbs(c_w));
+        let per_column = limbs_s.max(limbs_m).min(limbs_c);
+        let acc_w = 36 + index_width(per_column) as usize + 1;
+        let pass_g = StreamPass::single(gs_w + c_w, g_w);
+        // golden::optim (check_sum) bounds each aligned term of the momentum sum below 2^125 at
+        // the finer fraction, so the sum fits 127 bits signed; it drops z - M_F bits, and g's
+        // bound (g_w - 1 + z - G_F <= 125) caps that at 126 - g_w + G_F - M_F
+        let drop_m = (126 + g_f).saturating_sub(g_w + m_f);
+        let pass_m = StreamPass::new(OPT_WIDTH as usize - 1, m_w, drop_m.div_ceil(SGD_DIGIT));
+        let pass_u = StreamPass::single(m_w + c_w, w_w + 1);
+        let t_mul_g = 1;
+        let t_mul_m = t_mul_g + limbs_s * limbs_c;
+        let t_stream_g = t_mul_g + limbs_s * limbs_c + SGD_MUL_DRAIN;
+        let t_stream_m =
+            (t_stream_g + pass_g.digits + SGD_STREAM_DRAIN).max(t_mul_m + limbs_m * limbs_c + SGD_MUL_DRAIN);
+        let t_mul_u = t_stream_m + pass_m.digits + SGD_STREAM_DRAIN;
+        let t_stream_u = t_mul_u + limbs_m * limbs_c + SGD_MUL_DRAIN;
+        let t_weight = t_stream_u + pass_u.digits + SGD_STREAM_DRAIN;
+        let latency = t_weight + 2;
+        // The next parameter enters `interval` cycles after this one. It must not meet this one
+        // on a shared register: its first partial product after this one's last (the multiplier,
+        // its accumulator: the last product's top is read the cycle the next product's first
+        // partial sum is written); its first digit after this one's last (the stream, whose
+        // settings travel with the digits); its first write into a product register (a limb
+        // of m mu, or of S scale, 3 cycles after that product's first issue at the earliest)
+        // after this one's stream has read the register; its m' after this one's output; and
+        // this one's w and tag (its slot) free before the parameter after it takes the slot.
+        let first_write = 3;
+        let interval = [
+            t_mul_u + limbs_m * limbs_c - 1,
+            t_stream_u + pass_u.digits - t_stream_g,
+            (t_stream_u + pass_u.digits).saturating_sub(t_mul_m + first_write),
+            (t_stream_g + pass_g.digits).saturating_sub(t_mul_g + first_write),
+            (latency + 1).saturating_sub(t_mul_u),
+            (t_weight + 1).div_ceil(2),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(1);
+        SgdSchedule {
+            digit: SGD_DIGIT,
+            limbs_s,
+            limbs_m,
+            limbs_c,
+            acc_w,
+            pass_g,
+            pass_m,
+            pass_u,
+            t_mul_g,
+            t_mul_m,
+            t_mul_u,
+            t_stream_g,
+            t_stream_m,
+            t_stream_u,
+            t_weight,
+            latency,
+            interval,
+        }
+    }
+
+    /// Partial products of the three multiplies, one multiplier cycle each.
+    pub fn partial_products(&self) -> usize {
+        (self.limbs_s + 2 * self.limbs_m) * self.limbs_c
+    }
+
+    /// The controller's wait between two issues (`interval - 1` cycles), and its counter's width.
+    pub fn last_gap(&self) -> usize {
+        self.interval - 1
+    }
+
+    pub fn gap_w(&self) -> u32 {
+        index_width(self.interval)
+    }
 }
 
 fn invalid(field: &str, value: impl ToString, why: &str) -> Error {
@@ -368,16 +529,14 @@ impl CoreParams {
             prod_w: z(mul_a_w + s_w),
             li_w: z(index_width(kt.max(nt))),
             wi_w: z(index_width(kt * nt)),
-            opt_w: z(OPT_WIDTH),
             sh_w: z(SHIFT_WIDTH),
-            align_shift_w: z(index_width(OPT_WIDTH as usize)),
             unit_w: z(index_width(h.rows * h.cols)),
-            sgd_latency: sgd_latency(
+            sgd: SgdSchedule::new(
                 z(gs_w),
                 z(c_w),
-                z(f.gradient.width()),
-                z(f.moment.width()),
-                z(index_width(OPT_WIDTH as usize)),
+                (z(f.gradient.width()), z(f.gradient.frac())),
+                (z(f.moment.width()), z(f.moment.frac())),
+                z(w_w),
             ),
             rd_latency: HOST_READ_LATENCY,
             neuron_latency,
@@ -431,9 +590,10 @@ impl CoreParams {
         self.group_cycles() as f64 / self.lanes as f64
     }
 
-    /// Cycles of an UPDATE: one parameter a cycle into the optimizer pipeline, then its drain.
+    /// Cycles of an UPDATE: one parameter every `sgd.interval` cycles into the optimizer, then
+    /// the last one's latency.
     pub fn update_cycles(&self) -> usize {
-        self.np() + self.sgd_latency + UPDATE_OVERHEAD
+        (self.np() - 1) * self.sgd.interval + 1 + self.sgd.latency + UPDATE_OVERHEAD
     }
 
     /// Parameters: M (`K N`), then `[bx ; b1]` (`K`), then `b0` (`N`).
@@ -474,7 +634,7 @@ impl CoreParams {
     /// Cycles the core's internal reset outlasts `rst`: deeper than every pipeline, so that their
     /// valid bits (which have no reset) have flushed.
     pub fn reset_flush(&self) -> usize {
-        self.sgd_latency + self.neuron_latency + self.rows.max(self.cols) + 16
+        self.sgd.latency + self.neuron_latency + self.rows.max(self.cols) + 16
     }
 
     pub fn flush_w(&self) -> u32 {
@@ -576,17 +736,55 @@ mod tests {
         assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
         assert_eq!(p.rho_hex[512], "0000");
         assert_eq!(p.ideal_sample_cycles(), (61 * 160) as f64);
-        // measured by the cosimulation (tb_core): FREE 3966, PLUS 3966, MINUS_ACC 4104, UPDATE 1433,
+        // measured by the cosimulation (tb_core): FREE 3966, PLUS 3966, MINUS_ACC 4104, UPDATE 39926,
         // GEN_STEP 4140 (tb_core also checks each against this model)
         assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (3966, 4104, 4140));
         assert_eq!(p.group_cycles(), 3966 + 3966 + 4104);
         assert_eq!(p.sample_cycles(), (3966 + 3966 + 4104) as f64);
         assert_eq!(p.np(), 80 * 16 + 80 + 16);
-        assert_eq!(p.sgd_latency, 49);
-        assert_eq!(p.update_cycles(), 1433);
+        // the optimizer: S scale of 3 x 2 limbs, m mu and m' lr of 2 x 2; streams of g, m' and u
+        // of 5, 5 and 4 digits; make hdl-unit measures the latency and runs at the interval (the
+        // multiplier's: the next parameter's first partial product in cycle 30, after the last of
+        // m' lr in 29), and fails at one cycle less
+        let s = &p.sgd;
+        assert_eq!((s.limbs_s, s.limbs_m, s.limbs_c, s.acc_w, s.partial_products()), (3, 2, 2, 38, 14));
+        assert_eq!((s.pass_g.digits, s.pass_m.digits, s.pass_u.digits), (5, 5, 4));
+        assert_eq!((s.t_stream_g, s.t_stream_m, s.t_mul_u, s.t_stream_u, s.t_weight), (10, 18, 26, 33, 40));
+        assert_eq!((s.latency, s.interval), (42, 29));
+        assert_eq!(p.update_cycles(), 1375 * 29 + 1 + 42 + 8);
+        assert_eq!(p.update_cycles(), 39926);
         assert_eq!(p.neuron_latency, 23);
         assert_eq!(p.step_cycles, 160 + p.pe_drain() + 1 + 4 + p.neuron_latency + 1);
         assert_eq!(p.data_w, 48);
+    }
+
+    /// The stream's digit counts: enough for the result and the value's sign however the value
+    /// is aligned, and no more than the worst alignment needs.
+    #[test]
+    fn stream_passes_cover_the_worst_alignment() {
+        // S scale: 80 bits rounded into 32. Dropping 4 digits or more leaves the sign alone (the
+        // guard bit, bit 127, above the sign bit at most 31 + 79 = 110); 4 dropped + 1 kept
+        let g = StreamPass::single(80, 32);
+        assert_eq!((g.drop_max, g.digits), (4, 5));
+        // m mu + g in tiny's formats: golden::optim drops at most 126 - 32 bits (3 digits); the
+        // sum fits 127 bits from the finer term, less than a digit above the grid: digit 4
+        let p = CoreParams::new(&config("tiny")).unwrap();
+        assert_eq!((p.sgd.pass_m.drop_max, p.sgd.pass_m.digits), (3, 5));
+        // m' lr (64 bits) into u (17 bits): 3 dropped + 1
+        assert_eq!((p.sgd.pass_u.drop_max, p.sgd.pass_u.digits), (3, 4));
+        // the other cores have tiny's optimizer formats
+        for name in ["small", "paper", "paper-fpga"] {
+            assert_eq!(CoreParams::new(&config(name)).unwrap().sgd, p.sgd, "{name}");
+        }
+        // tests/data/sgd_wide.yaml, whose unit make hdl-unit tests too: S of 4 limbs, m and the
+        // mantissas of 3, results of two digits; the multiplier sets the interval there too (the
+        // next parameter's first partial product after m' lr's last)
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sgd_wide.yaml");
+        let w = CoreParams::new(&Config::from_yaml_file(&path).unwrap()).unwrap().sgd;
+        assert_eq!((w.limbs_s, w.limbs_m, w.limbs_c, w.acc_w), (4, 3, 3, 39));
+        assert_eq!((w.pass_g.digits, w.pass_m.digits, w.pass_u.digits), (7, 6, 5));
+        assert_eq!((w.pass_g.drop_max, w.pass_m.drop_max, w.pass_u.drop_max), (5, 3, 4));
+        assert_eq!((w.latency, w.interval, w.t_mul_u + 3 * 3 - 1), (57, 43, 43));
     }
 
     #[test]
