@@ -265,9 +265,9 @@ pub struct SgdSchedule {
     /// Cycles from `in_valid` to `out_valid`.
     pub latency: usize,
     /// Cycles between two parameters (the initiation interval): the next one's first steps (its
-    /// products, the stream of g) run beside this one's last (`m' lr`, the stream of u, `w - u`),
-    /// each on registers the other leaves alone then ([`SgdSchedule::new`]). Two at most are in
-    /// flight.
+    /// products, the stream of g) run beside this one's last (the last registers of `m' lr`, the
+    /// stream of u, `w - u`), each on registers the other leaves alone then
+    /// ([`SgdSchedule::new`]). Two at most are in flight.
     pub interval: usize,
 }
 
