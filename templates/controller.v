@@ -115,6 +115,10 @@ module controller (
     // the last neuron of a lane: the next lane, or after the last lane the last write
     wire pass_lane_end = ({{(31-${ c.li_w }$){1'b0}}, pcount} == MAXN - 1);
     wire plane_last = (plane == LANES[${ c.lane_w() }$-1:0] - 1'b1);
+    // a pass's counters next cycle (both passes walk alike): the next neuron, or the next lane
+    wire pass_next_lane = pass_lane_end && !plane_last;
+    wire [${ c.li_w }$:0] pcount_next = pass_next_lane ? {(${ c.li_w }$+1){1'b0}} : pcount + 1'b1;
+    wire [${ c.lane_w() }$-1:0] plane_next = pass_next_lane ? plane + 1'b1 : plane;
     wire kk_last = (kk == ${ c.li_w }$'d${ c.kt - 1 }$);
     wire nn_last = (nn == ${ c.li_w }$'d${ c.nt - 1 }$);
     wire last_hidden_step = (step == ${ c.step_w() }$'d${ c.t_steps - 1 }$);
@@ -155,11 +159,8 @@ module controller (
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
                 end
                 S_INIT: begin
-                    pcount <= pcount + 1'b1;
-                    if (pass_lane_end && !plane_last) begin
-                        pcount <= {(${ c.li_w }$+1){1'b0}};
-                        plane <= plane + 1'b1;
-                    end
+                    pcount <= pcount_next;
+                    plane <= plane_next;
                     if (pass_end) begin
                         pcount <= {(${ c.li_w }$+1){1'b0}};
                         plane <= {${ c.lane_w() }${1'b0}};
@@ -219,11 +220,8 @@ module controller (
                     end
                 end
                 S_SAVE: begin
-                    pcount <= pcount + 1'b1;
-                    if (pass_lane_end && !plane_last) begin
-                        pcount <= {(${ c.li_w }$+1){1'b0}};
-                        plane <= plane + 1'b1;
-                    end
+                    pcount <= pcount_next;
+                    plane <= plane_next;
                     if (pass_end) state <= S_DONE;
                 end
                 S_GACC: begin

@@ -115,6 +115,10 @@ module controller (
     // the last neuron of a lane: the next lane, or after the last lane the last write
     wire pass_lane_end = ({{(31-5){1'b0}}, pcount} == MAXN - 1);
     wire plane_last = (plane == LANES[1-1:0] - 1'b1);
+    // a pass's counters next cycle (both passes walk alike): the next neuron, or the next lane
+    wire pass_next_lane = pass_lane_end && !plane_last;
+    wire [5:0] pcount_next = pass_next_lane ? {(5+1){1'b0}} : pcount + 1'b1;
+    wire [1-1:0] plane_next = pass_next_lane ? plane + 1'b1 : plane;
     wire kk_last = (kk == 5'd23);
     wire nn_last = (nn == 5'd7);
     wire last_hidden_step = (step == 6'd59);
@@ -155,11 +159,8 @@ module controller (
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
                 end
                 S_INIT: begin
-                    pcount <= pcount + 1'b1;
-                    if (pass_lane_end && !plane_last) begin
-                        pcount <= {(5+1){1'b0}};
-                        plane <= plane + 1'b1;
-                    end
+                    pcount <= pcount_next;
+                    plane <= plane_next;
                     if (pass_end) begin
                         pcount <= {(5+1){1'b0}};
                         plane <= {1{1'b0}};
@@ -219,11 +220,8 @@ module controller (
                     end
                 end
                 S_SAVE: begin
-                    pcount <= pcount + 1'b1;
-                    if (pass_lane_end && !plane_last) begin
-                        pcount <= {(5+1){1'b0}};
-                        plane <= plane + 1'b1;
-                    end
+                    pcount <= pcount_next;
+                    plane <= plane_next;
                     if (pass_end) state <= S_DONE;
                 end
                 S_GACC: begin

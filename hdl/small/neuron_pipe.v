@@ -81,7 +81,7 @@ module neuron_pipe #(
     reg [NI*AW-1:0] buf_acc;
     reg [LIW-1:0] buf_idx;
     reg [IW:0] left;           // items still to issue
-    reg [IW-1:0] item;         // bank * LANES + lane
+    reg [IW-1:0] item;         // bank * LANES + lane, counted so the buffer's select needs no multiply
     reg [RW-1:0] bank;
     reg [LW-1:0] lane;
     reg v0;                    // left != 0, as a register: the banks' read enable comes from a flip-flop

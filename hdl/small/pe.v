@@ -200,7 +200,7 @@ module pe (
     wire signed [16-1:0] op_a = gacc_1 ? a_ext : w_ext;
     reg signed [16-1:0] op_a_r;
     always @(posedge clk) op_a_r <= op_a;
-    wire [LANES*32-1:0] prod;
+    wire signed [32-1:0] prod0;   // lane 0's product: also the gradient accumulation's
     // ---- c5: partial sums (a product of a weight and a state fits the accumulator exactly)
     reg [LANES*AW-1:0] acc;
     wire [LANES*AW-1:0] acc_next;
@@ -216,9 +216,11 @@ module pe (
                 op_b_r <= op_b;
                 prod_l <= op_a_r * op_b_r;
             end
-            assign prod[l*32 +: 32] = prod_l;
+            if (l == 0) begin : g_prod0
+                assign prod0 = prod_l;
+            end
             wire signed [AW-1:0] prod_acc;
-            fxp_sat #(.WI(32), .WO(AW), .WRAP(1)) u_prod_acc (.v(prod[l*32 +: 32]), .q(prod_acc));
+            fxp_sat #(.WI(32), .WO(AW), .WRAP(1)) u_prod_acc (.v(prod_l), .q(prod_acc));
             wire signed [AW-1:0] acc_l = acc[l*AW +: AW];
             assign acc_next[l*AW +: AW] = (first_3 ? {AW{1'b0}} : acc_l) + prod_acc;
         end
@@ -242,7 +244,7 @@ module pe (
     // holds the old S and the product register the plus product (the plus item's c4), so
     // s_part = S - a+ b+; in its c4 the minus product follows and S - a+ b+ + a- b- is written
     wire signed [GSW-1:0] prod_gs;
-    fxp_sat #(.WI(32), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod[32-1:0]), .q(prod_gs));
+    fxp_sat #(.WI(32), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod0), .q(prod_gs));
     reg signed [GSW-1:0] s_part;
     always @(posedge clk) begin
         if (gacc_2 && minus_2) s_part <= s_q2 - prod_gs;

@@ -167,7 +167,6 @@ pub struct CoreParams {
 /// Latency of `mul_pipe` (templates/pipe.v) for `wa x wb` bits: operand and partial-product
 /// registers, then one register per level of the tree over its 18 x 18 partial products.
 fn mul_latency(wa: usize, wb: usize) -> usize {
-    let limbs = |w: usize| if w <= 18 { 1 } else { 1 + (w - 18).div_ceil(17) };
     2 + index_width(limbs(wa) * limbs(wb)) as usize - usize::from(limbs(wa) * limbs(wb) == 1)
 }
 
@@ -457,34 +456,25 @@ impl CoreParams {
         let (rho0, drho0) = lut.eval(0);
         let ideal_step_cycles = 2 * kt * nt;
         let lanes = h.lanes;
-        if h.rows * lanes > nt {
-            let (field, value) =
-                if lanes > 1 { ("hardware.lanes", lanes) } else { ("hardware.rows", h.rows) };
-            return Err(invalid(
+        // a side's pipeline takes one drive of a bank and lane a cycle: banks x lanes must fit in
+        // the cycles between two drives (the field named is the lanes when there are several)
+        let keep_up = |banks: usize, every: usize, (field, side, unit, period): (&str, &str, &str, &str)| {
+            if banks * lanes <= every {
+                return Ok(());
+            }
+            let (field, value) = if lanes > 1 { ("hardware.lanes", lanes) } else { (field, banks) };
+            Err(invalid(
                 field,
                 value,
                 &format!(
-                    "the K-side neuron pipeline takes the drives of one PE row and lane a cycle, and \
-                     they arrive every n_h1 / hardware.cols = {nt} cycles: rows x lanes = {} x {lanes} \
-                     must be at most {nt}",
-                    h.rows
+                    "the {side} neuron pipeline takes the drives of one PE {unit} and lane a cycle, and \
+                     they arrive every {period} = {every} cycles: {unit}s x lanes = {banks} x {lanes} \
+                     must be at most {every}"
                 ),
-            ));
-        }
-        if h.cols * lanes > kt {
-            let (field, value) =
-                if lanes > 1 { ("hardware.lanes", lanes) } else { ("hardware.cols", h.cols) };
-            return Err(invalid(
-                field,
-                value,
-                &format!(
-                    "the N-side neuron pipeline takes the drives of one PE column and lane a cycle, \
-                     and they arrive every (n_x + n_h2) / hardware.rows = {kt} cycles: cols x lanes = \
-                     {} x {lanes} must be at most {kt}",
-                    h.cols
-                ),
-            ));
-        }
+            ))
+        };
+        keep_up(h.rows, nt, ("hardware.rows", "K-side", "row", "n_h1 / hardware.cols"))?;
+        keep_up(h.cols, kt, ("hardware.cols", "N-side", "column", "(n_x + n_h2) / hardware.rows"))?;
         let neuron_latency = neuron_latency(s_w as usize, d_w as usize, c_w as usize, gv_w as usize);
         let tree_levels = index_width(h.rows.max(h.cols)) as usize;
         let drain_cycles = PE_STAGES + tree_levels + 1 + h.rows * lanes + neuron_latency;
