@@ -115,20 +115,21 @@ module neuron_bank #(
     wire [IW-1:0] wb_i = wb_idx[IW-1:0];
     reg [IW-1:0] p_i;                 // the parameter port's address, registered at the input
     reg [LW-1:0] p_l;
-    always @(posedge clk) begin
+    (* keep *) always @(posedge clk) begin   // one per bank (keep: see pe.v's input registers)
         p_i <= p_addr[IW-1:0];
         p_l <= p_lane;
     end
     wire [IW-1:0] wr_i = wr_addr[IW-1:0];
     /* verilator lint_on UNUSEDSIGNAL */
 
-    // the controller's pass and clearing signals, registered where they arrive: they fan out from
-    // the controller's decode to every bank of the die (a routed critical path before)
+    // the controller's pass and clearing signals, registered where they arrive (one set per bank:
+    // keep, as pe.v's input registers): they fan out from the controller's decode to every bank
+    // of the die (a routed critical path before)
     reg [IW-1:0] pass_i, clr_i;
     reg [LW-1:0] pass_l;
     reg pass_here, init_en_r, save_free_r, save_plus_r, clr_en_r, clr_here;
     reg [1:0] init_mode_r;
-    always @(posedge clk) begin
+    (* keep *) always @(posedge clk) begin
         pass_i <= pass_idx[IW-1:0];
         pass_l <= pass_lane;
         pass_here <= ({{(32-${ c.li_w }$){1'b0}}, pass_idx} < NN);

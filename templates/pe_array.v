@@ -26,11 +26,12 @@ module pe_array (
     // activation streams: a_k per PE row, b_n per PE column
     input  wire [${ c.rows * c.lanes * c.s_w }$-1:0]               a_rows,
     input  wire [${ c.cols * c.lanes * c.s_w }$-1:0]               b_cols,
-    // reduced drives
-    output reg                             col_valid,
+    // reduced drives; the valid bits one copy per drive (column or row, lane), for the neuron
+    // pipelines' drive buffers
+    output reg  [${ c.cols * c.lanes }$-1:0]                 col_valid,
     output reg  [${ c.li_w }$-1:0]                 col_idx,
     output wire [${ c.cols * c.lanes * c.acc_w }$-1:0]              col_acc,
-    output reg                             row_valid,
+    output reg  [${ c.rows * c.lanes }$-1:0]                 row_valid,
     output reg  [${ c.li_w }$-1:0]                 row_idx,
     output wire [${ c.rows * c.lanes * c.acc_w }$-1:0]              row_acc,
     // parameter port: shared read address, every PE's data the next cycle; one-hot write enables
@@ -113,14 +114,18 @@ module pe_array (
     pipe_delay #(.W(2 + ${ c.li_w }$), .N(LV - 1)) u_flags (
         .clk(clk), .d({psum_valid[0], psum_fwd[0], psum_idx[${ c.li_w }$-1:0]}), .q({fl_valid, fl_fwd, fl_idx})
     );
-    always @(posedge clk) begin
-        if (rst) begin
-            col_valid <= 1'b0;
-            row_valid <= 1'b0;
-        end else begin
-            col_valid <= fl_valid && fl_fwd;
-            row_valid <= fl_valid && !fl_fwd;
+    // one valid register per drive (kept apart: merged, one register would load the pipelines'
+    // whole drive buffers)
+    genvar d;
+    generate
+        for (d = 0; d < COLS * LANES; d = d + 1) begin : g_col_valid
+            (* keep *) always @(posedge clk) col_valid[d] <= !rst && fl_valid && fl_fwd;
         end
+        for (d = 0; d < ROWS * LANES; d = d + 1) begin : g_row_valid
+            (* keep *) always @(posedge clk) row_valid[d] <= !rst && fl_valid && !fl_fwd;
+        end
+    endgenerate
+    always @(posedge clk) begin
         col_idx <= fl_idx;
         row_idx <= fl_idx;
     end

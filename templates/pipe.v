@@ -155,4 +155,47 @@ module pipe_delay #(
     assign q = g_tap[N].v;
 endmodule
 
+// unit_sel: q = the value of unit sel among N units of W bits (unit u at bits u * W), in two
+// levels so that no path holds a wide multiplexer across the die: a register for each group of
+// 8 units holds the unit that sel's low 3 bits pick (one 8:1 multiplexer, beside its units), then
+// q picks the group (combinational: the caller registers q). sel comes a cycle before the units'
+// values, so each group registers its own copy of it (kept apart: merged, one register would
+// drive every group's multiplexer across the die); q answers the values one cycle later.
+module unit_sel #(
+    parameter integer N = 1,
+    parameter integer W = 1,
+    parameter integer UW = 1
+) (
+    input  wire           clk,
+    input  wire [UW-1:0]  sel,   // a cycle before v
+    input  wire [N*W-1:0] v,
+    output wire [W-1:0]   q
+);
+    localparam integer NG = (N + 7) / 8;   // groups of 8 units
+    wire [UW+2:0] s = {3'b000, sel};       // padded: the unit in its group and the group exist for any UW
+    reg [NG*W-1:0] grp;
+    reg [UW-1:0] g_0, g_1;                  // the group, beside v, then beside grp
+    genvar j, i;
+    generate
+        for (j = 0; j < NG; j = j + 1) begin : g_grp
+            wire [8*W-1:0] vj;
+            for (i = 0; i < 8; i = i + 1) begin : g_slot
+                if (j * 8 + i < N) begin : g_unit
+                    assign vj[i*W +: W] = v[(j*8+i)*W +: W];
+                end else begin : g_none
+                    assign vj[i*W +: W] = {W{1'b0}};
+                end
+            end
+            reg [2:0] s_j;
+            (* keep *) always @(posedge clk) s_j <= s[2:0];
+            always @(posedge clk) grp[j*W +: W] <= vj[s_j*W +: W];
+        end
+    endgenerate
+    always @(posedge clk) begin
+        g_0 <= s[UW+2:3];
+        g_1 <= g_0;
+    end
+    assign q = grp[g_1*W +: W];
+endmodule
+
 `default_nettype wire

@@ -4,7 +4,7 @@
 // the host port. Network 64-32-32, T = 60, states Q(16,10), weights Q(16,14), constants Q(32,20).
 //
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid
-// and rd_data 6 cycles later; one of each per cycle. While busy, only STATUS may be read or
+// and rd_data 7 cycles later; one of each per cycle. While busy, only STATUS may be read or
 // written: any other write, any other read, a start, an unknown command, and PLUS or MINUS_ACC
 // without a free equilibrium, and a start in the cycle of a write or a read, are refused and set
 // a sticky bit of the status word (a refused read still answers, with 0). A read in the cycle of a write to the same place returns the old value.
@@ -210,8 +210,30 @@ module core (
     assign busy = ctrl_busy;
 
     // ---- parameter port, read side: a host read, or (while busy) the optimizer's index stream.
-    //      r1: decoded index (registered) -> the units' input registers -> memory read -> r2: every
-    //      unit's output register -> r3: the selected unit's values -> rd_data, or the optimizer
+    //      u0: the optimizer's index decoded (registered, so the controller's count does not
+    //      reach the units through the decoder in the same cycle) -> r1: decoded index
+    //      (registered) -> the units' input registers -> memory read -> r2: every unit's output
+    //      register -> r2g: the unit within its group of 8 -> r3: the selected unit's values ->
+    //      rd_data, or the optimizer
+    reg u0_issue;
+    always @(posedge clk) begin
+        if (rst_i) u0_issue <= 1'b0;
+        else u0_issue <= upd_issue;
+    end
+    wire u0_is_m, u0_is_kb, u0_is_nb;
+    /* verilator lint_off UNUSEDSIGNAL */ // the optimizer reads no state
+    wire u0_is_ks, u0_is_ns;
+    wire [LW-1:0] u0_lane;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [UW-1:0] u0_pe, u0_kunit, u0_nunit;
+    wire [WIW-1:0] u0_pe_addr;
+    wire [LIW-1:0] u0_kaddr, u0_naddr;
+    host_decode_r u_udec (
+        .clk(clk), .index(upd_p), .params(1'b1),
+        .is_m(u0_is_m), .is_kb(u0_is_kb), .is_nb(u0_is_nb), .is_ks(u0_is_ks), .is_ns(u0_is_ns),
+        .pe(u0_pe), .pe_addr(u0_pe_addr), .kunit(u0_kunit), .kaddr(u0_kaddr), .nunit(u0_nunit), .naddr(u0_naddr),
+        .lane(u0_lane)
+    );
     wire d_is_m, d_is_kb, d_is_nb, d_is_ks, d_is_ns;
     /* verilator lint_off UNUSEDSIGNAL */ // unit indices fit UW bits
     wire [HW-1:0] d_pe, d_kunit, d_nunit;
@@ -220,7 +242,7 @@ module core (
     wire [LIW-1:0] d_kaddr, d_naddr;
     wire [LW-1:0] d_lane;
     host_decode u_rdec (
-        .index(ctrl_busy ? upd_p : rd_index), .params(ctrl_busy || rd_region != R_STATE),
+        .index(rd_index), .params(rd_region != R_STATE),
         .is_m(d_is_m), .is_kb(d_is_kb), .is_nb(d_is_nb), .is_ks(d_is_ks), .is_ns(d_is_ns),
         .pe(d_pe), .pe_addr(d_pe_addr), .kunit(d_kunit), .kaddr(d_kaddr), .nunit(d_nunit), .naddr(d_naddr),
         .lane(d_lane)
@@ -237,45 +259,40 @@ module core (
             r1_upd <= 1'b0;
         end else begin
             r1_rd <= rd_en;
-            r1_upd <= upd_issue;
+            r1_upd <= u0_issue;
         end
         r1_status <= rd_status;
-        // a refused read answers 0: it selects no unit
-        r1_is_m <= d_is_m && (rd_ok || upd_issue);
-        r1_is_kb <= d_is_kb && (rd_ok || upd_issue);
-        r1_is_nb <= d_is_nb && (rd_ok || upd_issue);
+        // a refused read answers 0: it selects no unit (the host reads only while not busy, the
+        // optimizer only while busy)
+        r1_is_m <= u0_issue ? u0_is_m : d_is_m && rd_ok;
+        r1_is_kb <= u0_issue ? u0_is_kb : d_is_kb && rd_ok;
+        r1_is_nb <= u0_issue ? u0_is_nb : d_is_nb && rd_ok;
         r1_is_ks <= d_is_ks && rd_ok;
         r1_is_ns <= d_is_ns && rd_ok;
-        r1_region <= upd_issue ? R_PARAM : rd_region;
-        r1_pe <= d_pe[UW-1:0];
-        r1_kunit <= d_kunit[UW-1:0];
-        r1_nunit <= d_nunit[UW-1:0];
-        r1_pe_addr <= d_pe_addr;
-        r1_kaddr <= d_kaddr;
-        r1_naddr <= d_naddr;
+        r1_region <= u0_issue ? R_PARAM : rd_region;
+        r1_pe <= u0_issue ? u0_pe : d_pe[UW-1:0];
+        r1_kunit <= u0_issue ? u0_kunit : d_kunit[UW-1:0];
+        r1_nunit <= u0_issue ? u0_nunit : d_nunit[UW-1:0];
+        r1_pe_addr <= u0_issue ? u0_pe_addr : d_pe_addr;
+        r1_kaddr <= u0_issue ? u0_kaddr : d_kaddr;
+        r1_naddr <= u0_issue ? u0_naddr : d_naddr;
         r1_lane <= d_lane;
     end
 
     // ---- parameter port, write side: a host write (registered: w1), the optimizer's write-back, or
     //      the clearing after reset
-    wire w_is_m, w_is_kb, w_is_nb, w_is_ks, w_is_ns;
-    /* verilator lint_off UNUSEDSIGNAL */ // unit indices fit UW bits
-    wire [HW-1:0] w_pe, w_kunit, w_nunit;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [WIW-1:0] w_pe_addr;
-    wire [LIW-1:0] w_kaddr, w_naddr;
-    wire [LW-1:0] w_lane;
-    host_decode u_wdec (
-        .index(wr_index), .params(wr_region != R_STATE && wr_region != R_XT && wr_region != R_U),
-        .is_m(w_is_m), .is_kb(w_is_kb), .is_nb(w_is_nb), .is_ks(w_is_ks), .is_ns(w_is_ns),
-        .pe(w_pe), .pe_addr(w_pe_addr), .kunit(w_kunit), .kaddr(w_kaddr), .nunit(w_nunit), .naddr(w_naddr),
-        .lane(w_lane)
+    wire w1_is_m, w1_is_kb, w1_is_nb, w1_is_ks, w1_is_ns;
+    wire [UW-1:0] w1_pe, w1_kunit, w1_nunit;
+    wire [WIW-1:0] w1_pe_addr;
+    wire [LIW-1:0] w1_kaddr, w1_naddr;
+    wire [LW-1:0] w1_lane;
+    host_decode_r u_wdec (
+        .clk(clk), .index(wr_index), .params(wr_region != R_STATE && wr_region != R_XT && wr_region != R_U),
+        .is_m(w1_is_m), .is_kb(w1_is_kb), .is_nb(w1_is_nb), .is_ks(w1_is_ks), .is_ns(w1_is_ns),
+        .pe(w1_pe), .pe_addr(w1_pe_addr), .kunit(w1_kunit), .kaddr(w1_kaddr), .nunit(w1_nunit), .naddr(w1_naddr),
+        .lane(w1_lane)
     );
-    reg w1_param, w1_moment, w1_state, w1_xt, w1_u, w1_is_m, w1_is_kb, w1_is_nb, w1_is_ks, w1_is_ns;
-    reg [UW-1:0] w1_pe, w1_kunit, w1_nunit;
-    reg [WIW-1:0] w1_pe_addr;
-    reg [LIW-1:0] w1_kaddr, w1_naddr;
-    reg [LW-1:0] w1_lane;
+    reg w1_param, w1_moment, w1_state, w1_xt, w1_u;
     /* verilator lint_off UNUSEDSIGNAL */ // the bits of the widest host value not written (GRADSUM is read-only)
     reg [DW-1:0] w1_data;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -293,18 +310,6 @@ module core (
             w1_xt <= wr_ok && wr_region == R_XT;
             w1_u <= wr_ok && wr_region == R_U;
         end
-        w1_is_m <= w_is_m;
-        w1_is_kb <= w_is_kb;
-        w1_is_nb <= w_is_nb;
-        w1_is_ks <= w_is_ks;
-        w1_is_ns <= w_is_ns;
-        w1_pe <= w_pe[UW-1:0];
-        w1_kunit <= w_kunit[UW-1:0];
-        w1_nunit <= w_nunit[UW-1:0];
-        w1_pe_addr <= w_pe_addr;
-        w1_kaddr <= w_kaddr;
-        w1_naddr <= w_naddr;
-        w1_lane <= w_lane;
         w1_data <= wr_data;
     end
 
@@ -321,7 +326,8 @@ module core (
     // ---- PE array
     wire [ROWS*LSW-1:0] a_rows;     // unit u, lane l at (u * LANES + l) * SW
     wire [COLS*LSW-1:0] b_cols;
-    wire col_valid, row_valid;
+    wire [COLS*LANES-1:0] col_valid;
+    wire [ROWS*LANES-1:0] row_valid;
     wire [LIW-1:0] col_idx, row_idx;
     wire [COLS*LANES*AW-1:0] col_acc;
     wire [ROWS*LANES*AW-1:0] row_acc;
@@ -445,22 +451,22 @@ module core (
 
     // ---- r2: the units' output registers answer (the memories' read, then a register beside each
     //      memory, so no block RAM output drives the multiplexer below); the index travels beside
-    wire r2_rd, r2_upd, r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns;
+    wire r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns;
     wire [2:0] r2_region;
     wire [UW-1:0] r2_pe, r2_kunit, r2_nunit;
     wire [WIW-1:0] r2_addr;
-    reg [2:0] rd_sr, upd_sr;
+    reg [3:0] rd_sr, upd_sr;
     always @(posedge clk) begin
         if (rst_i) begin
-            rd_sr <= 3'b000;
-            upd_sr <= 3'b000;
+            rd_sr <= 4'b0000;
+            upd_sr <= 4'b0000;
         end else begin
-            rd_sr <= {rd_sr[1:0], r1_rd};
-            upd_sr <= {upd_sr[1:0], r1_upd};
+            rd_sr <= {rd_sr[2:0], r1_rd};
+            upd_sr <= {upd_sr[2:0], r1_upd};
         end
     end
-    assign r2_rd = rd_sr[2];
-    assign r2_upd = upd_sr[2];
+    wire r2g_rd = rd_sr[3];
+    wire r2g_upd = upd_sr[3];
     wire [WIW-1:0] r1_addr = r1_is_m ? r1_pe_addr : r1_is_kb ? {{(WIW-LIW){1'b0}}, r1_kaddr} : {{(WIW-LIW){1'b0}}, r1_naddr};
     pipe_delay #(.W(9 + 3 * UW + WIW), .N(3)) u_r2 (
         .clk(clk),
@@ -468,7 +474,51 @@ module core (
         .q({r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns, r2_region, r2_pe, r2_kunit, r2_nunit, r2_addr})
     );
 
-    // ---- r3: the selected unit's values (one registered multiplexer)
+    // ---- r2g: each group of 8 units' selected values (unit_sel); the index travels beside
+    localparam integer PV = WW + GSW + MW;        // a PE's values: w, S, m
+    localparam integer BV = SW + WW + GSW + MW;   // a bank's: state, bias, S, m
+    wire [NPE*PV-1:0] pe_v;
+    wire [ROWS*BV-1:0] k_v;
+    wire [COLS*BV-1:0] n_v;
+    generate
+        for (g = 0; g < NPE; g = g + 1) begin : g_pe_v
+            assign pe_v[g*PV +: PV] = {pe_p_w[g*WW +: WW], pe_p_s[g*GSW +: GSW], pe_p_m[g*MW +: MW]};
+        end
+        for (g = 0; g < ROWS; g = g + 1) begin : g_k_v
+            assign k_v[g*BV +: BV] = {k_p_state[g*SW +: SW], k_p_bias[g*WW +: WW], k_p_gsum[g*GSW +: GSW], k_p_mom[g*MW +: MW]};
+        end
+        for (g = 0; g < COLS; g = g + 1) begin : g_n_v
+            assign n_v[g*BV +: BV] = {n_p_state[g*SW +: SW], n_p_bias[g*WW +: WW], n_p_gsum[g*GSW +: GSW], n_p_mom[g*MW +: MW]};
+        end
+    endgenerate
+    // the unit indices a cycle ahead of r2, for unit_sel
+    wire [UW-1:0] r2e_pe, r2e_kunit, r2e_nunit;
+    pipe_delay #(.W(3 * UW), .N(2)) u_r2e (.clk(clk), .d({r1_pe, r1_kunit, r1_nunit}), .q({r2e_pe, r2e_kunit, r2e_nunit}));
+    wire [PV-1:0] pe_g;
+    wire [BV-1:0] k_g, n_g;
+    unit_sel #(.N(NPE), .W(PV), .UW(UW)) u_sel_pe (.clk(clk), .sel(r2e_pe), .v(pe_v), .q(pe_g));
+    unit_sel #(.N(ROWS), .W(BV), .UW(UW)) u_sel_k (.clk(clk), .sel(r2e_kunit), .v(k_v), .q(k_g));
+    unit_sel #(.N(COLS), .W(BV), .UW(UW)) u_sel_n (.clk(clk), .sel(r2e_nunit), .v(n_v), .q(n_g));
+    reg r2g_status, r2g_is_m, r2g_is_kb, r2g_is_nb, r2g_is_ks, r2g_is_ns;
+    reg [2:0] r2g_region;
+    reg [UW-1:0] r2g_pe, r2g_kunit, r2g_nunit;
+    reg [WIW-1:0] r2g_addr;
+    always @(posedge clk) begin
+        {r2g_status, r2g_is_m, r2g_is_kb, r2g_is_nb, r2g_is_ks, r2g_is_ns, r2g_region} <=
+            {r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns, r2_region};
+        {r2g_pe, r2g_kunit, r2g_nunit, r2g_addr} <= {r2_pe, r2_kunit, r2_nunit, r2_addr};
+    end
+    // a unit's values in the order of its concatenation above
+    wire signed [WW-1:0] pe_g_w = pe_g[PV-1 -: WW];
+    wire signed [GSW-1:0] pe_g_s = pe_g[MW +: GSW];
+    wire signed [MW-1:0] pe_g_m = pe_g[MW-1:0];
+    wire signed [SW-1:0] k_g_st = k_g[BV-1 -: SW], n_g_st = n_g[BV-1 -: SW];
+    wire signed [WW-1:0] k_g_b = k_g[GSW+MW +: WW], n_g_b = n_g[GSW+MW +: WW];
+    wire signed [GSW-1:0] k_g_s = k_g[MW +: GSW], n_g_s = n_g[MW +: GSW];
+    wire signed [MW-1:0] k_g_m = k_g[MW-1:0], n_g_m = n_g[MW-1:0];
+
+    // ---- r3: the selected unit's values (the group, then the kind of unit: one registered
+    //      multiplexer of a few inputs)
     reg r3_rd, r3_upd, r3_status;
     reg [2:0] r3_region;
     reg [TGW-1:0] r3_tag;
@@ -481,19 +531,16 @@ module core (
             r3_rd <= 1'b0;
             r3_upd <= 1'b0;
         end else begin
-            r3_rd <= r2_rd;
-            r3_upd <= r2_upd;
+            r3_rd <= r2g_rd;
+            r3_upd <= r2g_upd;
         end
-        r3_status <= r2_status;
-        r3_region <= r2_region;
-        r3_tag <= {r2_is_kb ? 2'd1 : r2_is_nb ? 2'd2 : 2'd0, r2_is_m ? r2_pe : r2_is_kb ? r2_kunit : r2_nunit, r2_addr};
-        r3_w <= r2_is_m ? pe_p_w[r2_pe*WW +: WW] : r2_is_kb ? k_p_bias[r2_kunit*WW +: WW]
-              : r2_is_nb ? n_p_bias[r2_nunit*WW +: WW] : {WW{1'b0}};
-        r3_s <= r2_is_m ? pe_p_s[r2_pe*GSW +: GSW] : r2_is_kb ? k_p_gsum[r2_kunit*GSW +: GSW]
-              : r2_is_nb ? n_p_gsum[r2_nunit*GSW +: GSW] : {GSW{1'b0}};
-        r3_m <= r2_is_m ? pe_p_m[r2_pe*MW +: MW] : r2_is_kb ? k_p_mom[r2_kunit*MW +: MW]
-              : r2_is_nb ? n_p_mom[r2_nunit*MW +: MW] : {MW{1'b0}};
-        r3_state <= r2_is_ks ? k_p_state[r2_kunit*SW +: SW] : r2_is_ns ? n_p_state[r2_nunit*SW +: SW] : {SW{1'b0}};
+        r3_status <= r2g_status;
+        r3_region <= r2g_region;
+        r3_tag <= {r2g_is_kb ? 2'd1 : r2g_is_nb ? 2'd2 : 2'd0, r2g_is_m ? r2g_pe : r2g_is_kb ? r2g_kunit : r2g_nunit, r2g_addr};
+        r3_w <= r2g_is_m ? pe_g_w : r2g_is_kb ? k_g_b : r2g_is_nb ? n_g_b : {WW{1'b0}};
+        r3_s <= r2g_is_m ? pe_g_s : r2g_is_kb ? k_g_s : r2g_is_nb ? n_g_s : {GSW{1'b0}};
+        r3_m <= r2g_is_m ? pe_g_m : r2g_is_kb ? k_g_m : r2g_is_nb ? n_g_m : {MW{1'b0}};
+        r3_state <= r2g_is_ks ? k_g_st : r2g_is_ns ? n_g_st : {SW{1'b0}};
     end
 
     // ---- the host's answer: sign-extended to 48 bits
@@ -504,7 +551,7 @@ module core (
     fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
     // the status word as the read of it reaches r3
     wire [15:0] status_r3;
-    pipe_delay #(.W(16), .N(5)) u_status (.clk(clk), .d(status_word), .q(status_r3));
+    pipe_delay #(.W(16), .N(6)) u_status (.clk(clk), .d(status_word), .q(status_r3));
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;
@@ -611,6 +658,47 @@ module host_decode (
     assign kaddr = kaddr_full[5-1:0];
     assign nunit = {{(HW-NW){1'b0}}, nunit_full};
     assign naddr = naddr_x[5-1:0];
+endmodule
+
+// host_decode_r: host_decode with its outputs registered (unit indices cut to UW bits), for the
+// optimizer's index stream (u0) and the host's writes (w1).
+module host_decode_r (
+    input  wire                  clk,
+    input  wire [12-1:0] index,
+    input  wire                  params,
+    output reg                   is_m,
+    output reg                   is_kb,
+    output reg                   is_nb,
+    output reg                   is_ks,
+    output reg                   is_ns,
+    output reg  [4-1:0]  pe,
+    output reg  [8-1:0]         pe_addr,
+    output reg  [4-1:0]  kunit,
+    output reg  [5-1:0]         kaddr,
+    output reg  [4-1:0]  nunit,
+    output reg  [5-1:0]         naddr,
+    output reg  [1-1:0]          lane
+);
+    localparam integer HW = 12;
+    localparam integer UW = 4;
+    wire d_is_m, d_is_kb, d_is_nb, d_is_ks, d_is_ns;
+    /* verilator lint_off UNUSEDSIGNAL */ // unit indices fit UW bits
+    wire [HW-1:0] d_pe, d_kunit, d_nunit;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [8-1:0] d_pe_addr;
+    wire [5-1:0] d_kaddr, d_naddr;
+    wire [1-1:0] d_lane;
+    host_decode u_dec (
+        .index(index), .params(params),
+        .is_m(d_is_m), .is_kb(d_is_kb), .is_nb(d_is_nb), .is_ks(d_is_ks), .is_ns(d_is_ns),
+        .pe(d_pe), .pe_addr(d_pe_addr), .kunit(d_kunit), .kaddr(d_kaddr), .nunit(d_nunit), .naddr(d_naddr),
+        .lane(d_lane)
+    );
+    always @(posedge clk) begin
+        {is_m, is_kb, is_nb, is_ks, is_ns} <= {d_is_m, d_is_kb, d_is_nb, d_is_ks, d_is_ns};
+        {pe, kunit, nunit} <= {d_pe[UW-1:0], d_kunit[UW-1:0], d_nunit[UW-1:0]};
+        {pe_addr, kaddr, naddr, lane} <= {d_pe_addr, d_kaddr, d_naddr, d_lane};
+    end
 endmodule
 
 `default_nettype wire

@@ -66,6 +66,9 @@ module pe (
     // streams and the parameter port each fan out to every PE of the array (a row, a column);
     // their nets end in these registers, not in a multiplexer before a memory port or the
     // multiplier. Everything below runs one cycle after the inputs (docs/hardware.md "PE").
+    // (* keep *): these registers hold the same value in every PE, so synthesis (Yosys's
+    // opt_merge) would merge them into one set for the whole array, driving hundreds of loads
+    // across the die; kept, each PE has its own.
     reg mac_en_i, gacc_en_i, wr_w_en_i, wr_m_en_i, wr_s_clr_i;
     reg mac_fwd_i, mac_first_i, mac_last_i, gacc_minus_i;
     reg [5-1:0] mac_out_idx_i;
@@ -73,7 +76,7 @@ module pe (
     reg [16-1:0] a_in_i, b_in_i;
     reg signed [16-1:0] wr_w_i;
     reg signed [32-1:0] wr_m_i;
-    always @(posedge clk) begin
+    (* keep *) always @(posedge clk) begin
         if (rst) begin
             mac_en_i <= 1'b0;
             gacc_en_i <= 1'b0;

@@ -35,7 +35,7 @@ module neuron_pipe #(
     /* verilator lint_on UNUSEDSIGNAL */
     // drives of neuron in_idx of every bank and lane (bank b, lane l at (b * LANES + l) * 40),
     // from the reduction
-    input  wire                      in_valid,
+    input  wire [R*LANES-1:0]        in_valid,    // one copy per drive
     input  wire [5-1:0]           in_idx,
     input  wire [R*LANES*40-1:0]  in_acc,
     // the banks' read port (data the next cycle): neuron rd_idx of lane rd_lane
@@ -78,32 +78,25 @@ module neuron_pipe #(
     localparam integer L_B = (L_PD > L_SP) ? ((L_PD > L_PU) ? L_PD : L_PU) : ((L_SP > L_PU) ? L_SP : L_PU);
 
     // ---- in: latch the drives, issue one (bank, lane) a cycle
-    reg [NI*AW-1:0] buf_acc;
+    reg [NI*AW-1:0] buf_acc;   // the drives not yet issued: the next one in the low AW bits
     reg [LIW-1:0] buf_idx;
     reg [IW:0] left;           // items still to issue
-    reg [IW-1:0] item;         // bank * LANES + lane, counted so the buffer's select needs no multiply
     reg [RW-1:0] bank;
     reg [LW-1:0] lane;
     reg v0;                    // left != 0, as a register: the banks' read enable comes from a flip-flop
     always @(posedge clk) begin
-        v0 <= !rst && (in_valid || (left > {{IW{1'b0}}, 1'b1}));
-        if (in_valid) begin
-            buf_acc <= in_acc;
-            buf_idx <= in_idx;
-        end
+        v0 <= !rst && (in_valid[0] || (left > {{IW{1'b0}}, 1'b1}));
+        if (in_valid[0]) buf_idx <= in_idx;
         if (rst) begin
             left <= {(IW+1){1'b0}};
-            item <= {IW{1'b0}};
             bank <= {RW{1'b0}};
             lane <= {LW{1'b0}};
-        end else if (in_valid) begin
+        end else if (in_valid[0]) begin
             left <= NI[IW:0];
-            item <= {IW{1'b0}};
             bank <= {RW{1'b0}};
             lane <= {LW{1'b0}};
         end else if (left != {(IW+1){1'b0}}) begin
             left <= left - 1'b1;
-            item <= item + 1'b1;
             if (lane == LANES[LW-1:0] - 1'b1) begin
                 lane <= {LW{1'b0}};
                 bank <= bank + 1'b1;
@@ -112,6 +105,18 @@ module neuron_pipe #(
             end
         end
     end
+    // the drives: each loads with its own copy of the valid bit; a shift, not a NI:1 multiplexer,
+    // hands the next one to P1 (the buffer shifts on every cycle: what was issued is spent)
+    genvar d;
+    generate
+        for (d = 0; d < NI; d = d + 1) begin : g_buf
+            if (d == NI - 1) begin : g_last
+                always @(posedge clk) buf_acc[d*AW +: AW] <= in_valid[d] ? in_acc[d*AW +: AW] : {AW{1'b0}};
+            end else begin : g_shift
+                always @(posedge clk) buf_acc[d*AW +: AW] <= in_valid[d] ? in_acc[d*AW +: AW] : buf_acc[(d+1)*AW +: AW];
+            end
+        end
+    endgenerate
     assign rd_en = v0;
     assign rd_idx = buf_idx;
     assign rd_lane = lane;
@@ -122,7 +127,7 @@ module neuron_pipe #(
         if (rst) in_flight <= 8'd0;
         else in_flight <= in_flight + {7'd0, v0} - {7'd0, |wb_en};
     end
-    assign idle = !in_valid && !v0 && (in_flight == 8'd0);
+    assign idle = !in_valid[0] && !v0 && (in_flight == 8'd0);
 
     // ---- P: the bank answers (P1), the bank is selected (P2)
     reg v1;
@@ -135,7 +140,7 @@ module neuron_pipe #(
         r1 <= bank;
         l1 <= lane;
         i1 <= buf_idx;
-        acc1 <= buf_acc[item*AW +: AW];
+        acc1 <= buf_acc[AW-1:0];
     end
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] global1 = {{(32-RW){1'b0}}, r1} * NN + {{(32-LIW){1'b0}}, i1};
