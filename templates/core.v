@@ -92,7 +92,9 @@ module core (
         if (rst) flush <= FLUSH[${ c.flush_w() }$-1:0];
         else if (flush != {${ c.flush_w() }${1'b0}}) flush <= flush - 1'b1;
     end
-    wire rst_i = rst || (flush != {${ c.flush_w() }${1'b0}});
+    // registered: the internal reset reaches most of the die, so it starts at a flip-flop
+    reg rst_i;
+    always @(posedge clk) rst_i <= rst || (flush != {${ c.flush_w() }${1'b0}});
 
     // ---- host port guards: what is refused, and the status word
     wire ctrl_busy;
