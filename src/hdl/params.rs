@@ -157,6 +157,11 @@ pub struct CoreParams {
     /// ROM contents, hex of `s_w` (rho) and `d_w` (rho') bits, in address order.
     pub rho_hex: Vec<String>,
     pub drho_hex: Vec<String>,
+    /// With interpolation, the interpolator's slope ROMs: entry `i` is `table[i + 1] - table[i]`
+    /// (`s_w + 1`, `d_w + 1` bits), so the block RAM's output meets a register, not a
+    /// subtractor; empty without interpolation.
+    pub rho_dy_hex: Vec<String>,
+    pub drho_dy_hex: Vec<String>,
     /// rho(0) and rho'(0): the activations of a hidden unit reset to 0.
     pub rho0_hex: String,
     pub drho0_hex: String,
@@ -454,6 +459,11 @@ impl CoreParams {
             [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width()].into_iter().max().unwrap_or(64);
         let lut_b = f.lut.index_bits;
         let table = |t: &[i64], w: u32| t.iter().map(|&v| hex(v, w)).collect::<Vec<_>>();
+        let linear = f.lut.interpolation == Interpolation::Linear;
+        let slopes = |t: &[i64], w: u32| match linear {
+            true => t.windows(2).map(|p| hex(p[1] - p[0], w + 1)).collect::<Vec<_>>(),
+            false => Vec::new(),
+        };
         let (rho0, drho0) = lut.eval(0);
         let ideal_step_cycles = 2 * kt * nt;
         let lanes = h.lanes;
@@ -534,10 +544,12 @@ impl CoreParams {
             drain_cycles,
             lut_b: z(lut_b),
             lut_l: z(s_w - lut_b),
-            lut_linear: f.lut.interpolation == Interpolation::Linear,
+            lut_linear: linear,
             lut_entries: lut.rho_table().len(),
             rho_hex: table(lut.rho_table(), s_w),
             drho_hex: table(lut.drho_table(), d_w),
+            rho_dy_hex: slopes(lut.rho_table(), s_w),
+            drho_dy_hex: slopes(lut.drho_table(), d_w),
             rho0_hex: hex(rho0, s_w),
             drho0_hex: hex(drho0, d_w),
             step_cycles: ideal_step_cycles + drain_cycles + 1,
