@@ -267,6 +267,15 @@ impl Config {
             "must be in [0, lr]",
         )?;
         check((0.0..1.0).contains(&o.momentum), "optim.momentum", o.momentum, "must be in [0, 1)")?;
+        check(
+            o.batch_size <= crate::dataset::N_IMAGES,
+            "optim.batch_size",
+            o.batch_size,
+            &format!(
+                "must be at most {} (the digits of the data set; 0 means all of them)",
+                crate::dataset::N_IMAGES
+            ),
+        )?;
         let t = &self.train;
         check(t.epochs >= 1, "train.epochs", t.epochs, "must be at least 1")?;
         check(t.checkpoint_every >= 1, "train.checkpoint_every", t.checkpoint_every, "must be at least 1")?;
@@ -305,7 +314,7 @@ impl Config {
     pub fn samples_per_update(&self) -> usize {
         match self.optim.batch_size {
             0 => crate::dataset::N_IMAGES,
-            b => b.min(crate::dataset::N_IMAGES),
+            b => b,
         }
     }
 
@@ -374,6 +383,14 @@ mod tests {
         assert!(err.contains("hardware.rows") && err.contains("192"), "{err}");
         let err = Config::from_yaml_str("hardware: {rows: 8, cols: 0}\n", "c.yaml").unwrap_err().to_string();
         assert!(err.contains("hardware.cols") && err.contains("128"), "{err}");
+    }
+
+    #[test]
+    fn batch_beyond_the_data_set_is_named() {
+        let ok = "optim: {batch_size: 1797}\nfixed: {gradient_sum_width: 48}\n";
+        assert_eq!(Config::from_yaml_str(ok, "c.yaml").unwrap().samples_per_update(), 1797);
+        let err = Config::from_yaml_str("optim: {batch_size: 1798}\n", "c.yaml").unwrap_err().to_string();
+        assert!(err.contains("optim.batch_size") && err.contains("1798") && err.contains("1797"), "{err}");
     }
 
     #[test]

@@ -112,8 +112,15 @@ pub fn core_recipe(config: &Config, o: &VectorOptions) -> Config {
 /// Runs the golden model and returns the files (manifest last). Fails with a named error
 /// where the config is not one the core runs.
 pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
-    if o.steps == 0 || o.batch == 0 || o.gen_samples == 0 {
-        return Err(Error::invalid("vectors", format!("{o:?}"), "steps, batch and gen_samples must be >= 1"));
+    for (flag, v) in [("--steps", o.steps), ("--batch", o.batch), ("--gen-samples", o.gen_samples)] {
+        if v == 0 {
+            return Err(Error::invalid(flag, v, "must be at least 1"));
+        }
+    }
+    if o.batch > crate::dataset::N_IMAGES {
+        let why =
+            format!("must be at most {}: a step's samples are distinct digits", crate::dataset::N_IMAGES);
+        return Err(Error::invalid("--batch", o.batch, &why));
     }
     let c = core_recipe(config, o);
     c.validate()?;
@@ -253,6 +260,27 @@ mod tests {
         (p.bx, p.b1, p.b0) = (vec![10, 11], vec![12], vec![13, 14, 15]);
         // M rows: k = 0: W0[.][0] = 1 3 5; k = 1: 2 4 6; k = 2 (h2_0): 7 8 9.
         assert_eq!(core_order(&p), vec![1, 3, 5, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    }
+
+    /// Each vector option out of range is refused naming its flag (not the options' debug form),
+    /// and a batch of the whole data set, the upper edge, runs.
+    #[test]
+    fn options_out_of_range_name_their_flag() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny.yaml");
+        let c = Config::from_yaml_file(&path).unwrap();
+        let one = VectorOptions { steps: 1, batch: 1, gen_samples: 1, gen_steps: 1, ..Default::default() };
+        for (o, flag, value) in [
+            (VectorOptions { steps: 0, ..one.clone() }, "--steps", "0"),
+            (VectorOptions { batch: 0, ..one.clone() }, "--batch", "0"),
+            (VectorOptions { gen_samples: 0, ..one.clone() }, "--gen-samples", "0"),
+            (VectorOptions { batch: 1798, ..one.clone() }, "--batch", "1798"),
+        ] {
+            let err = emit(&c, &o).unwrap_err().to_string();
+            assert!(err.contains(flag) && err.contains(value) && !err.contains("VectorOptions"), "{err}");
+        }
+        let files = emit(&c, &VectorOptions { batch: 1797, ..one }).unwrap();
+        let free = &files.iter().find(|(f, _)| f == "free_step0.hex").unwrap().1;
+        assert_eq!(free.lines().count(), 1797 * (64 + 16 + 16));
     }
 
     /// The tiny core's vectors: every file the manifest lists, with the right counts, and the
