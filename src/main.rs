@@ -270,18 +270,18 @@ struct EvalArgs {
     #[arg(long, default_value_t = 500)]
     n: usize,
     /// End time of generation [default: the checkpoint config's].
-    #[arg(long, conflicts_with = "sweep_t1")]
+    #[arg(long, conflicts_with_all = ["sweep_t1", "samples"])]
     t1: Option<f64>,
     /// Extended-generation study: evaluate each of these end times, from the same noise.
-    #[arg(long, value_delimiter = ',', requires = "checkpoint")]
+    #[arg(long, value_delimiter = ',', conflicts_with = "samples")]
     sweep_t1: Vec<f64>,
     /// Velocity read-out for generation [default: the checkpoint config's].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "samples")]
     mode: Option<VelocityMode>,
     /// Seed of the generation noise and of the reference rows.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// PNG of the generated samples (with --sweep-t1: a row per end time).
+    /// PNG of the samples: generated (with --sweep-t1, a row per end time) or read (--samples).
     #[arg(long)]
     png: Option<PathBuf>,
     /// Samples per row of the PNG.
@@ -494,15 +494,18 @@ fn read_samples_csv(path: &Path, width: usize) -> Result<Vec<f64>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut values = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let row: Vec<f64> = line
-            .split(',')
-            .map(|v| v.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("{}: line {}: not a number", path.display(), i + 1))?;
-        if row.len() != width || !row.iter().all(|v| v.is_finite()) {
-            bail!("{}: line {}: expected {width} finite values, got {}", path.display(), i + 1, row.len());
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != width {
+            bail!("{}: line {}: expected {width} values, got {}", path.display(), i + 1, fields.len());
         }
-        values.extend(row);
+        for (col, field) in fields.iter().enumerate() {
+            let at = || format!("{}: line {}, column {}: {field:?}", path.display(), i + 1, col + 1);
+            let v: f64 = field.parse().with_context(|| format!("{}: not a number", at()))?;
+            if !v.is_finite() {
+                bail!("{}: not a finite number", at());
+            }
+            values.push(v);
+        }
     }
     Ok(values)
 }
@@ -519,6 +522,11 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         let samples = read_samples_csv(path, N_PIXELS)?;
         n = samples.len() / N_PIXELS;
         rows.push((path.display().to_string(), evaluator.evaluate(&samples)?));
+        if let Some(png) = &a.png {
+            let cols = a.cols.min(n).max(1);
+            atomic_write(png, &sample_grid_png(&samples[..cols * N_PIXELS], cols, 8, &[]))?;
+            eprintln!("wrote {}", png.display());
+        }
     }
     if let Some(path) = &a.checkpoint {
         let ck = Checkpoint::load(path)?;

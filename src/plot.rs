@@ -285,7 +285,8 @@ struct Rect {
 /// (may be empty or shorter than the row count) are drawn left of each row.
 /// A trailing partial image is drawn as far as its data goes.
 pub fn sample_grid_png(images: &[f64], cols: usize, scale: usize, row_labels: &[String]) -> Vec<u8> {
-    let cols = cols.max(1);
+    // a row never wider than the images
+    let cols = cols.min(images.len().div_ceil(64)).max(1);
     let scale = scale.max(1);
     let rows = images.len().div_ceil(64).div_ceil(cols).max(1);
     let cell = 8 * scale;
@@ -680,6 +681,14 @@ mod tests {
             let dark = ys.flat_map(|y| (0..label_col).map(move |x| (x, y)));
             assert!(dark.filter(|&(x, y)| pixel(&out, x, y) == BLACK).count() > 20);
         }
+    }
+
+    #[test]
+    fn grid_row_is_never_wider_than_the_images() {
+        let imgs = vec![1.0f64; 4 * 64];
+        let wide = decode(&sample_grid_png(&imgs, 1000, 8, &[]));
+        assert_eq!((wide.0, wide.1), (2 + 4 * 66, 2 + 66));
+        assert_eq!(wide, decode(&sample_grid_png(&imgs, 4, 8, &[])));
     }
 
     #[test]

@@ -66,6 +66,23 @@ fn eval_scores_a_samples_csv_beside_the_reference_rows() {
     let bad = write_temp("short.csv", "0.1,0.2\n");
     let (ok, err) = floweqprop(&["eval", "--samples", bad.to_str().unwrap()]);
     assert!(!ok && err.contains("short.csv") && err.contains("line 1"), "{err}");
+    // a non-finite value is named with its line and column
+    let mut lines: Vec<String> = rows.lines().map(str::to_string).collect();
+    let mut fields: Vec<&str> = lines[3].split(',').collect();
+    fields[2] = "nan";
+    lines[3] = fields.join(",");
+    let nan = write_temp("nan.csv", &(lines.join("\n") + "\n"));
+    let (ok, err) = floweqprop(&["eval", "--samples", nan.to_str().unwrap()]);
+    assert!(!ok && err.contains("line 4, column 3") && err.contains("nan"), "{err}");
+    // --png draws the samples read; the generation flags are refused beside them
+    let png = std::env::temp_dir().join(format!("fep-cli-{}-eval.png", std::process::id()));
+    let (ok, err) = floweqprop(&["eval", "--samples", csv.to_str().unwrap(), "--png", png.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    for flag in [["--t1", "1.0"], ["--mode", "energy"], ["--sweep-t1", "1.0"]] {
+        let (ok, err) = floweqprop(&["eval", "--samples", csv.to_str().unwrap(), flag[0], flag[1]]);
+        assert!(!ok && err.contains(flag[0]) && err.contains("--samples"), "{flag:?}: {err}");
+    }
 }
 
 #[test]
