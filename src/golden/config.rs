@@ -169,7 +169,7 @@ impl FixedConfig {
         }
         ActivationLut::new(self.state, self.state, self.derivative, &self.lut)
             .map(|_| ())
-            .map_err(|e| Error::invalid("fixed.lut", format!("{:?}", self.lut), &e.to_string()))
+            .map_err(|e| Error::invalid("fixed.lut", self.lut.to_string(), &e.to_string()))
     }
 
     /// Checks that every on-chip constant of `r` and `o` fits the constant format and does not
@@ -264,6 +264,8 @@ mod tests {
         assert!(e.contains("fixed.lut") && e.contains("saturate"), "{e}");
         let e = err("fixed:\n  lut: {index_bits: 17, interpolation: linear}\n");
         assert!(e.contains("fixed.lut") && e.contains("exceeds the state width"), "{e}");
+        // the value as the config writes it, not the Rust type's debug form
+        assert!(e.contains("{index_bits: 17, interpolation: linear}") && !e.contains("LutConfig"), "{e}");
         let e = err("fixed:\n  rounding: stochastic\n");
         assert!(e.contains("fixed.rounding") && e.contains("update_rounding"), "{e}");
         let e = err("fixed:\n  lfsr_seed: 0\n");

@@ -123,6 +123,17 @@ pub struct LutConfig {
     pub interpolation: Interpolation,
 }
 
+/// As the config writes it: `{index_bits: 10, interpolation: linear}`.
+impl std::fmt::Display for LutConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = match self.interpolation {
+            Interpolation::None => "none",
+            Interpolation::Linear => "linear",
+        };
+        write!(f, "{{index_bits: {}, interpolation: {how}}}", self.index_bits)
+    }
+}
+
 /// Why a table was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Error)]
 pub enum LutError {

@@ -421,7 +421,7 @@ impl CoreParams {
             ));
         }
         let lut = ActivationLut::new(f.state, f.state, f.derivative, &f.lut)
-            .map_err(|e| invalid("fixed.lut", format!("{:?}", f.lut), &e.to_string()))?;
+            .map_err(|e| invalid("fixed.lut", f.lut.to_string(), &e.to_string()))?;
 
         let (s_w, s_f, d_w, d_f) =
             (f.state.width(), f.state.frac(), f.derivative.width(), f.derivative.frac());
