@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // the OS error is part of the message, not a `source`: a chain would print it twice
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
 
     #[error("config {origin}: {message}")]
     Config { origin: String, message: String },
@@ -27,8 +28,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::Io { path: path.to_path_buf(), source }
+    pub fn io(path: &Path, err: std::io::Error) -> Error {
+        Error::Io { path: path.to_path_buf(), err }
     }
 
     pub fn invalid(field: &str, value: impl ToString, why: &str) -> Error {

@@ -35,6 +35,11 @@ fn missing_checkpoint_is_named() {
     let (ok, err) = floweqprop(&["sample", "--checkpoint", "/nonexistent/ck.json", "--png", "/tmp/x.png"]);
     assert!(!ok);
     assert!(err.contains("/nonexistent/ck.json"), "{err}");
+    // the OS error once, not again as a cause
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    let (ok, err) = floweqprop(&["train", "--config", "/nonexistent/c.yaml", "--out", "/tmp/never"]);
+    assert!(!ok && err.contains("/nonexistent/c.yaml"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
 #[test]
