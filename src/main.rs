@@ -403,7 +403,27 @@ fn generate_with_progress(
     Ok(samples)
 }
 
+/// Refuses `--n` samples whose noise and results (`copies` arrays of `n` images of f64) cannot
+/// fit in the memory this machine has available (Linux's MemAvailable; elsewhere not checked),
+/// before any work.
+fn check_samples_fit(n: usize, copies: usize) -> Result<()> {
+    let bytes = (n as f64) * (N_PIXELS * 8 * copies) as f64;
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?.to_string();
+        line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kib| kib * 1024.0)
+    });
+    match available {
+        Some(avail) if bytes > avail => bail!(
+            "--n {n}: the samples need {:.1} GB of memory, and this machine has {:.1} GB available",
+            bytes / 1e9,
+            avail / 1e9
+        ),
+        _ => Ok(()),
+    }
+}
+
 fn run_sample(a: SampleArgs) -> Result<()> {
+    check_samples_fit(a.n, 2)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
     let mut g = ck.config.generate.clone();
     g.t1 = a.t1.unwrap_or(g.t1);
@@ -511,6 +531,9 @@ fn read_samples_csv(path: &Path, width: usize) -> Result<Vec<f64>> {
 }
 
 fn run_eval(a: EvalArgs) -> Result<()> {
+    if a.checkpoint.is_some() {
+        check_samples_fit(a.n, 1 + a.sweep_t1.len().max(1))?;
+    }
     let evaluator = Evaluator::new(&Digits::embedded());
     println!(
         "classifier: held-out accuracy {:.4} (trained on the even-indexed half)",

@@ -43,6 +43,16 @@ fn missing_checkpoint_is_named() {
 }
 
 #[test]
+fn samples_beyond_the_memory_are_refused_before_any_work() {
+    let n = "100000000000"; // 51 TB of noise
+    let (ok, err) =
+        floweqprop(&["sample", "--checkpoint", "/nonexistent/ck.json", "--n", n, "--png", "/tmp/x.png"]);
+    assert!(!ok && err.contains("--n 100000000000") && err.contains("GB"), "{err}");
+    let (ok, err) = floweqprop(&["eval", "--checkpoint", "/nonexistent/ck.json", "--n", n]);
+    assert!(!ok && err.contains("--n 100000000000") && err.contains("GB"), "{err}");
+}
+
+#[test]
 fn help_lists_every_command() {
     let out = Command::new(env!("CARGO_BIN_EXE_floweqprop")).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
