@@ -122,7 +122,8 @@ module DP16KD(
 
     always @(posedge CLKA) begin
         if (RSTA || RSTB) $fatal(1, "DP16KD %m: RST asserted: the output reset is not modelled");
-        if (CLKA !== CLKB) $fatal(1, "DP16KD %m: the two ports have different clocks: not modelled");
+        // one clock for both ports, or port B unused (disabled: a single-port ROM)
+        if (CLKA !== CLKB && CEB !== 1'b0) $fatal(1, "DP16KD %m: the two ports have different clocks: not modelled");
         if (W36 && WEB && sel_b) $fatal(1, "DP16KD %m: a write on port B in 36-bit mode");
         if (sel_a && !W36) begin
             if (WEA)
