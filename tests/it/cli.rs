@@ -126,3 +126,22 @@ fn hdl_writes_the_core_or_names_the_field_and_writes_nothing() {
     assert!(!bad.exists(), "nothing written on vectors of another core");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The simulation targets say what is missing when Verilator is not installed (they failed with
+/// a bare `Error 1`, the reason in a log).
+#[test]
+fn make_targets_without_verilator_say_so() {
+    for target in ["cosim", "cosim-selftest", "hdl-unit", "lint-hdl"] {
+        let out = Command::new("make")
+            .args(["-s", target, "VERILATOR=no-such-verilator"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{target}: {text}");
+        assert!(
+            text.contains("needs Verilator") && text.contains("apt-get install verilator"),
+            "{target}: {text}"
+        );
+    }
+}
