@@ -94,6 +94,10 @@ struct TrainArgs {
     /// No progress bar (a line per checkpoint instead).
     #[arg(long)]
     quiet: bool,
+    /// Without a terminal (output to a log) and without --quiet, a progress line at least this
+    /// often, in seconds, besides the line per checkpoint.
+    #[arg(long, default_value_t = 30.0)]
+    log_every: f64,
 }
 
 #[derive(Args)]
@@ -348,7 +352,15 @@ fn run_train(a: TrainArgs) -> Result<()> {
         }
     }
     let out = a.out.or(a.resume.clone()).unwrap_or_else(|| PathBuf::from("runs/train"));
-    let opts = RunOptions { out: out.clone(), progress: !a.quiet && std::io::stderr().is_terminal() };
+    if !(a.log_every.is_finite() && a.log_every >= 0.0) {
+        bail!("--log-every {}: must be a number of seconds, at least 0", a.log_every);
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let opts = RunOptions {
+        out: out.clone(),
+        progress: !a.quiet && terminal,
+        log_every: (!a.quiet && !terminal).then(|| std::time::Duration::from_secs_f64(a.log_every)),
+    };
     let images = Digits::embedded().images;
     eprintln!(
         "training {} epochs ({} done), arithmetic {}, output {}",

@@ -22,7 +22,11 @@ use std::time::Instant;
 /// Where a run writes, and how it reports.
 pub struct RunOptions {
     pub out: PathBuf,
+    /// A progress bar (on a terminal).
     pub progress: bool,
+    /// Without the bar, a progress line on stderr at least this often (a log would otherwise
+    /// show one line per checkpoint); `None`: only the checkpoint lines.
+    pub log_every: Option<std::time::Duration>,
 }
 
 /// Paths of a run's outputs.
@@ -94,6 +98,7 @@ pub fn train<A: Arith>(
 
     let (start, epochs) = (history.len(), config.train.epochs);
     let bar = progress_bar(opts.progress, start, epochs);
+    let mut last_line = Instant::now();
     let nx = d.n_x;
     for epoch in start..epochs {
         let t0 = Instant::now();
@@ -144,15 +149,18 @@ pub fn train<A: Arith>(
         bar.inc(1);
         history.push(record);
         let done = epoch + 1;
+        let last = history.last().expect("just pushed");
+        let line =
+            format!("epoch {done}/{epochs}: loss {:.4} ({:.2} s/epoch{sat_note})", last.loss, last.seconds);
         if done % config.train.checkpoint_every == 0 || done == epochs {
             Checkpoint::new(a, config, done, &params, &opt, &history).save(&checkpoint_path(out))?;
             if bar.is_hidden() {
-                let last = history.last().expect("just pushed");
-                eprintln!(
-                    "epoch {done}/{epochs}: loss {:.4} ({:.2} s/epoch{sat_note}), checkpoint written",
-                    last.loss, last.seconds
-                );
+                eprintln!("{line}, checkpoint written");
+                last_line = Instant::now();
             }
+        } else if opts.log_every.is_some_and(|every| bar.is_hidden() && last_line.elapsed() >= every) {
+            eprintln!("{line}");
+            last_line = Instant::now();
         }
     }
     bar.finish();

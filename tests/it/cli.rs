@@ -145,3 +145,21 @@ fn make_targets_without_verilator_say_so() {
         );
     }
 }
+
+/// Without a terminal, training prints progress at a steady interval of time, not only at the
+/// checkpoints (a log showed minutes of silence).
+#[test]
+fn training_to_a_log_prints_progress_between_checkpoints() {
+    let out = std::env::temp_dir().join(format!("fep-cli-{}-log", std::process::id()));
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let args = ["train", "--config", cfg, "--epochs", "3", "--checkpoint-every", "50", "--out"];
+    let (ok, err) = floweqprop(&[&args[..], &[out.to_str().unwrap(), "--log-every", "0"]].concat());
+    assert!(ok, "{err}");
+    for line in ["epoch 1/3: loss", "epoch 2/3: loss", "epoch 3/3: loss"] {
+        assert!(err.contains(line), "{line}: {err}");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+    let (ok, err) = floweqprop(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(ok && !err.contains("epoch 1/3") && err.contains("epoch 3/3"), "{err}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
