@@ -43,7 +43,7 @@ $(BIN):
 	$(CARGO) build --release --locked
 
 quick: $(BIN)
-	$(BIN) train --epochs $(EPOCHS) --out $(RUN)
+	$(BIN) train --epochs $(EPOCHS) --out $(RUN) --overwrite
 	$(BIN) sample --checkpoint $(RUN)/checkpoint.json --n 64 --png $(RUN)/samples.png --csv $(RUN)/samples.csv
 	@echo "samples: $(RUN)/samples.png   loss curve: $(RUN)/loss.png"
 
@@ -58,7 +58,7 @@ bench: $(BIN)
 	$(BIN) bench --runs 5
 
 paper: $(BIN)
-	$(BIN) train --out runs/paper
+	$(BIN) train --out runs/paper --overwrite
 	$(BIN) sample --checkpoint runs/paper/checkpoint.json --t1 1.0 --png runs/paper/samples_t1.0.png --csv runs/paper/samples_t1.0.csv
 	$(BIN) sample --checkpoint runs/paper/checkpoint.json --t1 1.2 --png runs/paper/samples_t1.2.png --csv runs/paper/samples_t1.2.csv
 

@@ -87,6 +87,9 @@ struct TrainArgs {
     /// Continue the run in this folder from its checkpoint.json (its config is used; --epochs may extend it).
     #[arg(long, conflicts_with_all = ["config", "seed", "schedule"])]
     resume: Option<PathBuf>,
+    /// Start a new run in an --out folder that holds another run (its files are replaced).
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
     /// Arithmetic: f32 (fast), f64 (verification) or fixed (the bit-accurate golden model of the
     /// config's `fixed:` formats).
     #[arg(long, value_enum, default_value = "f32", alias = "precision")]
@@ -317,6 +320,41 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
     })
 }
 
+/// The files a training run writes into its folder.
+const RUN_FILES: [&str; 5] = ["config.yaml", "loss.csv", "loss.png", "checkpoint.json", "saturation.csv"];
+
+/// Makes `out` ready for a new run before any work: refuses a path that is not a folder, and a
+/// folder that holds anything unless `overwrite` (then a previous run's files are removed, so a
+/// later --resume cannot pick up its checkpoint beside the new run's files).
+fn claim_run_folder(out: &Path, overwrite: bool) -> Result<()> {
+    let shown = out.display();
+    match std::fs::read_dir(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if out.exists() && !out.is_dir() => bail!("--out {shown}: not a folder"),
+        Err(e) => Err(floweqprop::error::Error::io(out, e).into()),
+        Ok(mut entries) => {
+            if entries.next().is_none() {
+                return Ok(());
+            }
+            if !overwrite {
+                bail!(
+                    "--out {shown} is not empty: continue that run with --resume {shown}, choose another --out, \
+                     or start over in it with --overwrite"
+                );
+            }
+            for name in RUN_FILES {
+                match std::fs::remove_file(out.join(name)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(floweqprop::error::Error::io(&out.join(name), e).into())
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 fn run_train(a: TrainArgs) -> Result<()> {
     let resume = match &a.resume {
         Some(dir) => Some(Checkpoint::load(&checkpoint_path(dir))?),
@@ -352,6 +390,9 @@ fn run_train(a: TrainArgs) -> Result<()> {
         }
     }
     let out = a.out.or(a.resume.clone()).unwrap_or_else(|| PathBuf::from("runs/train"));
+    if resume.is_none() {
+        claim_run_folder(&out, a.overwrite)?;
+    }
     if !(a.log_every.is_finite() && a.log_every >= 0.0) {
         bail!("--log-every {}: must be a number of seconds, at least 0", a.log_every);
     }

@@ -163,3 +163,31 @@ fn training_to_a_log_prints_progress_between_checkpoints() {
     assert!(ok && !err.contains("epoch 1/3") && err.contains("epoch 3/3"), "{err}");
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// A new run never lands silently in a folder that holds another: it is refused before any
+/// work (naming --resume and --overwrite), a file is refused as --out, and --overwrite replaces
+/// the old run's files, so its checkpoint cannot be resumed beside the new run's.
+#[test]
+fn a_new_run_does_not_overwrite_another_unasked() {
+    let dir = std::env::temp_dir().join(format!("fep-cli-{}-claim", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let train = |epochs: &str, extra: &[&str]| {
+        let args = ["train", "--config", cfg, "--epochs", epochs, "--out", dir.to_str().unwrap()];
+        floweqprop(&[&args[..], extra].concat())
+    };
+    assert!(train("2", &[]).0);
+    let (ok, err) = train("1", &[]);
+    assert!(
+        !ok && err.contains("--resume") && err.contains("--overwrite") && !err.contains("training 1 epochs"),
+        "{err}"
+    );
+    let (ok, err) = train("1", &["--overwrite"]);
+    assert!(ok, "{err}");
+    let ck = floweqprop::checkpoint::Checkpoint::load(&dir.join("checkpoint.json")).unwrap();
+    assert_eq!(ck.epochs_done, 1);
+    let file = dir.join("loss.csv");
+    let (ok, err) = floweqprop(&["train", "--config", cfg, "--epochs", "1", "--out", file.to_str().unwrap()]);
+    assert!(!ok && err.contains("not a folder"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
