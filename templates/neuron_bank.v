@@ -198,7 +198,9 @@ module neuron_bank #(
     wire signed [SW-1:0] act_q_pass, act_q_acc;
     lane_sel #(.LANES(LANES), .LW(LW), .W(SW)) u_sel_pass (.lane(plane_1), .v(act_q), .q(act_q_pass));
     lane_sel #(.LANES(LANES), .LW(LW), .W(SW)) u_sel_acc (.lane(acc_lane_1), .v(act_q), .q(act_q_acc));
-    // the plus equilibrium's activations
+    // the plus equilibrium's activations (LUT RAM: its answer goes on to the PEs and the bias
+    //      gradient in the same cycle)
+    (* ram_style = "distributed" *)
     reg signed [SW-1:0] plus_mem [0:LDEPTH-1];
     reg signed [SW-1:0] plus_q;
     always @(posedge clk) begin
@@ -217,6 +219,8 @@ module neuron_bank #(
     endgenerate
 
     // ---- states and rho'
+    // LUT RAM: the init and save passes write what it answers (see the free equilibrium's memories)
+    (* ram_style = "distributed" *)
     reg signed [SW-1:0] s_mem [0:LDEPTH-1];
     reg signed [SW-1:0] s_q;
     reg signed [SW-1:0] init_s;
@@ -239,9 +243,15 @@ module neuron_bank #(
     assign q_dact = dact_q;
     always @(posedge clk) p_state <= s_q; // the parameter port's output register (as in pe.v)
 
-    // ---- the free equilibrium
+    // ---- the free equilibrium. The memories the passes read (these three, the states and x_t)
+    //      are LUT RAM: a pass writes what it read in the next cycle, and a block RAM's output
+    //      (5.8 ns after the clock on an ECP5 DP16KD) into that write was a K-side bank's
+    //      critical path (76.87 MHz out of context in paper-fpga)
+    (* ram_style = "distributed" *)
     reg signed [SW-1:0] s_free_mem [0:LDEPTH-1];
+    (* ram_style = "distributed" *)
     reg signed [SW-1:0] act_free_mem [0:LDEPTH-1];
+    (* ram_style = "distributed" *)
     reg signed [DW-1:0] dact_free_mem [0:LDEPTH-1];
     reg signed [SW-1:0] s_free_q, act_free_q;
     reg signed [DW-1:0] dact_free_q;
@@ -257,6 +267,7 @@ module neuron_bank #(
     end
 
     // ---- the samples: x_t and u
+    (* ram_style = "distributed" *)
     reg signed [SW-1:0] xt_mem [0:LDEPTH-1];
     reg signed [SW-1:0] u_mem [0:LDEPTH-1];
     reg signed [SW-1:0] xt_q, u_q;
