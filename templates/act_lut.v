@@ -1,6 +1,6 @@
 // act_lut: rho(h) and rho'(h) of a state, as golden::lut::ActivationLut::eval computes them
 // (datapath.md "Activation LUT"): ROMs of ${ c.lut_entries }$ entries addressed by the top
-// ${ c.lut_b }$ bits of the state with the sign bit inverted (offset binary){% if c.lut_linear %}, then a linear
+// ${ c.lut_b }$ bits of the state with the sign bit inverted (offset binary){% if c.lut_interpolates() %}, then a linear
 // interpolator over the low ${ c.lut_l }$ bits that rounds once, half to even{% endif %}. The ROM contents are
 // golden::lut::ActivationLut::rho_table / drho_table: the bits the golden model reads.
 // Four registered stages: the ROM reads (synchronous: block RAM or LUTs), then the interpolator's
@@ -11,7 +11,7 @@
 
 module act_lut (
     input  wire                    clk,
-{%- if !(c.lut_linear && c.lut_l > 0) && c.lut_l > 0 %}
+{%- if !c.lut_interpolates() && c.lut_l > 0 %}
     /* verilator lint_off UNUSEDSIGNAL */ // a zero-order hold reads only the top bits
     input  wire signed [${ c.s_w }$-1:0] h,
     /* verilator lint_on UNUSEDSIGNAL */
@@ -25,13 +25,13 @@ module act_lut (
     localparam integer L = ${ c.lut_l }$;
     localparam integer DEPTH = ${ c.rom_depth() }$;   // 2^B entries in the ROM (a block RAM's power of two)
 
-    // ROMs: rho in the state format Q(${ c.s_w }$,${ c.s_f }$), rho' in the derivative format Q(${ c.d_w }$,${ c.d_f }$){% if c.lut_linear %}; with
+    // ROMs: rho in the state format Q(${ c.s_w }$,${ c.s_f }$), rho' in the derivative format Q(${ c.d_w }$,${ c.d_f }$){% if c.lut_interpolates() %}; with
     // interpolation also the slope of each segment, the next entry minus this one (one bit wider;
     // the top segment's next entry is the table's last), so the block RAM's output (5.6 ns after
     // the clock on an ECP5 DP16KD) meets a register, not a subtractor{% endif %}
     reg [${ c.s_w }$-1:0] rho_rom [0:DEPTH-1];
     reg [${ c.d_w }$-1:0] drho_rom [0:DEPTH-1];
-{%- if c.lut_linear %}
+{%- if c.lut_interpolates() %}
     reg [${ c.s_w }$:0] rho_dy_rom [0:DEPTH-1];
     reg [${ c.d_w }$:0] drho_dy_rom [0:DEPTH-1];
 {%- endif %}
@@ -55,7 +55,7 @@ module act_lut (
 {%- else %}
     wire [B-1:0] addr = {~h[${ c.s_w }$-1], h[${ c.s_w }$-2:L]};
 {%- endif %}
-{%- if c.lut_linear && c.lut_l > 0 %}
+{%- if c.lut_interpolates() %}
     // linear interpolation: p = y0 2^L + dy r exactly (dy = y1 - y0, from its ROM),
     // y = round_half_even(p / 2^L)
     reg signed [${ c.s_w }$-1:0] rho0_q;
@@ -83,7 +83,7 @@ module act_lut (
     pipe_delay #(.W(${ c.s_w + c.d_w }$), .N(3)) u_hold (.clk(clk), .d({rho_q, drho_q}), .q({rho, drho}));
 {%- endif %}
 endmodule
-{%- if c.lut_linear && c.lut_l > 0 %}
+{%- if c.lut_interpolates() %}
 
 // lut_lerp: y = round_half_even((y0 2^L + dy r) / 2^L), r in [0, 2^L), dy = y1 - y0: between y0
 // and y1, so it never overflows (golden::lut module doc, "Linear"). Three registered stages: the

@@ -452,11 +452,9 @@ module core (
     endgenerate
 
     // ---- r2: the units' output registers answer (the memories' read, then a register beside each
-    //      memory, so no block RAM output drives the multiplexer below); the index travels beside
-    wire r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns;
-    wire [2:0] r2_region;
-    wire [UW-1:0] r2_pe, r2_kunit, r2_nunit;
-    wire [WIW-1:0] r2_addr;
+    //      memory, so no block RAM output drives the multiplexer below); the index travels beside:
+    //      r2e, a cycle ahead of r2, feeds the unit multiplexer's per-group select registers, and
+    //      reaches r2g, beside the multiplexer's answer, two cycles later
     reg [3:0] rd_sr, upd_sr;
     always @(posedge clk) begin
         if (rst_i) begin
@@ -470,13 +468,26 @@ module core (
     wire r2g_rd = rd_sr[3];
     wire r2g_upd = upd_sr[3];
     wire [WIW-1:0] r1_addr = r1_is_m ? r1_pe_addr : r1_is_kb ? {{(WIW-LIW){1'b0}}, r1_kaddr} : {{(WIW-LIW){1'b0}}, r1_naddr};
-    pipe_delay #(.W(9 + 3 * UW + WIW), .N(3)) u_r2 (
+    localparam integer IXW = 9 + 3 * UW + WIW;   // the index and its flags
+    wire [IXW-1:0] r2e_ix, r2g_ix;
+    pipe_delay #(.W(IXW), .N(2)) u_r2e (
         .clk(clk),
         .d({r1_status, r1_is_m, r1_is_kb, r1_is_nb, r1_is_ks, r1_is_ns, r1_region, r1_pe, r1_kunit, r1_nunit, r1_addr}),
-        .q({r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns, r2_region, r2_pe, r2_kunit, r2_nunit, r2_addr})
+        .q(r2e_ix)
     );
+    pipe_delay #(.W(IXW), .N(2)) u_r2g (.clk(clk), .d(r2e_ix), .q(r2g_ix));
+    wire r2g_status, r2g_is_m, r2g_is_kb, r2g_is_nb, r2g_is_ks, r2g_is_ns;
+    wire [2:0] r2g_region;
+    wire [UW-1:0] r2g_pe, r2g_kunit, r2g_nunit;
+    wire [WIW-1:0] r2g_addr;
+    assign {r2g_status, r2g_is_m, r2g_is_kb, r2g_is_nb, r2g_is_ks, r2g_is_ns, r2g_region, r2g_pe, r2g_kunit,
+            r2g_nunit, r2g_addr} = r2g_ix;
+    // the unit indices at r2e, for unit_sel
+    wire [UW-1:0] r2e_pe = r2e_ix[WIW+3*UW-1 -: UW];
+    wire [UW-1:0] r2e_kunit = r2e_ix[WIW+2*UW-1 -: UW];
+    wire [UW-1:0] r2e_nunit = r2e_ix[WIW+UW-1 -: UW];
 
-    // ---- r2g: each group of 8 units' selected values (unit_sel); the index travels beside
+    // ---- r2g: each group of 8 units' selected values (unit_sel)
     localparam integer PV = WW + GSW + MW;        // a PE's values: w, S, m
     localparam integer BV = SW + WW + GSW + MW;   // a bank's: state, bias, S, m
     wire [NPE*PV-1:0] pe_v;
@@ -493,23 +504,11 @@ module core (
             assign n_v[g*BV +: BV] = {n_p_state[g*SW +: SW], n_p_bias[g*WW +: WW], n_p_gsum[g*GSW +: GSW], n_p_mom[g*MW +: MW]};
         end
     endgenerate
-    // the unit indices a cycle ahead of r2, for unit_sel
-    wire [UW-1:0] r2e_pe, r2e_kunit, r2e_nunit;
-    pipe_delay #(.W(3 * UW), .N(2)) u_r2e (.clk(clk), .d({r1_pe, r1_kunit, r1_nunit}), .q({r2e_pe, r2e_kunit, r2e_nunit}));
     wire [PV-1:0] pe_g;
     wire [BV-1:0] k_g, n_g;
     unit_sel #(.N(NPE), .W(PV), .UW(UW)) u_sel_pe (.clk(clk), .sel(r2e_pe), .v(pe_v), .q(pe_g));
     unit_sel #(.N(ROWS), .W(BV), .UW(UW)) u_sel_k (.clk(clk), .sel(r2e_kunit), .v(k_v), .q(k_g));
     unit_sel #(.N(COLS), .W(BV), .UW(UW)) u_sel_n (.clk(clk), .sel(r2e_nunit), .v(n_v), .q(n_g));
-    reg r2g_status, r2g_is_m, r2g_is_kb, r2g_is_nb, r2g_is_ks, r2g_is_ns;
-    reg [2:0] r2g_region;
-    reg [UW-1:0] r2g_pe, r2g_kunit, r2g_nunit;
-    reg [WIW-1:0] r2g_addr;
-    always @(posedge clk) begin
-        {r2g_status, r2g_is_m, r2g_is_kb, r2g_is_nb, r2g_is_ks, r2g_is_ns, r2g_region} <=
-            {r2_status, r2_is_m, r2_is_kb, r2_is_nb, r2_is_ks, r2_is_ns, r2_region};
-        {r2g_pe, r2g_kunit, r2g_nunit, r2g_addr} <= {r2_pe, r2_kunit, r2_nunit, r2_addr};
-    end
     // a unit's values in the order of its concatenation above
     wire signed [WW-1:0] pe_g_w = pe_g[PV-1 -: WW];
     wire signed [GSW-1:0] pe_g_s = pe_g[MW +: GSW];

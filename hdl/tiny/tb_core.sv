@@ -99,6 +99,11 @@ module tb_core;
     longint cyc_free = 0, cyc_plus = 0, cyc_minus = 0, cyc_update = 0, cyc_gen = 0, cyc_last = 0;
     int rep_lanes = 0;   // the active lanes of the group whose cycles are reported: the first with the most
 
+    // the model's MINUS_ACC with n active lanes: each lane missing saves its accumulation walk
+    function automatic longint minus_model(input int n);
+        return MODEL_MINUS_ACC - (longint'(LANES) - longint'(n)) * MODEL_ACC_LANE;
+    endfunction
+
     // sign-extends the low w bits of v to DW bits
     function automatic [DW-1:0] sext(input logic [127:0] v, input integer w);
         logic [DW-1:0] r;
@@ -332,7 +337,7 @@ module tb_core;
                 for (int l = 0; l < n; l++) check_states("minus", s, b0 + l, l);
                 if (n < LANES)
                     check($sformatf("cycles of MINUS_ACC with %0d active lanes against the cycle model", n), 0,
-                          DW'(c_minus), DW'(MODEL_MINUS_ACC - (longint'(LANES) - longint'(n)) * MODEL_ACC_LANE));
+                          DW'(c_minus), DW'(minus_model(n)));
                 if (s == 0 && n > rep_lanes) begin
                     rep_lanes = n;
                     cyc_free = c_free;
@@ -397,8 +402,7 @@ module tb_core;
         cyc_last = cyc_free + cyc_plus + cyc_minus;   // a group of rep_lanes samples (LANES if the batch has a full group)
         check("cycles of FREE against the cycle model", 0, DW'(cyc_free), DW'(MODEL_FREE));
         check("cycles of PLUS against the cycle model", 0, DW'(cyc_plus), DW'(MODEL_FREE));
-        check("cycles of MINUS_ACC against the cycle model", 0, DW'(cyc_minus),
-              DW'(MODEL_MINUS_ACC - (longint'(LANES) - longint'(rep_lanes)) * MODEL_ACC_LANE));
+        check("cycles of MINUS_ACC against the cycle model", 0, DW'(cyc_minus), DW'(minus_model(rep_lanes)));
         check("cycles of UPDATE against the cycle model", 0, DW'(cyc_update), DW'(MODEL_UPDATE));
         check("cycles of GEN_STEP against the cycle model", 0, DW'(cyc_gen), DW'(MODEL_GEN_STEP));
         $display("cycles: FREE %0d, PLUS %0d, MINUS_ACC %0d, UPDATE %0d, GEN_STEP %0d", cyc_free, cyc_plus,

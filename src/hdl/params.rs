@@ -157,9 +157,9 @@ pub struct CoreParams {
     /// ROM contents, hex of `s_w` (rho) and `d_w` (rho') bits, in address order.
     pub rho_hex: Vec<String>,
     pub drho_hex: Vec<String>,
-    /// With interpolation, the interpolator's slope ROMs: entry `i` is `table[i + 1] - table[i]`
-    /// (`s_w + 1`, `d_w + 1` bits), so the block RAM's output meets a register, not a
-    /// subtractor; empty without interpolation.
+    /// With interpolation ([`CoreParams::lut_interpolates`]), the interpolator's slope ROMs:
+    /// entry `i` is `table[i + 1] - table[i]` (`s_w + 1`, `d_w + 1` bits), so the block RAM's
+    /// output meets a register, not a subtractor; empty without interpolation.
     pub rho_dy_hex: Vec<String>,
     pub drho_dy_hex: Vec<String>,
     /// rho(0) and rho'(0): the activations of a hidden unit reset to 0.
@@ -460,7 +460,7 @@ impl CoreParams {
         let lut_b = f.lut.index_bits;
         let table = |t: &[i64], w: u32| t.iter().map(|&v| hex(v, w)).collect::<Vec<_>>();
         let linear = f.lut.interpolation == Interpolation::Linear;
-        let slopes = |t: &[i64], w: u32| match linear {
+        let slopes = |t: &[i64], w: u32| match linear && s_w > lut_b {
             true => t.windows(2).map(|p| hex(p[1] - p[0], w + 1)).collect::<Vec<_>>(),
             false => Vec::new(),
         };
@@ -653,8 +653,14 @@ impl CoreParams {
         index_width(self.n + 1)
     }
 
+    /// The activation LUT interpolates between entries (linear, with low state bits below the
+    /// index): `act_lut.v` then has the slope ROMs.
+    pub fn lut_interpolates(&self) -> bool {
+        self.lut_linear && self.lut_l > 0
+    }
+
     /// Entries of the ROMs in `act_lut.v`: `2^index_bits` (with interpolation the table's last
-    /// entry is a constant beside them).
+    /// entry enters through the top segment's slope).
     pub fn rom_depth(&self) -> usize {
         1 << self.lut_b
     }
