@@ -23,7 +23,8 @@ use floweqprop::report::{
 };
 use floweqprop::sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
 use floweqprop::train::{
-    checkpoint_path, loss_curve_png, read_loss_csv, train_in, window_means, RunOptions, LOSS_WINDOW,
+    checkpoint_path, claim_run_folder, loss_curve_png, read_loss_csv, train_in, window_means, RunOptions,
+    LOSS_WINDOW,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -320,41 +321,6 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
     })
 }
 
-/// The files a training run writes into its folder.
-const RUN_FILES: [&str; 5] = ["config.yaml", "loss.csv", "loss.png", "checkpoint.json", "saturation.csv"];
-
-/// Makes `out` ready for a new run before any work: refuses a path that is not a folder, and a
-/// folder that holds anything unless `overwrite` (then a previous run's files are removed, so a
-/// later --resume cannot pick up its checkpoint beside the new run's files).
-fn claim_run_folder(out: &Path, overwrite: bool) -> Result<()> {
-    let shown = out.display();
-    match std::fs::read_dir(out) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(_) if out.exists() && !out.is_dir() => bail!("--out {shown}: not a folder"),
-        Err(e) => Err(floweqprop::error::Error::io(out, e).into()),
-        Ok(mut entries) => {
-            if entries.next().is_none() {
-                return Ok(());
-            }
-            if !overwrite {
-                bail!(
-                    "--out {shown} is not empty: continue that run with --resume {shown}, choose another --out, \
-                     or start over in it with --overwrite"
-                );
-            }
-            for name in RUN_FILES {
-                match std::fs::remove_file(out.join(name)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(floweqprop::error::Error::io(&out.join(name), e).into())
-                    }
-                    _ => {}
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
 fn run_train(a: TrainArgs) -> Result<()> {
     let resume = match &a.resume {
         Some(dir) => Some(Checkpoint::load(&checkpoint_path(dir))?),
@@ -594,15 +560,13 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     );
     let mut rows = Vec::new();
     let mut n = a.n;
+    // the PNG: the first row of each sample set (a row per end time with --sweep-t1)
+    let (mut grid, mut labels) = (Vec::new(), Vec::new());
     if let Some(path) = &a.samples {
         let samples = read_samples_csv(path, N_PIXELS)?;
         n = samples.len() / N_PIXELS;
         rows.push((path.display().to_string(), evaluator.evaluate(&samples)?));
-        if let Some(png) = &a.png {
-            let cols = a.cols.min(n).max(1);
-            atomic_write(png, &sample_grid_png(&samples[..cols * N_PIXELS], cols, 8, &[]))?;
-            eprintln!("wrote {}", png.display());
-        }
+        grid.extend_from_slice(&samples[..a.cols.min(n) * N_PIXELS]);
     }
     if let Some(path) = &a.checkpoint {
         let ck = Checkpoint::load(path)?;
@@ -616,16 +580,15 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         }
         let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), n, N_PIXELS);
         let per_t1 = generate_with_progress(&ck, &config, &t1s, &noise)?;
-        let mut grid = Vec::new();
         for (t1, samples) in t1s.iter().zip(&per_t1) {
             rows.push((format!("t1={t1}"), evaluator.evaluate(samples)?));
             grid.extend_from_slice(&samples[..a.cols.min(n) * N_PIXELS]);
+            labels.push(format!("t1={t1}"));
         }
-        if let Some(png) = &a.png {
-            let labels: Vec<String> = t1s.iter().map(|t| format!("t1={t}")).collect();
-            atomic_write(png, &sample_grid_png(&grid, a.cols.min(n), 8, &labels))?;
-            eprintln!("wrote {}", png.display());
-        }
+    }
+    if let Some(png) = &a.png {
+        atomic_write(png, &sample_grid_png(&grid, a.cols.min(n), 8, &labels))?;
+        eprintln!("wrote {}", png.display());
     }
     if n < 2 {
         bail!("need at least 2 samples to evaluate, got {n}");

@@ -94,7 +94,7 @@ fn run(config: &Config, kind: ArithKind, images: &[f64], out: &Path) -> Result<V
 
 /// Sum of a fixed-point run's `saturation.csv` (0 when there is none).
 fn saturations(out: &Path) -> u64 {
-    let text = std::fs::read_to_string(out.join("saturation.csv")).unwrap_or_default();
+    let text = std::fs::read_to_string(out.join(crate::train::SATURATION_CSV)).unwrap_or_default();
     text.lines().skip(1).flat_map(|l| l.split(',').skip(1).map(|v| v.parse::<u64>().unwrap_or(0))).sum()
 }
 

@@ -29,9 +29,45 @@ pub struct RunOptions {
     pub log_every: Option<std::time::Duration>,
 }
 
+/// The files of a run's folder: the resolved config, the loss per epoch and its plot, the
+/// saturations per epoch (fixed point only), the checkpoint.
+pub const CONFIG_FILE: &str = "config.yaml";
+pub const LOSS_CSV: &str = "loss.csv";
+pub const LOSS_PNG: &str = "loss.png";
+pub const SATURATION_CSV: &str = "saturation.csv";
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+const RUN_FILES: [&str; 5] = [CONFIG_FILE, LOSS_CSV, LOSS_PNG, SATURATION_CSV, CHECKPOINT_FILE];
+
 /// Paths of a run's outputs.
 pub fn checkpoint_path(out: &Path) -> PathBuf {
-    out.join("checkpoint.json")
+    out.join(CHECKPOINT_FILE)
+}
+
+/// Makes `out` ready for a new run, before any work: refuses a path that is not a folder, and a
+/// folder that holds anything unless `overwrite`; then a previous run's files are removed, so a
+/// later resume cannot pick up its checkpoint beside the new run's files. Errors name `--out`.
+pub fn claim_run_folder(out: &Path, overwrite: bool) -> Result<(), Error> {
+    let shown = out.display().to_string();
+    let refuse = |why: &str| Err(Error::invalid("--out", &shown, why));
+    let empty = match std::fs::read_dir(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) if out.exists() && !out.is_dir() => return refuse("not a folder"),
+        Err(e) => return Err(Error::io(out, e)),
+        Ok(mut entries) => entries.next().is_none(),
+    };
+    if empty {
+        return Ok(());
+    }
+    if !overwrite {
+        return refuse(&format!(
+            "is not empty: continue that run with --resume {shown}, choose another --out, or start over in it \
+             with --overwrite"
+        ));
+    }
+    RUN_FILES.iter().try_for_each(|name| match std::fs::remove_file(out.join(name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&out.join(name), e)),
+        _ => Ok(()),
+    })
 }
 
 /// A finished run.
@@ -83,14 +119,14 @@ pub fn train<A: Arith>(
         }
     };
     let out = &opts.out;
-    atomic_write(&out.join("config.yaml"), config.to_yaml().as_bytes())?;
-    let csv_path = out.join("loss.csv");
+    atomic_write(&out.join(CONFIG_FILE), config.to_yaml().as_bytes())?;
+    let csv_path = out.join(LOSS_CSV);
     let mut csv_text = format!("{}\n", EpochRecord::CSV_HEADER);
     history.iter().for_each(|r| csv_text += &format!("{}\n", r.csv_line()));
     atomic_write(&csv_path, csv_text.as_bytes())?;
     let mut csv =
         std::fs::OpenOptions::new().append(true).open(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
-    let sat_path = out.join("saturation.csv");
+    let sat_path = out.join(SATURATION_CSV);
     let mut sat_log = match A::FIXED_POINT {
         true => Some(reopen_log(&sat_path, &saturation_header(), history.len())?),
         false => None,
@@ -149,23 +185,24 @@ pub fn train<A: Arith>(
         bar.inc(1);
         history.push(record);
         let done = epoch + 1;
-        let last = history.last().expect("just pushed");
-        let line =
-            format!("epoch {done}/{epochs}: loss {:.4} ({:.2} s/epoch{sat_note})", last.loss, last.seconds);
-        if done % config.train.checkpoint_every == 0 || done == epochs {
+        let checkpoint = done % config.train.checkpoint_every == 0 || done == epochs;
+        if checkpoint {
             Checkpoint::new(a, config, done, &params, &opt, &history).save(&checkpoint_path(out))?;
-            if bar.is_hidden() {
-                eprintln!("{line}, checkpoint written");
-                last_line = Instant::now();
-            }
-        } else if opts.log_every.is_some_and(|every| bar.is_hidden() && last_line.elapsed() >= every) {
-            eprintln!("{line}");
+        }
+        let due = opts.log_every.is_some_and(|every| last_line.elapsed() >= every);
+        if bar.is_hidden() && (checkpoint || due) {
+            let last = history.last().expect("just pushed");
+            let written = if checkpoint { ", checkpoint written" } else { "" };
+            eprintln!(
+                "epoch {done}/{epochs}: loss {:.4} ({:.2} s/epoch{sat_note}){written}",
+                last.loss, last.seconds
+            );
             last_line = Instant::now();
         }
     }
     bar.finish();
     let curve = loss_curve_png(&[(String::new(), history.clone())], "FlowEqProp training loss");
-    atomic_write(&out.join("loss.png"), &curve)?;
+    atomic_write(&out.join(LOSS_PNG), &curve)?;
     Ok(Trained { params, history })
 }
 
