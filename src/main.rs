@@ -12,8 +12,8 @@ use floweqprop::dataset::N_PIXELS;
 use floweqprop::eval::{format_table, reference_rows, Evaluator};
 use floweqprop::flow::gaussian_noise;
 use floweqprop::generate::{euler_steps, generate_horizons, generation_chunk};
-use floweqprop::golden::vectors::{emit, write_folder, VectorOptions};
-use floweqprop::io::atomic_write;
+use floweqprop::golden::vectors::{emit, VectorOptions};
+use floweqprop::io::{atomic_write, check_folder_target, replace_folder};
 use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
 use floweqprop::report::fpga::FpgaReport;
@@ -608,6 +608,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
 }
 
 fn run_vectors(a: VectorsArgs) -> Result<()> {
+    check_folder_target(&a.out)?;
     let config = load_config(a.config.as_deref())?;
     let o = VectorOptions {
         steps: a.steps,
@@ -617,7 +618,7 @@ fn run_vectors(a: VectorsArgs) -> Result<()> {
         ..Default::default()
     };
     let files = emit(&config, &o)?;
-    write_folder(&a.out, &files)?;
+    replace_folder(&a.out, &files)?;
     eprintln!(
         "wrote {} files to {}: {} SGD steps of {} samples, {} Euler steps of {} samples",
         files.len(),
@@ -631,6 +632,7 @@ fn run_vectors(a: VectorsArgs) -> Result<()> {
 }
 
 fn run_sweep(a: SweepArgs) -> Result<()> {
+    check_folder_target(&a.out)?;
     let mut config = load_config(a.config.as_deref())?;
     config.train.epochs = a.epochs;
     config.train.checkpoint_every = a.epochs.clamp(1, 25);
@@ -666,12 +668,13 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
 }
 
 fn run_hdl(a: HdlArgs) -> Result<()> {
+    check_folder_target(&a.out)?;
     let config = load_config(a.config.as_deref())?;
     let mut files = floweqprop::hdl::render(&config)?;
     if let Some(dir) = &a.vectors {
         files.push(("tb_params.svh".to_string(), floweqprop::hdl::manifest::tb_params(&config, dir)?));
     }
-    floweqprop::hdl::write_atomically(&a.out, &files)?;
+    replace_folder(&a.out, &files)?;
     let c = floweqprop::hdl::CoreParams::new(&config)?;
     eprintln!(
         "wrote {} files to {}: {}x{} PEs of {}x{} weights, {} lane(s); {} cycles a training sample, {:.4}x the ideal {}",
@@ -690,6 +693,9 @@ fn run_hdl(a: HdlArgs) -> Result<()> {
 }
 
 fn run_report(a: ReportArgs) -> Result<()> {
+    if let Some(out) = &a.out {
+        check_folder_target(out)?;
+    }
     if let Some(dir) = &a.fpga_dir {
         let config = a.config.as_deref().map(|p| Config::from_yaml_file(p).map(|c| (p, c))).transpose()?;
         let report = FpgaReport::load(dir, config.as_ref().map(|(p, c)| (*p, c)))?;

@@ -27,7 +27,6 @@ use crate::model::{Dims, Params};
 use crate::relax::{Packed, States};
 use serde::Serialize;
 use serde_json::json;
-use std::path::Path;
 
 /// What to emit.
 #[derive(Debug, Clone)]
@@ -222,27 +221,10 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     Ok(files)
 }
 
-/// Writes `files` into `out` atomically as a whole: into a fresh sibling folder first, which
-/// then replaces `out`; on any error nothing in `out` changes.
-pub fn write_folder(out: &Path, files: &[File]) -> Result<(), Error> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    for (n, text) in files {
-        std::fs::write(tmp.join(n), text).map_err(|e| Error::io(&tmp.join(n), e))?;
-    }
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
-    }
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn hex_lines_are_twos_complement_of_the_width() {

@@ -4,8 +4,8 @@
 //! what the fixed-point golden model (`crate::golden`) computes; `docs/hardware.md` describes it
 //! and `make cosim` checks it against the golden vectors of `floweqprop vectors`.
 //!
-//! [`render`] produces every file in memory; [`write_atomically`] puts them in place so that a
-//! failure leaves nothing half-written.
+//! [`render`] produces every file in memory; [`crate::io::replace_folder`] puts them in place so
+//! that a failure leaves nothing half-written.
 
 pub mod manifest;
 mod params;
@@ -17,7 +17,6 @@ pub use params::{
 
 use crate::config::Config;
 use crate::error::Error;
-use std::path::Path;
 
 /// Every generated file of `config`'s core: `(file name, text)`, in a fixed order.
 pub fn render(config: &Config) -> Result<Vec<(String, String)>, Error> {
@@ -25,52 +24,10 @@ pub fn render(config: &Config) -> Result<Vec<(String, String)>, Error> {
     templates::render_all(&c)
 }
 
-/// Writes `files` into the folder `out` atomically: everything goes to a temporary folder next
-/// to `out`, which then replaces `out` (an existing `out` is removed only after that succeeded).
-pub fn write_atomically(out: &Path, files: &[(String, String)]) -> Result<(), Error> {
-    let parent = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => Path::new(".").to_path_buf(),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "hdl".into());
-    let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
-    let old = parent.join(format!(".{name}.old{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let written = (|| -> std::io::Result<()> {
-        std::fs::create_dir(&tmp)?;
-        for (file, text) in files {
-            std::fs::write(tmp.join(file), text)?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(Error::io(&tmp, e));
-    }
-    let had_old = out.exists();
-    if had_old {
-        std::fs::rename(out, &old).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Error::io(out, e)
-        })?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(Error::io(out, e));
-    }
-    if had_old {
-        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn config(name: &str) -> Config {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.yaml"));
@@ -107,21 +64,5 @@ mod tests {
                 assert!(committed == text, "hdl/{name}/{file} is stale: run `make hdl`");
             }
         }
-    }
-
-    #[test]
-    fn writes_atomically_and_replaces_an_old_folder() {
-        let dir = std::env::temp_dir().join(format!("fep-hdl-{}", std::process::id()));
-        let out = dir.join("core");
-        let files = vec![("a.v".to_string(), "one".to_string())];
-        write_atomically(&out, &files).unwrap();
-        std::fs::write(out.join("stale.v"), "x").unwrap();
-        write_atomically(&out, &[("b.v".to_string(), "two".to_string())]).unwrap();
-        let mut names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
-        names.sort();
-        assert_eq!(names, ["b.v"]);
-        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left, ["core"], "no temporary folder left");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -191,3 +191,54 @@ fn a_new_run_does_not_overwrite_another_unasked() {
     assert!(!ok && err.contains("not a folder"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every command that writes a folder refuses an existing file as `--out` before any work,
+/// leaving the file as it was and no temporary sibling (hdl moved the file aside, then failed;
+/// vectors left a hidden folder of 33 files).
+#[test]
+fn a_file_as_the_output_folder_is_refused_untouched() {
+    let dir = std::env::temp_dir().join(format!("fep-cli-{}-outfile", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("g");
+    std::fs::write(&file, "the user's file").unwrap();
+    let (f, tiny) = (file.to_str().unwrap(), concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml"));
+    for args in [
+        vec!["hdl", "--config", tiny, "--out", f],
+        vec!["vectors", "--config", tiny, "--out", f],
+        vec!["sweep", "--config", tiny, "--epochs", "1", "--widths", "12", "--out", f],
+    ] {
+        let (ok, err) = floweqprop(&args);
+        assert!(
+            !ok && err.contains("--out") && err.contains(f) && err.contains("not a folder"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "the user's file", "{args:?}");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["g"], "{args:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `vectors` over an existing set replaces it whole (the old files do not survive beside the
+/// new), and a temporary folder of a killed run is removed by the next one.
+#[test]
+fn vectors_replace_the_old_set_and_clear_a_dead_runs_debris() {
+    let dir = std::env::temp_dir().join(format!("fep-cli-{}-vecs", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("vec");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("stale.hex"), "0\n").unwrap();
+    let mut child = Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let debris = dir.join(format!(".vec.tmp-{}", child.id()));
+    std::fs::create_dir_all(&debris).unwrap();
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let (ok, err) =
+        floweqprop(&["vectors", "--config", tiny, "--out", out.to_str().unwrap(), "--steps", "1"]);
+    assert!(ok, "{err}");
+    assert!(out.join("manifest.json").exists() && !out.join("stale.hex").exists());
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["vec"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
