@@ -25,6 +25,12 @@ pub enum Error {
          the last good checkpoint is kept"
     )]
     Diverged { epoch: usize, phase: String },
+
+    #[error(
+        "interrupted after epoch {epochs_done} of {epochs}; checkpoint written: continue with \
+         `floweqprop train --resume {}`", out.display()
+    )]
+    Interrupted { epochs_done: usize, epochs: usize, out: PathBuf },
 }
 
 impl Error {

@@ -23,13 +23,15 @@ use floweqprop::report::{
 };
 use floweqprop::sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
 use floweqprop::train::{
-    checkpoint_path, claim_run_folder, loss_curve_png, read_loss_csv, train_in, window_means, RunOptions,
+    claim_run_folder, load_resume, loss_curve_png, read_loss_csv, train_in, window_means, RunOptions,
     LOSS_WINDOW,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -322,10 +324,7 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
 }
 
 fn run_train(a: TrainArgs) -> Result<()> {
-    let resume = match &a.resume {
-        Some(dir) => Some(Checkpoint::load(&checkpoint_path(dir))?),
-        None => None,
-    };
+    let resume = a.resume.as_deref().map(load_resume).transpose()?;
     let mut config = match &resume {
         Some(ck) => ck.config.clone(),
         None => load_config(a.config.as_deref())?,
@@ -355,8 +354,8 @@ fn run_train(a: TrainArgs) -> Result<()> {
             bail!("the checkpoint was trained in {}; resume it with --arith {}", ck.precision, ck.precision);
         }
     }
-    let out = a.out.or(a.resume.clone()).unwrap_or_else(|| PathBuf::from("runs/train"));
-    if resume.is_none() {
+    let out = a.out.clone().or(a.resume.clone()).unwrap_or_else(|| PathBuf::from("runs/train"));
+    if a.resume.as_ref() != Some(&out) {
         claim_run_folder(&out, a.overwrite)?;
     }
     if !(a.log_every.is_finite() && a.log_every >= 0.0) {
@@ -367,6 +366,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         out: out.clone(),
         progress: !a.quiet && terminal,
         log_every: (!a.quiet && !terminal).then(|| std::time::Duration::from_secs_f64(a.log_every)),
+        stop: Some(stop_on_interrupt()?),
     };
     let images = Digits::embedded().images;
     eprintln!(
@@ -376,7 +376,13 @@ fn run_train(a: TrainArgs) -> Result<()> {
         a.arith.name(),
         out.display()
     );
-    let history = train_in(a.arith, &config, &images, resume.as_ref(), &opts)?;
+    let history = match train_in(a.arith, &config, &images, resume.as_ref(), &opts) {
+        Err(e @ floweqprop::error::Error::Interrupted { .. }) => {
+            eprintln!("{e}");
+            std::process::exit(130)
+        }
+        other => other?,
+    };
     let last = history.last().map_or(f64::NAN, |r| r.loss);
     let extra = if a.arith == ArithKind::Fixed { ",saturation.csv" } else { "" };
     eprintln!(
@@ -384,6 +390,21 @@ fn run_train(a: TrainArgs) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// A flag set by the first Ctrl-C (SIGINT) or SIGTERM, so training stops at the end of its
+/// epoch with a checkpoint; a second one exits at once (status 130).
+fn stop_on_interrupt() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: stopping at the end of this epoch with a checkpoint (again to quit now)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(stop)
 }
 
 /// Generates from `noise` to each end time of `t1s` (one integration), with a progress bar, in

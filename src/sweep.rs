@@ -88,7 +88,7 @@ fn run(config: &Config, kind: ArithKind, images: &[f64], out: &Path) -> Result<V
             return Ok(ck.history.clone());
         }
     }
-    let opts = RunOptions { out: out.to_path_buf(), progress: false, log_every: None };
+    let opts = RunOptions { out: out.to_path_buf(), progress: false, log_every: None, stop: None };
     train_in(kind, config, images, resume.as_ref(), &opts)
 }
 

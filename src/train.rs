@@ -17,6 +17,8 @@ use crate::plot::{line_plot_png, LinePlot, Series};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Where a run writes, and how it reports.
@@ -27,6 +29,8 @@ pub struct RunOptions {
     /// Without the bar, a progress line on stderr at least this often (a log would otherwise
     /// show one line per checkpoint); `None`: only the checkpoint lines.
     pub log_every: Option<std::time::Duration>,
+    /// Set (by a signal handler) to stop at the end of the current epoch with a checkpoint.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// The files of a run's folder: the resolved config, the loss per epoch and its plot, the
@@ -92,9 +96,56 @@ fn reopen_log(path: &Path, header: &str, keep: usize) -> Result<std::fs::File, E
     std::fs::OpenOptions::new().append(true).open(path).map_err(|e| Error::io(path, e))
 }
 
+/// Loads the checkpoint of the run in `dir` to resume it, refusing a folder whose files do not
+/// belong together: its `config.yaml` must be the checkpoint's config (but for `train.epochs`
+/// and `train.checkpoint_every`, which a resume may change) and the first `epochs_done` lines
+/// of its `loss.csv` the checkpoint's history (the run rewrites a missing one). Errors name
+/// `--resume`, the file and what differs.
+pub fn load_resume(dir: &Path) -> Result<Checkpoint, Error> {
+    let shown = dir.display().to_string();
+    let refuse = |why: String| Error::invalid("--resume", &shown, &why);
+    let path = checkpoint_path(dir);
+    if !path.exists() {
+        return Err(refuse(format!(
+            "no {CHECKPOINT_FILE} in it: a run writes its first after train.checkpoint_every epochs, or when \
+             interrupted (Ctrl-C); start this one again with --out {shown} --overwrite"
+        )));
+    }
+    let ck = Checkpoint::load(&path)?;
+    let apart = "these files come from different runs; start a new run with --out and --overwrite";
+    let config_path = dir.join(CONFIG_FILE);
+    if config_path.exists() {
+        let mut config = Config::from_yaml_file(&config_path)?;
+        config.train.epochs = ck.config.train.epochs;
+        config.train.checkpoint_every = ck.config.train.checkpoint_every;
+        if config != ck.config {
+            return Err(refuse(format!("{CONFIG_FILE} is not the config of {CHECKPOINT_FILE}: {apart}")));
+        }
+    }
+    let csv_path = dir.join(LOSS_CSV);
+    if let Ok(text) = std::fs::read_to_string(&csv_path) {
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        for (i, r) in ck.history.iter().enumerate() {
+            let row = rows.get(i).map(|l| l.split(',').take(2).map(str::parse::<f64>).collect::<Vec<_>>());
+            let same = matches!(row.as_deref(), Some([Ok(e), Ok(l)])
+                if *e == r.epoch as f64 && (l - r.loss).abs() <= 1e-12 * r.loss.abs().max(1.0));
+            if !same {
+                return Err(refuse(format!(
+                    "{LOSS_CSV} line {} is not epoch {} of {CHECKPOINT_FILE} (loss {}): {apart}",
+                    i + 2,
+                    r.epoch,
+                    r.loss
+                )));
+            }
+        }
+    }
+    Ok(ck)
+}
+
 /// Trains from scratch (`resume = None`) or continues a checkpoint, up to `config.train.epochs`,
-/// in the arithmetic `a`. An interrupted run loses at most the epochs since its last checkpoint;
-/// a run that turns non-finite stops with the epoch and phase and leaves the last good
+/// in the arithmetic `a`. An interrupted run loses at most the epochs since its last checkpoint,
+/// none if it was stopped through `opts.stop` (then [`Error::Interrupted`]); a run that turns
+/// non-finite stops with the epoch and phase and leaves the last good
 /// checkpoint in place. Each epoch draws a flow-matching batch of the whole data set and makes
 /// one update per `optim.batch_size` samples (one per epoch by default).
 pub fn train<A: Arith>(
@@ -185,7 +236,8 @@ pub fn train<A: Arith>(
         bar.inc(1);
         history.push(record);
         let done = epoch + 1;
-        let checkpoint = done % config.train.checkpoint_every == 0 || done == epochs;
+        let stop = opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) && done < epochs;
+        let checkpoint = done % config.train.checkpoint_every == 0 || done == epochs || stop;
         if checkpoint {
             Checkpoint::new(a, config, done, &params, &opt, &history).save(&checkpoint_path(out))?;
         }
@@ -199,11 +251,20 @@ pub fn train<A: Arith>(
             );
             last_line = Instant::now();
         }
+        if stop {
+            bar.abandon();
+            write_loss_png(out, &history)?;
+            return Err(Error::Interrupted { epochs_done: done, epochs, out: out.clone() });
+        }
     }
     bar.finish();
-    let curve = loss_curve_png(&[(String::new(), history.clone())], "FlowEqProp training loss");
-    atomic_write(&out.join(LOSS_PNG), &curve)?;
+    write_loss_png(out, &history)?;
     Ok(Trained { params, history })
+}
+
+fn write_loss_png(out: &Path, history: &[EpochRecord]) -> Result<(), Error> {
+    let curve = loss_curve_png(&[(String::new(), history.to_vec())], "FlowEqProp training loss");
+    atomic_write(&out.join(LOSS_PNG), &curve)
 }
 
 /// [`train`] in the arithmetic `kind` chosen at run time; returns the loss history.

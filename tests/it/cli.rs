@@ -242,3 +242,68 @@ fn vectors_replace_the_old_set_and_clear_a_dead_runs_debris() {
     assert_eq!(left, ["vec"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Ctrl-C stops training at the end of the epoch with a checkpoint and says how to resume
+/// (it exited 130 without a word, and before the first checkpoint left nothing to resume).
+#[test]
+fn an_interrupted_run_writes_a_checkpoint_and_says_how_to_resume() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("fep-cli-{}-sigint", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_floweqprop"))
+        .args(["train", "--config", cfg, "--epochs", "1000", "--log-every", "0", "--out", d])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map(Result::unwrap);
+    assert!(lines.by_ref().any(|l| l.starts_with("epoch 2/1000")), "no progress line");
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
+    let last = rest.last().unwrap();
+    assert!(
+        last.starts_with("interrupted after epoch") && last.contains(&format!("--resume {d}")),
+        "{rest:?}"
+    );
+    let ck = floweqprop::checkpoint::Checkpoint::load(&dir.join("checkpoint.json")).unwrap();
+    assert!(ck.epochs_done >= 2 && ck.epochs_done < 1000, "{}", ck.epochs_done);
+    assert!(last.contains(&format!("epoch {} of 1000", ck.epochs_done)), "{last}");
+    let more = (ck.epochs_done + 1).to_string();
+    let (ok, err) = floweqprop(&["train", "--resume", d, "--epochs", &more]);
+    assert!(ok && err.contains(&format!("epoch {more}/{more}")), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--resume` refuses a folder without a checkpoint (it failed with a bare "No such file or
+/// directory") and one whose files come from different runs.
+#[test]
+fn resume_refuses_files_that_do_not_belong_together() {
+    let base = std::env::temp_dir().join(format!("fep-cli-{}-mixed", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (a, b) = (base.join("a"), base.join("b"));
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    for (dir, seed) in [(&a, "0"), (&b, "1")] {
+        let args =
+            ["train", "--config", cfg, "--epochs", "2", "--seed", seed, "--out", dir.to_str().unwrap()];
+        assert!(floweqprop(&args).0);
+    }
+    let resume =
+        |dir: &std::path::Path| floweqprop(&["train", "--resume", dir.to_str().unwrap(), "--epochs", "3"]);
+    let empty = base.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (ok, err) = resume(&empty);
+    assert!(!ok && err.contains("--resume") && err.contains("no checkpoint.json"), "{err}");
+    for file in ["config.yaml", "loss.csv"] {
+        let keep = std::fs::read(a.join(file)).unwrap();
+        std::fs::copy(b.join(file), a.join(file)).unwrap();
+        let (ok, err) = resume(&a);
+        assert!(!ok && err.contains(file) && err.contains("different runs"), "{file}: {err}");
+        std::fs::write(a.join(file), keep).unwrap();
+    }
+    let (ok, err) = resume(&a);
+    assert!(ok, "{err}");
+    std::fs::remove_dir_all(&base).unwrap();
+}
