@@ -33,7 +33,7 @@ BIN   := target/release/floweqprop
 RUN   ?= runs/quick
 EPOCHS ?= 300
 
-.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
+.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-lanes cosim-edges cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
 .PHONY: synth-tools synth report synth-sweep report-sweep
 .PHONY: fpga-tools fpga fpga-check fpga-report fpga-smoke cosim-netlist
 
@@ -111,6 +111,13 @@ cosim-variant:
 cosim-lanes:
 	$(MAKE) --no-print-directory cosim CONFIG=lanes CONFIG_FILE=tests/data/core_lanes.yaml VECTORS=build/vectors/lanes \
 		VECTORS_ARGS='--steps 2 --batch 5 --gen-samples 4 --gen-steps 2'
+
+# The edges of what hdl and vectors accept: a 32-bit state whose sums need the golden model's
+# i128 datapath (tests/data/core_wide.yaml) and the widest constant format, 48 bits
+# (tests/data/core_const48.yaml).
+cosim-edges:
+	$(MAKE) --no-print-directory cosim CONFIG=wide CONFIG_FILE=tests/data/core_wide.yaml VECTORS=build/vectors/wide
+	$(MAKE) --no-print-directory cosim CONFIG=const48 CONFIG_FILE=tests/data/core_const48.yaml VECTORS=build/vectors/const48
 
 cosim-selftest: need-verilator
 	@mkdir -p build

@@ -7,7 +7,7 @@
 use crate::checkpoint::Checkpoint;
 use crate::config::{Config, OptimizerKind};
 use crate::error::Error;
-use crate::golden::fixed::{intermediate_bits, Fixed};
+use crate::golden::fixed::{check_model, needs_i128, Fixed};
 use crate::golden::saturation::Saturations;
 use crate::model::{Dims, Params};
 use crate::optim::{clip_global_norm, Adam, Sgd};
@@ -381,11 +381,10 @@ pub fn run_in<T: ArithTask>(kind: ArithKind, config: &Config, task: T) -> Result
         ArithKind::F32 => task.run(&Float::<f32>::new()),
         ArithKind::F64 => task.run(&Float::<f64>::new()),
         ArithKind::Fixed => {
-            config.fixed.check_constants(&config.relax, &config.optim, &config.generate)?;
-            if intermediate_bits(config) < 63 && config.fixed.min_accumulator_width(&config.model) <= 53 {
-                task.run(&Fixed::<i64>::new(config)?)
-            } else {
-                task.run(&Fixed::<i128>::new(config)?)
+            check_model(config)?;
+            match needs_i128(config) {
+                false => task.run(&Fixed::<i64>::new(config)?),
+                true => task.run(&Fixed::<i128>::new(config)?),
             }
         }
     })

@@ -299,6 +299,18 @@ impl Config {
         check(h.lanes >= 1, "hardware.lanes", h.lanes, "must be at least 1")?;
         let batch = self.samples_per_update();
         let min = self.fixed.min_gradient_sum_width(batch);
+        let state = self.fixed.state;
+        let growth = min - 2 * state.width(); // log2(batch) + 1
+        let widest = (128 - growth.min(128)) / 2;
+        check(
+            min <= 128,
+            "fixed.state",
+            format!("Q({},{})", state.width(), state.frac()),
+            &format!(
+                "the exact EP-gradient sum of a batch of {batch} needs {min} bits, more than the golden \
+                 model's 128: at most {widest} state bits at this batch size"
+            ),
+        )?;
         check(
             (min..=128).contains(&self.fixed.gradient_sum_width),
             "fixed.gradient_sum_width",

@@ -9,6 +9,7 @@
 pub mod arith;
 pub mod assignment;
 pub mod bench;
+pub mod capability;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;

@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use floweqprop::arith::{run_in, Arith, ArithKind, ArithTask};
 use floweqprop::bench::{bench_epoch, median, Timing, PHASES};
+use floweqprop::capability::{self, Use};
 use floweqprop::checkpoint::Checkpoint;
 use floweqprop::config::{Config, OptimizerKind, Schedule, VelocityMode};
 use floweqprop::dataset::Digits;
@@ -23,8 +24,8 @@ use floweqprop::report::{
 };
 use floweqprop::sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
 use floweqprop::train::{
-    claim_run_folder, load_resume, loss_curve_png, read_loss_csv, train_in, window_means, RunOptions,
-    LOSS_WINDOW,
+    checkpoint_path, claim_run_folder, load_resume, loss_curve_png, read_loss_csv, train_in, window_means,
+    RunOptions, LOSS_WINDOW,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -316,18 +317,31 @@ fn main() -> Result<()> {
     }
 }
 
-fn load_config(path: Option<&Path>) -> Result<Config> {
-    Ok(match path {
+/// The config at `path` (the paper defaults without one), checked for `what` before any work.
+fn load_config(path: Option<&Path>, what: Use) -> Result<Config> {
+    let config = match path {
         Some(p) => Config::from_yaml_file(p)?,
         None => Config::default(),
-    })
+    };
+    check_config(&config, what, path)?;
+    Ok(config)
+}
+
+/// [`capability::check`], the error naming the config's file (`origin`; none: the defaults).
+fn check_config(config: &Config, what: Use, path: Option<&Path>) -> Result<()> {
+    Ok(capability::check(config, what).map_err(|e| e.within(&origin(path)))?)
+}
+
+/// How errors name a config: its file, or the embedded defaults.
+fn origin(path: Option<&Path>) -> String {
+    path.map_or("(the paper defaults)".to_string(), |p| p.display().to_string())
 }
 
 fn run_train(a: TrainArgs) -> Result<()> {
     let resume = a.resume.as_deref().map(load_resume).transpose()?;
     let mut config = match &resume {
         Some(ck) => ck.config.clone(),
-        None => load_config(a.config.as_deref())?,
+        None => load_config(a.config.as_deref(), Use::Float)?,
     };
     if let Some(e) = a.epochs {
         config.train.epochs = e;
@@ -341,7 +355,18 @@ fn run_train(a: TrainArgs) -> Result<()> {
     if let Some(c) = a.checkpoint_every {
         config.train.checkpoint_every = c;
     }
-    config.validate().context("command-line overrides")?;
+    let what = if a.arith == ArithKind::Fixed { Use::FixedModel } else { Use::Float };
+    let origin = match &a.resume {
+        Some(dir) => Some(checkpoint_path(dir)),
+        None => a.config.clone(),
+    };
+    let checked = check_config(&config, what, origin.as_deref());
+    let overridden =
+        a.epochs.is_some() || a.seed.is_some() || a.schedule.is_some() || a.checkpoint_every.is_some();
+    match overridden {
+        true => checked.context("with the command-line overrides")?,
+        false => checked?,
+    }
     if let Some(ck) = &resume {
         if ck.epochs_done > config.train.epochs {
             bail!(
@@ -500,7 +525,7 @@ fn run_sample(a: SampleArgs) -> Result<()> {
 }
 
 fn run_bench(a: BenchArgs) -> Result<()> {
-    let config = load_config(a.config.as_deref())?;
+    let config = load_config(a.config.as_deref(), Use::Float)?;
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
@@ -630,7 +655,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
 
 fn run_vectors(a: VectorsArgs) -> Result<()> {
     check_folder_target(&a.out)?;
-    let config = load_config(a.config.as_deref())?;
+    let config = load_config(a.config.as_deref(), Use::Core)?;
     let o = VectorOptions {
         steps: a.steps,
         batch: a.batch,
@@ -654,10 +679,10 @@ fn run_vectors(a: VectorsArgs) -> Result<()> {
 
 fn run_sweep(a: SweepArgs) -> Result<()> {
     check_folder_target(&a.out)?;
-    let mut config = load_config(a.config.as_deref())?;
+    let mut config = load_config(a.config.as_deref(), Use::Float)?;
     config.train.epochs = a.epochs;
     config.train.checkpoint_every = a.epochs.clamp(1, 25);
-    config.validate().context("--epochs")?;
+    check_config(&config, Use::Float, a.config.as_deref()).context("--epochs")?;
     if a.widths.is_empty() || a.optimizers.is_empty() {
         bail!("give at least one --widths value and one --optimizers value");
     }
@@ -665,7 +690,9 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
         a.optimizers.iter().map(|&k| (k, with_optimizer(&config, k, a.sgd_lr, a.momentum))).collect();
     for (_, c) in &recipes {
         for &w in &a.widths {
-            at_width(c, w).with_context(|| format!("--widths {w}"))?;
+            at_width(c, w)
+                .map_err(|e| e.within(&origin(a.config.as_deref())))
+                .with_context(|| format!("--widths {w}"))?;
         }
     }
     let total = recipes.len() * (a.widths.len() + 1);
@@ -690,7 +717,7 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
 
 fn run_hdl(a: HdlArgs) -> Result<()> {
     check_folder_target(&a.out)?;
-    let config = load_config(a.config.as_deref())?;
+    let config = load_config(a.config.as_deref(), Use::Core)?;
     let mut files = floweqprop::hdl::render(&config)?;
     if let Some(dir) = &a.vectors {
         files.push(("tb_params.svh".to_string(), floweqprop::hdl::manifest::tb_params(&config, dir)?));
@@ -728,7 +755,7 @@ fn run_report(a: ReportArgs) -> Result<()> {
         return Ok(());
     }
     let config_path = a.config.context("--config is required without --fpga-dir")?;
-    let config = Config::from_yaml_file(&config_path)?;
+    let config = load_config(Some(&config_path), Use::Core)?;
     let assumed = AssumedClocks::default().with_settings(&a.assumed_mhz)?;
     if a.pnr_plan {
         let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&config_path));
@@ -741,8 +768,9 @@ fn run_report(a: ReportArgs) -> Result<()> {
         return Ok(());
     }
     if a.sweep.is_empty() {
+        // without a synthesis yet, the cycle model alone (each target says how to synthesize it)
         let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&config_path));
-        let report = CoreReport::load(&config_path, &config, &dir, &a.targets, &assumed)?;
+        let report = CoreReport::load_or_model(&config_path, &config, &dir, &a.targets, &assumed)?;
         println!("{}", report.markdown());
         if let Some(out) = &a.out {
             report.write(out)?;

@@ -39,7 +39,7 @@ pub fn at_width(config: &Config, w: u32) -> Result<Config, Error> {
     c.fixed.accumulator_width = c.fixed.min_accumulator_width(&c.model);
     let min_sum = c.fixed.min_gradient_sum_width(c.samples_per_update());
     c.fixed.gradient_sum_width = c.fixed.gradient_sum_width.max(min_sum);
-    c.validate()?;
+    crate::capability::check(&c, crate::capability::Use::FixedModel)?;
     Ok(c)
 }
 

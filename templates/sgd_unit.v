@@ -221,6 +221,7 @@ module sgd_unit #(
     localparam [KW-1:0] NA_S_K = NA_S[KW-1:0];
     localparam [KW-1:0] NA_M_K = NA_M[KW-1:0];
     localparam [KW-1:0] ONE_K = 1;
+    localparam [KW-1:0] TWO_K = 2;                  // KW >= 2: NA_X, NB >= 1
     reg mul_on;
     reg [1:0] mul_p;               // the product walked
     reg [KW-1:0] mk, mi, mj;       // its column, the operand's limb, the mantissa's (mk - mi)
@@ -231,7 +232,7 @@ module sgd_unit #(
     wire [KW-1:0] i_hi = (mk < na - ONE_K) ? mk : na - ONE_K;                 // and its last
     wire [KW-1:0] i_lo1 = (mk1 >= NB_K) ? mk1 - (NB_K - ONE_K) : {KW{1'b0}};  // the next column's first
     wire col_end = (mi == i_hi);
-    wire mul_last = col_end && (mk == na + NB_K - 2'd2);
+    wire mul_last = col_end && (mk == na + NB_K - TWO_K);
     always @(posedge clk) begin
         if (rst) begin
             mul_on <= 1'b0;

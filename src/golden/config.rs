@@ -142,6 +142,19 @@ impl FixedConfig {
     /// the field. (Independent of the float settings, so a float run never fails on it.)
     pub fn validate(&self, m: &ModelConfig) -> Result<(), Error> {
         let min = self.min_accumulator_width(m);
+        if min > 128 {
+            return Err(Error::invalid(
+                "fixed.state",
+                format!("Q({},{})", self.state.width(), self.state.frac()),
+                &format!(
+                    "with weight Q({},{}) the widest drive's exact sum needs {min} bits, more than the golden \
+                     model's 128: narrow the state or the weight by {} bits",
+                    self.weight.width(),
+                    self.weight.frac(),
+                    min - 128
+                ),
+            ));
+        }
         if self.accumulator_width < min || self.accumulator_width > 128 {
             return Err(Error::invalid(
                 "fixed.accumulator_width",
@@ -228,6 +241,29 @@ mod tests {
         let e = err("fixed:\n  gradient_sum_width: 43\n");
         assert!(e.contains("fixed.gradient_sum_width") && e.contains("44..=128"), "{e}");
         Config::from_yaml_str("optim: {batch_size: 4}\nfixed: {gradient_sum_width: 35}\n", "c").unwrap();
+    }
+
+    /// A state too wide for any gradient sum names the state and its limit (it said
+    /// `gradient_sum_width: 128: must be in 129..=128`); the same for the accumulator.
+    #[test]
+    fn formats_no_sum_can_hold_name_the_format_and_the_limit() {
+        let at = |state: u32, sum: u32| {
+            format!(
+                "optim: {{batch_size: 1}}\nfixed: {{state: {{width: {state}, frac: 40}}, weight: {{width: 8, frac: 6}}, \
+                 accumulator_width: 128, gradient_sum_width: {sum}}}\n"
+            )
+        };
+        Config::from_yaml_str(&at(63, 127), "c").unwrap();
+        let e = err(&at(64, 128));
+        assert!(
+            e.contains("fixed.state") && e.contains("Q(64,40)") && e.contains("at most 63 state bits"),
+            "{e}"
+        );
+        let e = err(
+            "optim: {batch_size: 1}\nfixed: {state: {width: 60, frac: 40}, weight: {width: 64, frac: 40}, \
+                     accumulator_width: 128, gradient_sum_width: 121}\n",
+        );
+        assert!(e.contains("fixed.state") && e.contains("132 bits") && e.contains("by 4 bits"), "{e}");
     }
 
     #[test]

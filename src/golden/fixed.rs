@@ -216,6 +216,23 @@ pub fn intermediate_bits(config: &Config) -> u32 {
     f.accumulator_width.max(d + s).max(visible)
 }
 
+/// Whether `config`'s formats need the `i128` datapath (`Fixed::<i128>`): intermediates of 63
+/// bits or more, or dot products beyond the 53 bits the `f64` product kernel holds exactly.
+pub fn needs_i128(config: &Config) -> bool {
+    intermediate_bits(config) >= 63 || config.fixed.min_accumulator_width(&config.model) > F64_EXACT_BITS
+}
+
+/// Checks that the golden model runs `config` (validated): every on-chip constant fits
+/// `fixed.constant` without rounding to zero, and a datapath (`i64` or `i128`, per
+/// [`needs_i128`]) holds every intermediate. The error names the field.
+pub fn check_model(config: &Config) -> Result<(), Error> {
+    config.fixed.check_constants(&config.relax, &config.optim, &config.generate)?;
+    match needs_i128(config) {
+        true => Fixed::<i128>::new(config).map(drop),
+        false => Fixed::<i64>::new(config).map(drop),
+    }
+}
+
 impl<I: Wide> Fixed<I> {
     /// The golden model of `config`'s formats and network; fails (naming the field) if the
     /// formats do not fit `I` (with a bit to spare for the rounding offset).

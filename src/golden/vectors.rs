@@ -13,7 +13,7 @@
 //! The training recipe is the core's: SGD (the config's `optim.lr` and `optim.momentum` when it
 //! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update.
 
-use super::fixed::Fixed;
+use super::fixed::{needs_i128, Fixed, Wide};
 use super::optim::{sgd_constants, SgdConstants};
 use super::qformat::QFormat;
 use super::saturation::Saturations;
@@ -122,9 +122,15 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
         return Err(Error::invalid("--batch", o.batch, &why));
     }
     let c = core_recipe(config, o);
-    c.validate()?;
-    c.fixed.check_constants(&c.relax, &c.optim, &c.generate)?;
-    let a = Fixed::<i64>::new(&c)?;
+    crate::capability::check(&c, crate::capability::Use::Core)?;
+    match needs_i128(&c) {
+        true => emit_with(&Fixed::<i128>::new(&c)?, &c, o),
+        false => emit_with(&Fixed::<i64>::new(&c)?, &c, o),
+    }
+}
+
+/// [`emit`] in the golden model `a` of the recipe `c`.
+fn emit_with<I: Wide>(a: &Fixed<I>, c: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     let f = &c.fixed;
     let d = Dims::of(&c.model);
     let images = crate::dataset::Digits::embedded().images;
@@ -138,7 +144,7 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     let mut params =
         Params::<f64>::init(d, c.model.init_gain, &mut init_rng(c.train.seed)).map(|v| a.param(v));
     files.push(("params_init.hex".into(), hex_lines(&core_order(&params), ww)));
-    let mut opt = a.optimizer(d, &c);
+    let mut opt = a.optimizer(d, c);
     let mut sat = Saturations::default();
     let mut scales = Vec::new();
     for s in 0..o.steps {
@@ -151,26 +157,26 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
             samples.extend(&u[b * d.n_x..(b + 1) * d.n_x]);
         }
         files.push((format!("samples_step{s}.hex"), hex_lines(&samples, sw)));
-        let eq = three_phases(&a, &Packed::new(&a, &params), &c.relax, &x_t, &u, &mut sat);
+        let eq = three_phases(a, &Packed::new(a, &params), &c.relax, &x_t, &u, &mut sat);
         for (name, st) in [("free", &eq.free), ("plus", &eq.plus), ("minus", &eq.minus)] {
             files.push((format!("{name}_step{s}.hex"), hex_lines(&states_order(st, d), sw)));
         }
         // The training path itself (it must agree with the phases above: same code, same bits).
-        let step = gradep_step(&a, &params, &c.relax, &x_t, &u)
+        let step = gradep_step(a, &params, &c.relax, &x_t, &u)
             .map_err(|p| Error::invalid("vectors", p, "non-finite state in fixed point"))?;
         debug_assert_eq!(step.sum, a.ep_sum(d, &eq.plus, &eq.minus));
         files.push((format!("gradsum_step{s}.hex"), hex_lines(&core_order(&step.sum), gw)));
         scales.push(sgd_constants(f, &c.optim, c.relax.beta, c.optim.lr, o.batch)?);
-        a.update(&mut opt, &c, c.optim.lr, &mut params, &step.sum, step.n, &mut sat)?;
+        a.update(&mut opt, c, c.optim.lr, &mut params, &step.sum, step.n, &mut sat)?;
         files.push((format!("params_step{s}.hex"), hex_lines(&core_order(&params), ww)));
     }
 
     let noise = gaussian_noise(&mut init_rng(c.train.seed.wrapping_add(1)), o.gen_samples, d.n_x);
     let mut x: Vec<i64> = noise.iter().map(|&v| a.state(v)).collect();
     files.push(("gen_x0.hex".into(), hex_lines(&x, sw)));
-    let packed = Packed::new(&a, &params);
+    let packed = Packed::new(a, &params);
     for e in 0..o.gen_steps {
-        euler_step(&a, &packed, &c.relax, &c.generate, &mut x, &mut sat);
+        euler_step(a, &packed, &c.relax, &c.generate, &mut x, &mut sat);
         files.push((format!("gen_step{e}.hex"), hex_lines(&x, sw)));
     }
 

@@ -103,7 +103,12 @@ pub fn tb_params_from(c: &CoreParams, config: &Config, m: &Value, dir: &Path) ->
         Value::Null => None,
         _ => Some(constant(m, "constants.sgd.momentum")?),
     };
-    let list = |v: &[i64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+    // sized literals: an unsized one is 32 bits, too few for a constant of up to 48
+    let lit = |v: i64| match v < 0 {
+        true => format!("-64'sd{}", v.unsigned_abs()),
+        false => format!("64'sd{v}"),
+    };
+    let list = |v: &[i64]| v.iter().map(|&x| lit(x)).collect::<Vec<_>>().join(", ");
     let (mu, mu_on) = momentum.map_or(((0, 0), 0), |c| (c, 1));
     let dir_text = dir.display().to_string().replace('\\', "/").replace('"', "\\\"");
     Ok(format!(
@@ -127,23 +132,23 @@ pub fn tb_params_from(c: &CoreParams, config: &Config, m: &Value, dir: &Path) ->
          localparam longint LR_SHIFT = {lrs};\n\
          localparam longint MU_MANT = {mum};\n\
          localparam longint MU_SHIFT = {mus};\n\
-         localparam longint MOMENTUM = {mu_on};\n",
+         localparam longint MOMENTUM = 64'sd{mu_on};\n",
         batch = int(m, "batch")?,
         gen_samples = int(m, "gen_samples")?,
         gen_steps = int(m, "gen_steps")?,
-        eps = int(m, "constants.eps")?,
-        cf = int(m, "constants.coeff.free")?,
-        cp = int(m, "constants.coeff.plus")?,
-        cm = int(m, "constants.coeff.minus")?,
-        c2p = int(m, "constants.c2.plus")?,
-        c2m = int(m, "constants.c2.minus")?,
-        dta = int(m, "constants.dt_alpha")?,
+        eps = lit(int(m, "constants.eps")?),
+        cf = lit(int(m, "constants.coeff.free")?),
+        cp = lit(int(m, "constants.coeff.plus")?),
+        cm = lit(int(m, "constants.coeff.minus")?),
+        c2p = lit(int(m, "constants.c2.plus")?),
+        c2m = lit(int(m, "constants.c2.minus")?),
+        dta = lit(int(m, "constants.dt_alpha")?),
         sm = list(&scale.iter().map(|s| s.0).collect::<Vec<_>>()),
         ss = list(&scale.iter().map(|s| s.1).collect::<Vec<_>>()),
-        lrm = lr.0,
-        lrs = lr.1,
-        mum = mu.0,
-        mus = mu.1,
+        lrm = lit(lr.0),
+        lrs = lit(lr.1),
+        mum = lit(mu.0),
+        mus = lit(mu.1),
     ))
 }
 
@@ -174,8 +179,8 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors/tiny");
         let svh = tb_params(&tiny(), &dir).unwrap();
         assert!(svh.contains("localparam integer STEPS = 4;"), "{svh}");
-        assert!(svh.contains("localparam longint C_EPS = 104858;"), "{svh}");
-        assert!(svh.contains("SCALE_MANT [STEPS] = '{1677721600, "), "{svh}");
+        assert!(svh.contains("localparam longint C_EPS = 64'sd104858;"), "{svh}");
+        assert!(svh.contains("SCALE_MANT [STEPS] = '{64'sd1677721600, "), "{svh}");
     }
 
     #[test]

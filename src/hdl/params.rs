@@ -375,9 +375,11 @@ fn shown(q: QFormat) -> String {
 }
 
 impl CoreParams {
-    /// The values of `config`'s core, or an error naming the field the RTL cannot implement.
+    /// The values of `config`'s core, or an error naming the field the RTL, or the golden model
+    /// its vectors come from, cannot implement ([`crate::capability::Use::Core`]).
     pub fn new(config: &Config) -> Result<CoreParams, Error> {
         config.validate()?;
+        crate::golden::fixed::check_model(config)?;
         let (m, f, h) = (&config.model, &config.fixed, &config.hardware);
         if f.update_rounding == Rounding::Stochastic {
             return Err(invalid(

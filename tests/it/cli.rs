@@ -307,3 +307,51 @@ fn resume_refuses_files_that_do_not_belong_together() {
     assert!(ok, "{err}");
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+/// Every command checks a config for its use before any work and names the file: a constant
+/// format that cannot hold relax.k was refused by `train --arith fixed` only after its banner
+/// and without the file, and accepted by `hdl`.
+#[test]
+fn a_config_is_checked_for_its_use_before_any_work() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml"))
+        .unwrap()
+        .replace("constant: {width: 32, frac: 20}", "constant: {width: 12, frac: 8}");
+    let cfg = write_temp("narrow-constant.yaml", &text);
+    let c = cfg.to_str().unwrap();
+    let out = std::env::temp_dir().join(format!("fep-cli-{}-never", std::process::id()));
+    let o = out.to_str().unwrap();
+    for args in [
+        vec!["train", "--arith", "fixed", "--config", c, "--epochs", "1", "--out", o],
+        vec!["hdl", "--config", c, "--out", o],
+        vec!["vectors", "--config", c, "--out", o],
+        vec!["sweep", "--config", c, "--epochs", "1", "--widths", "16", "--out", o],
+    ] {
+        let (ok, err) = floweqprop(&args);
+        assert!(
+            !ok && err.contains(c) && err.contains("fixed.constant") && err.contains("relax.k = 15"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("training") && !out.exists(), "{args:?}: {err}");
+    }
+    // float training does not use the fixed-point formats
+    let (ok, err) = floweqprop(&["train", "--config", c, "--epochs", "1", "--out", o]);
+    assert!(ok, "{err}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// `report` without a synthesis gives the cycle model (it failed on `ice40_pnr.json`), each
+/// target naming the command that synthesizes it and its clock marked as assumed.
+#[test]
+fn report_without_synthesis_gives_the_cycle_model() {
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let none = std::env::temp_dir().join(format!("fep-cli-{}-nosynth", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_floweqprop"))
+        .args(["report", "--config", tiny, "--synth-dir", none.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Cycles per training sample: 12186.2"), "{text}");
+    assert_eq!(text.matches("make synth CONFIG=tiny").count(), 3, "{text}");
+    assert!(text.contains("100 assumed") && !none.exists(), "{text}");
+}
