@@ -3,7 +3,7 @@
 #   make test       every test (what CI runs)
 #   make lint       rustfmt and clippy, warnings as errors
 #   make bench      time one paper-scale epoch and its parts (medians)
-#   make paper      the full 2000-epoch paper run (about an hour on 2 cores)
+#   make paper      the full 2000-epoch paper run (25 min on 2 cores with AVX-512, about 80 with AVX2: README)
 #   make eval       sample quality of the committed paper checkpoint, over generation horizons
 #   make hdl        render the Verilog of the tiny, small and paper cores into hdl/
 #   make cosim      Verilator cosimulation of a core against its golden vectors (CONFIG=tiny|small|paper)
