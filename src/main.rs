@@ -699,7 +699,8 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
     eprintln!("sweep: {total} runs of {} epochs into {}", a.epochs, a.out.display());
     let images = Digits::embedded().images;
     let mut done = 0;
-    let runs = sweep(&images, &recipes, &a.widths, &a.out, &mut |r| {
+    let stop = stop_on_interrupt()?;
+    let swept = sweep(&images, &recipes, &a.widths, &a.out, Some(&stop), &mut |r| {
         done += 1;
         let what = r.width.map_or("float".to_string(), |w| format!("fixed {w:>2} bits"));
         eprintln!(
@@ -708,7 +709,18 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
             r.final_loss,
             r.saturations
         );
-    })?;
+    });
+    let runs = match swept {
+        Err(floweqprop::error::Error::Interrupted { epochs_done, epochs, out }) => {
+            eprintln!(
+                "interrupted after epoch {epochs_done} of {epochs} of {}, checkpoint written: the same sweep \
+                 command continues it (finished points are kept)",
+                out.display()
+            );
+            std::process::exit(130)
+        }
+        other => other?,
+    };
     write_results(&runs, a.epochs, &a.out)?;
     println!("{}", table(&runs, a.epochs));
     eprintln!("wrote {}/{{sweep.md,sweep.csv,sweep.png}}", a.out.display());

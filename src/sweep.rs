@@ -18,6 +18,8 @@ use crate::io::atomic_write;
 use crate::plot::{line_plot_png, LinePlot, Series};
 use crate::train::{checkpoint_path, train_in, RunOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Final loss: the mean over the last this many epochs (one epoch's loss is noisy).
 pub const FINAL_WINDOW: usize = 10;
@@ -72,7 +74,13 @@ pub fn final_loss(history: &[EpochRecord]) -> f64 {
 }
 
 /// Trains `config` in `kind` into `out`, continuing a finished or interrupted run there.
-fn run(config: &Config, kind: ArithKind, images: &[f64], out: &Path) -> Result<Vec<EpochRecord>, Error> {
+fn run(
+    config: &Config,
+    kind: ArithKind,
+    images: &[f64],
+    out: &Path,
+    stop: Option<&Arc<AtomicBool>>,
+) -> Result<Vec<EpochRecord>, Error> {
     let resume = match checkpoint_path(out).exists() {
         true => Some(Checkpoint::load(&checkpoint_path(out))?),
         false => None,
@@ -88,7 +96,7 @@ fn run(config: &Config, kind: ArithKind, images: &[f64], out: &Path) -> Result<V
             return Ok(ck.history.clone());
         }
     }
-    let opts = RunOptions { out: out.to_path_buf(), progress: false, log_every: None, stop: None };
+    let opts = RunOptions { out: out.to_path_buf(), progress: false, log_every: None, stop: stop.cloned() };
     train_in(kind, config, images, resume.as_ref(), &opts)
 }
 
@@ -100,12 +108,15 @@ fn saturations(out: &Path) -> u64 {
 
 /// Runs every point (float reference first, per optimizer), each in its own folder under `out`
 /// (`adam-float`, `adam-w12`, ...); a point already finished there is read back, not rerun.
-/// `on_done` sees each run as it finishes.
+/// `on_done` sees each run as it finishes. `stop` (set by a signal handler) ends the running
+/// point at its next epoch with a checkpoint ([`Error::Interrupted`]); the same sweep again
+/// continues it.
 pub fn sweep(
     images: &[f64],
     optimizers: &[(OptimizerKind, Config)],
     widths: &[u32],
     out: &Path,
+    stop: Option<&Arc<AtomicBool>>,
     on_done: &mut dyn FnMut(&SweepRun),
 ) -> Result<Vec<SweepRun>, Error> {
     let mut runs = Vec::new();
@@ -117,7 +128,7 @@ pub fn sweep(
             points.push((Some(w), at_width(base, w)?, ArithKind::Fixed, out.join(format!("{name}-w{w}"))));
         }
         for (width, c, arith, dir) in points {
-            let history = run(&c, arith, images, &dir)?;
+            let history = run(&c, arith, images, &dir, stop)?;
             let r = SweepRun {
                 optimizer: *kind,
                 width,

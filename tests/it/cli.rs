@@ -355,3 +355,34 @@ fn report_without_synthesis_gives_the_cycle_model() {
     assert_eq!(text.matches("make synth CONFIG=tiny").count(), 3, "{text}");
     assert!(text.contains("100 assumed") && !none.exists(), "{text}");
 }
+
+/// A sweep stops the same way: the running point checkpoints at its epoch's end, and the message
+/// says that the same command continues (it exited 130 without a word).
+#[test]
+fn an_interrupted_sweep_says_the_same_command_continues() {
+    let dir = std::env::temp_dir().join(format!("fep-cli-{}-sweepint", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let args =
+        ["sweep", "--config", cfg, "--epochs", "1000", "--widths", "12", "--out", dir.to_str().unwrap()];
+    let child = Command::new(env!("CARGO_BIN_EXE_floweqprop"))
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the first point's run has started (the handler is installed before it)
+    let started = dir.join("adam-float").join("config.yaml");
+    let t0 = std::time::Instant::now();
+    while !started.exists() && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("adam-float") && err.contains("the same sweep command continues"), "{err}");
+    let ck = floweqprop::checkpoint::Checkpoint::load(&dir.join("adam-float/checkpoint.json")).unwrap();
+    assert!(ck.epochs_done >= 1 && ck.epochs_done < 1000);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
