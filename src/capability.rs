@@ -11,7 +11,10 @@ use crate::golden::fixed::check_model;
 /// What a command does with a config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Use {
-    /// Float training, sampling and evaluation: the network, relaxation, recipe and generation.
+    /// Float training, sampling and evaluation: the whole file's structure ([`Config::validate`]:
+    /// every section, the `fixed:` formats and `hardware:` array included, since one file is the
+    /// source of truth for every use), but not whether the float settings fit `fixed.constant`,
+    /// which only fixed-point runs use (a float study of `relax.k` needs no constant format).
     Float,
     /// The fixed-point golden model (`train --arith fixed`, `sweep`): also the formats, every
     /// on-chip constant in `fixed.constant`, and a datapath (`i64` or `i128`, chosen from the

@@ -29,15 +29,62 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// Refuses an existing `out` that is not a folder, naming it and the flag (`--out`) that chose
-/// it; a command calls this before any work, so a wrong path costs nothing.
-pub fn check_folder_target(out: &Path) -> Result<(), Error> {
+/// Refuses, before any work, an `--out` folder a command cannot replace: a path without a name
+/// of its own (`.`, `..`, `/`), an existing non-folder, or (with `marker`, the file every
+/// output of the command holds) a non-empty folder without `marker`: files the command did not
+/// write, which replacing the folder would delete.
+pub fn check_folder_target(out: &Path, marker: Option<&str>) -> Result<(), Error> {
+    let refuse = |why: &str| Err(Error::invalid("--out", out.display(), why));
+    if out.file_name().is_none() {
+        return refuse("name a folder of its own (the output replaces it whole)");
+    }
     match std::fs::symlink_metadata(out) {
-        Ok(m) if !m.is_dir() => {
-            Err(Error::invalid("--out", out.display(), "exists and is not a folder; choose a folder"))
-        }
+        Ok(m) if !m.is_dir() => refuse("exists and is not a folder; choose a folder"),
+        Ok(_) => match marker {
+            Some(marker) if !out.join(marker).exists() && !is_empty_folder(out) => refuse(&format!(
+                "holds files this command did not write (no {marker}), which replacing it would delete; \
+                 choose a new or empty folder"
+            )),
+            _ => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
+/// The memory this machine can still give (Linux `MemAvailable`), in bytes; `None` elsewhere.
+pub fn available_memory() -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kib| kib * 1024.0)
+}
+
+/// Refuses, before any work, a request (`flag` and its `value`) whose output needs more than
+/// the available memory (`bytes`, estimated), with both sizes.
+pub fn check_fits_memory(flag: &str, value: impl ToString, bytes: f64) -> Result<(), Error> {
+    match available_memory() {
+        Some(avail) if bytes > avail => Err(Error::invalid(
+            flag,
+            value,
+            &format!(
+                "needs {:.1} GB of memory, and this machine has {:.1} GB available",
+                bytes / 1e9,
+                avail / 1e9
+            ),
+        )),
         _ => Ok(()),
     }
+}
+
+/// Refuses, before any work, an output file path `flag` names that is an existing folder.
+pub fn check_file_target(path: &Path, flag: &str) -> Result<(), Error> {
+    match path.is_dir() || path.file_name().is_none() {
+        true => Err(Error::invalid(flag, path.display(), "is a folder; give a file name")),
+        false => Ok(()),
+    }
+}
+
+fn is_empty_folder(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none())
 }
 
 /// Replaces the folder `out` by one holding exactly `files` (`(file name, contents)`):
@@ -49,9 +96,11 @@ pub fn check_folder_target(out: &Path) -> Result<(), Error> {
 ///    cannot exchange, `out` moves aside to `.NAME.old-PID` and is moved back on any failure);
 /// 4. remove the old folder.
 ///
-/// Errors: an existing `out` that is not a folder (before anything is written), or the I/O error
-/// with its path; `out` then still holds its old contents.
-pub fn replace_folder<S: AsRef<[u8]>>(out: &Path, files: &[(String, S)]) -> Result<(), Error> {
+/// Errors: what [`check_folder_target`] refuses (`marker` is the name of one of `files`),
+/// before anything is written, or the I/O error with its path; `out` then still holds its old
+/// contents.
+pub fn replace_folder<S: AsRef<[u8]>>(out: &Path, files: &[(String, S)], marker: &str) -> Result<(), Error> {
+    check_folder_target(out, Some(marker))?;
     replace_folder_steps(out, files, true, None)
 }
 
@@ -67,7 +116,6 @@ fn replace_folder_steps<S: AsRef<[u8]>>(
     try_exchange: bool,
     kill_after: Option<usize>,
 ) -> Result<(), Error> {
-    check_folder_target(out)?;
     let (parent, name) = parent_and_name(out);
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
     let mut step = 0;
@@ -140,7 +188,7 @@ fn sibling(parent: &Path, name: &str, kind: &str, pid: u32) -> PathBuf {
 
 /// Removes `.NAME.tmp-PID` and `.NAME.old-PID` in `parent` whose process is gone (or is this
 /// one: it is not writing `NAME` now); an old folder comes back to `NAME` if `NAME` is missing.
-fn remove_stale_siblings(parent: &Path, name: &str) -> std::io::Result<()> {
+pub(crate) fn remove_stale_siblings(parent: &Path, name: &str) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(parent) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -172,8 +220,9 @@ fn remove_stale_siblings(parent: &Path, name: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the process `pid` exists.
 #[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
     // signal 0 checks existence only; EPERM means it exists under another user
     let found = unsafe { libc::kill(pid, 0) } == 0;
@@ -181,7 +230,7 @@ fn process_alive(pid: u32) -> bool {
 }
 
 #[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
+pub(crate) fn process_alive(_pid: u32) -> bool {
     true // no way to tell: keep the sibling
 }
 
@@ -281,7 +330,7 @@ mod tests {
             for kill in 1..=5 {
                 let dir = scratch(&format!("kill{kill}{exchange}"));
                 let out = dir.join("vec");
-                replace_folder(&out, &files("old", 3)).unwrap();
+                replace_folder(&out, &files("old", 3), "f0.txt").unwrap();
                 replace_folder_steps(&out, &files("new", 4), exchange, Some(kill)).unwrap();
                 // a reader right after the kill; two renames leave one gap, healed by the next run
                 let now = if out.exists() { version(&out) } else { None };
@@ -291,7 +340,7 @@ mod tests {
                 seen.push(now);
                 remove_stale_siblings(&dir, "vec").unwrap();
                 assert!(version(&out).is_some(), "{swap} after step {kill}, cleaned: {:?}", names(&dir));
-                replace_folder(&out, &files("new", 4)).unwrap();
+                replace_folder(&out, &files("new", 4), "f0.txt").unwrap();
                 assert_eq!(names(&dir), ["vec"], "{swap} after step {kill}");
                 assert_eq!(version(&out), Some("new"));
                 std::fs::remove_dir_all(&dir).unwrap();
@@ -305,10 +354,10 @@ mod tests {
     fn a_failed_write_keeps_the_old_folder() {
         let dir = scratch("fail");
         let out = dir.join("vec");
-        replace_folder(&out, &files("old", 3)).unwrap();
+        replace_folder(&out, &files("old", 3), "f0.txt").unwrap();
         let bad =
             vec![("f0.txt".to_string(), "x".to_string()), ("no/such/dir.txt".to_string(), "y".to_string())];
-        let e = replace_folder(&out, &bad).unwrap_err().to_string();
+        let e = replace_folder(&out, &bad, "f0.txt").unwrap_err().to_string();
         assert!(e.contains(".vec.tmp-"), "{e}");
         assert_eq!(version(&out), Some("old"));
         assert_eq!(names(&dir), ["vec"]);
@@ -320,10 +369,31 @@ mod tests {
         let dir = scratch("file-in-way");
         let out = dir.join("g");
         std::fs::write(&out, b"user's file").unwrap();
-        let e = replace_folder(&out, &files("new", 4)).unwrap_err().to_string();
+        let e = replace_folder(&out, &files("new", 4), "f0.txt").unwrap_err().to_string();
         assert!(e.contains("--out") && e.contains("not a folder"), "{e}");
         assert_eq!(std::fs::read(&out).unwrap(), b"user's file");
         assert_eq!(names(&dir), ["g"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A folder of other files is not replaced (hdl replaced a folder holding a thesis and a
+    /// source tree with 11 Verilog files); nor can the output be the current folder.
+    #[test]
+    fn a_folder_of_other_files_and_an_unnamed_path_are_refused() {
+        let dir = scratch("foreign");
+        let out = dir.join("proj");
+        std::fs::create_dir_all(out.join("src")).unwrap();
+        std::fs::write(out.join("thesis.tex"), "mine").unwrap();
+        let e = replace_folder(&out, &files("new", 4), "f0.txt").unwrap_err().to_string();
+        assert!(e.contains("--out") && e.contains("no f0.txt") && e.contains("new or empty folder"), "{e}");
+        assert_eq!(names(&out), ["src", "thesis.tex"]);
+        let e = check_folder_target(Path::new("."), Some("f0.txt")).unwrap_err().to_string();
+        assert!(e.contains("--out: .:") && e.contains("name a folder"), "{e}");
+        let e = check_file_target(&dir, "--png").unwrap_err().to_string();
+        assert!(e.contains("--png") && e.contains("is a folder"), "{e}");
+        std::fs::remove_dir_all(out.join("src")).unwrap();
+        std::fs::remove_file(out.join("thesis.tex")).unwrap();
+        replace_folder(&out, &files("new", 4), "f0.txt").unwrap(); // empty: taken
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -335,7 +405,7 @@ mod tests {
         for n in [format!(".vec.tmp-{parent_pid}"), format!(".vec.tmp-{dead}"), format!(".vecs.tmp-{dead}")] {
             std::fs::create_dir(dir.join(n)).unwrap();
         }
-        replace_folder(&dir.join("vec"), &files("new", 4)).unwrap();
+        replace_folder(&dir.join("vec"), &files("new", 4), "f0.txt").unwrap();
         assert_eq!(
             names(&dir),
             [format!(".vec.tmp-{parent_pid}"), format!(".vecs.tmp-{dead}"), "vec".into()]

@@ -13,8 +13,11 @@ use floweqprop::dataset::N_PIXELS;
 use floweqprop::eval::{format_table, reference_rows, Evaluator};
 use floweqprop::flow::gaussian_noise;
 use floweqprop::generate::{euler_steps, generate_horizons, generation_chunk};
-use floweqprop::golden::vectors::{emit, VectorOptions};
-use floweqprop::io::{atomic_write, check_folder_target, replace_folder};
+use floweqprop::golden::vectors::{emit, VectorOptions, MANIFEST};
+use floweqprop::hdl::TOP_FILE;
+use floweqprop::io::{
+    atomic_write, check_file_target, check_fits_memory, check_folder_target, replace_folder,
+};
 use floweqprop::model::Dims;
 use floweqprop::plot::sample_grid_png;
 use floweqprop::report::fpga::FpgaReport;
@@ -24,8 +27,8 @@ use floweqprop::report::{
 };
 use floweqprop::sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
 use floweqprop::train::{
-    checkpoint_path, claim_run_folder, load_resume, loss_curve_png, read_loss_csv, train_in, window_means,
-    RunOptions, LOSS_WINDOW,
+    checkpoint_path, claim_run_folder, load_resume, lock_run_folder, loss_curve_png, read_loss_csv, train_in,
+    window_means, RunOptions, LOSS_WINDOW,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -127,7 +130,7 @@ struct SampleArgs {
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Write the samples as CSV (one sample a row, 64 values in [-1, 1]).
+    /// Write the samples as CSV (one sample a row, 64 values as generated: near [-1, 1], not clamped).
     #[arg(long)]
     csv: Option<PathBuf>,
     /// Write the samples as a PNG grid.
@@ -271,14 +274,15 @@ struct ReportArgs {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// Samples to evaluate: CSV, one sample a row, 64 values in [-1, 1].
+    /// Samples to evaluate: CSV, one sample a row, 64 finite values (clamped to the pixel range
+    /// [-1, 1] for the scores, as generated samples are).
     #[arg(long, conflicts_with = "checkpoint", required_unless_present = "checkpoint")]
     samples: Option<PathBuf>,
     /// Generate the samples from this checkpoint instead.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// Samples to generate (and size of the reference rows).
-    #[arg(long, default_value_t = 500)]
+    /// Samples to generate (and size of the reference rows; with --samples, the file's rows).
+    #[arg(long, default_value_t = 500, conflicts_with = "samples")]
     n: usize,
     /// End time of generation [default: the checkpoint config's].
     #[arg(long, conflicts_with_all = ["sweep_t1", "samples"])]
@@ -329,44 +333,49 @@ fn load_config(path: Option<&Path>, what: Use) -> Result<Config> {
 
 /// [`capability::check`], the error naming the config's file (`origin`; none: the defaults).
 fn check_config(config: &Config, what: Use, path: Option<&Path>) -> Result<()> {
-    Ok(capability::check(config, what).map_err(|e| e.within(&origin(path)))?)
+    Ok(capability::check(config, what).map_err(|e| e.within(&origin_name(path)))?)
 }
 
 /// How errors name a config: its file, or the embedded defaults.
-fn origin(path: Option<&Path>) -> String {
+fn origin_name(path: Option<&Path>) -> String {
     path.map_or("(the paper defaults)".to_string(), |p| p.display().to_string())
 }
 
 fn run_train(a: TrainArgs) -> Result<()> {
+    // a folder being resumed is this process's first: another run may be writing it
+    let resume_lock = match &a.resume {
+        Some(dir) if !dir.is_dir() => bail!("--resume {}: no such folder", dir.display()),
+        Some(dir) => Some(lock_run_folder(dir, "--resume")?),
+        None => None,
+    };
     let resume = a.resume.as_deref().map(load_resume).transpose()?;
+    // the file's own errors name the file; the flags' errors name the flags
+    let what = if a.arith == ArithKind::Fixed { Use::FixedModel } else { Use::Float };
+    let origin = a.resume.as_deref().map(checkpoint_path).or(a.config.clone());
     let mut config = match &resume {
         Some(ck) => ck.config.clone(),
         None => load_config(a.config.as_deref(), Use::Float)?,
     };
+    check_config(&config, what, origin.as_deref())?;
+    let mut flags = Vec::new();
     if let Some(e) = a.epochs {
         config.train.epochs = e;
+        flags.push(format!("--epochs {e}"));
     }
     if let Some(s) = a.seed {
         config.train.seed = s;
+        flags.push(format!("--seed {s}"));
     }
     if let Some(s) = a.schedule {
         config.optim.schedule = s;
+        flags.push(format!("--schedule {s:?}").to_lowercase());
     }
     if let Some(c) = a.checkpoint_every {
         config.train.checkpoint_every = c;
+        flags.push(format!("--checkpoint-every {c}"));
     }
-    let what = if a.arith == ArithKind::Fixed { Use::FixedModel } else { Use::Float };
-    let origin = match &a.resume {
-        Some(dir) => Some(checkpoint_path(dir)),
-        None => a.config.clone(),
-    };
-    let checked = check_config(&config, what, origin.as_deref());
-    let overridden =
-        a.epochs.is_some() || a.seed.is_some() || a.schedule.is_some() || a.checkpoint_every.is_some();
-    match overridden {
-        true => checked.context("with the command-line overrides")?,
-        false => checked?,
-    }
+    capability::check(&config, what)
+        .map_err(|e| e.within(&format!("{} with {}", origin_name(origin.as_deref()), flags.join(" "))))?;
     if let Some(ck) = &resume {
         if ck.epochs_done > config.train.epochs {
             bail!(
@@ -380,9 +389,14 @@ fn run_train(a: TrainArgs) -> Result<()> {
         }
     }
     let out = a.out.clone().or(a.resume.clone()).unwrap_or_else(|| PathBuf::from("runs/train"));
-    if a.resume.as_ref() != Some(&out) {
-        claim_run_folder(&out, a.overwrite)?;
-    }
+    let _lock = match resume_lock {
+        Some(lock) if a.resume.as_ref() == Some(&out) => lock,
+        _ => {
+            let lock = lock_run_folder(&out, "--out")?;
+            claim_run_folder(&lock, &out, a.overwrite)?;
+            lock
+        }
+    };
     if !(a.log_every.is_finite() && a.log_every >= 0.0) {
         bail!("--log-every {}: must be a number of seconds, at least 0", a.log_every);
     }
@@ -424,6 +438,7 @@ fn stop_on_interrupt() -> Result<Arc<AtomicBool>> {
     let flag = stop.clone();
     ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted again: quitting now; the last checkpoint written stays");
             std::process::exit(130);
         }
         eprintln!("\ninterrupted: stopping at the end of this epoch with a checkpoint (again to quit now)");
@@ -472,23 +487,12 @@ fn generate_with_progress(
 /// fit in the memory this machine has available (Linux's MemAvailable; elsewhere not checked),
 /// before any work.
 fn check_samples_fit(n: usize, copies: usize) -> Result<()> {
-    let bytes = (n as f64) * (N_PIXELS * 8 * copies) as f64;
-    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?.to_string();
-        line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kib| kib * 1024.0)
-    });
-    match available {
-        Some(avail) if bytes > avail => bail!(
-            "--n {n}: the samples need {:.1} GB of memory, and this machine has {:.1} GB available",
-            bytes / 1e9,
-            avail / 1e9
-        ),
-        _ => Ok(()),
-    }
+    Ok(check_fits_memory("--n", n, (n as f64) * (N_PIXELS * 8 * copies) as f64)?)
 }
 
 fn run_sample(a: SampleArgs) -> Result<()> {
     check_samples_fit(a.n, 2)?;
+    check_outputs(&[("--csv", a.csv.as_deref()), ("--png", a.png.as_deref())], a.cols)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
     let mut g = ck.config.generate.clone();
     g.t1 = a.t1.unwrap_or(g.t1);
@@ -574,6 +578,17 @@ fn run_bench(a: BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Refuses, before any work, an output file flag naming a folder, and a PNG grid of 0 columns.
+fn check_outputs(files: &[(&str, Option<&Path>)], cols: usize) -> Result<()> {
+    for (flag, path) in files {
+        path.map(|p| check_file_target(p, flag)).transpose()?;
+    }
+    if cols == 0 {
+        bail!("--cols 0: the PNG grid needs at least 1 column");
+    }
+    Ok(())
+}
+
 /// Reads a samples CSV: one sample a row, `width` finite values.
 fn read_samples_csv(path: &Path, width: usize) -> Result<Vec<f64>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -599,6 +614,10 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     if a.checkpoint.is_some() {
         check_samples_fit(a.n, 1 + a.sweep_t1.len().max(1))?;
     }
+    check_outputs(&[("--png", a.png.as_deref()), ("--out", a.out.as_deref())], a.cols)?;
+    // the inputs before the classifier's training, so a wrong path costs nothing
+    let samples = a.samples.as_deref().map(|p| read_samples_csv(p, N_PIXELS)).transpose()?;
+    let ck = a.checkpoint.as_deref().map(Checkpoint::load).transpose()?;
     let evaluator = Evaluator::new(&Digits::embedded());
     println!(
         "classifier: held-out accuracy {:.4} (trained on the even-indexed half)",
@@ -608,14 +627,12 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     let mut n = a.n;
     // the PNG: the first row of each sample set (a row per end time with --sweep-t1)
     let (mut grid, mut labels) = (Vec::new(), Vec::new());
-    if let Some(path) = &a.samples {
-        let samples = read_samples_csv(path, N_PIXELS)?;
+    if let (Some(path), Some(samples)) = (&a.samples, samples) {
         n = samples.len() / N_PIXELS;
         rows.push((path.display().to_string(), evaluator.evaluate(&samples)?));
         grid.extend_from_slice(&samples[..a.cols.min(n) * N_PIXELS]);
     }
-    if let Some(path) = &a.checkpoint {
-        let ck = Checkpoint::load(path)?;
+    if let Some(ck) = ck {
         let mut config = ck.config.clone();
         config.generate.mode = a.mode.unwrap_or(config.generate.mode);
         config.generate.t1 = a.t1.unwrap_or(config.generate.t1);
@@ -654,7 +671,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
 }
 
 fn run_vectors(a: VectorsArgs) -> Result<()> {
-    check_folder_target(&a.out)?;
+    check_folder_target(&a.out, Some(MANIFEST))?;
     let config = load_config(a.config.as_deref(), Use::Core)?;
     let o = VectorOptions {
         steps: a.steps,
@@ -664,7 +681,7 @@ fn run_vectors(a: VectorsArgs) -> Result<()> {
         ..Default::default()
     };
     let files = emit(&config, &o)?;
-    replace_folder(&a.out, &files)?;
+    replace_folder(&a.out, &files, MANIFEST)?;
     eprintln!(
         "wrote {} files to {}: {} SGD steps of {} samples, {} Euler steps of {} samples",
         files.len(),
@@ -678,21 +695,23 @@ fn run_vectors(a: VectorsArgs) -> Result<()> {
 }
 
 fn run_sweep(a: SweepArgs) -> Result<()> {
-    check_folder_target(&a.out)?;
+    check_folder_target(&a.out, None)?;
     let mut config = load_config(a.config.as_deref(), Use::Float)?;
     config.train.epochs = a.epochs;
     config.train.checkpoint_every = a.epochs.clamp(1, 25);
-    check_config(&config, Use::Float, a.config.as_deref()).context("--epochs")?;
+    let origin = origin_name(a.config.as_deref());
+    capability::check(&config, Use::Float)
+        .map_err(|e| e.within(&format!("{origin} with --epochs {}", a.epochs)))?;
     if a.widths.is_empty() || a.optimizers.is_empty() {
         bail!("give at least one --widths value and one --optimizers value");
     }
     let recipes: Vec<(OptimizerKind, Config)> =
         a.optimizers.iter().map(|&k| (k, with_optimizer(&config, k, a.sgd_lr, a.momentum))).collect();
     for (_, c) in &recipes {
+        // the constants do not depend on the width: their errors name the file alone
+        c.fixed.check_constants(&c.relax, &c.optim, &c.generate).map_err(|e| e.within(&origin))?;
         for &w in &a.widths {
-            at_width(c, w)
-                .map_err(|e| e.within(&origin(a.config.as_deref())))
-                .with_context(|| format!("--widths {w}"))?;
+            at_width(c, w).map_err(|e| e.within(&format!("{origin} at --widths {w}")))?;
         }
     }
     let total = recipes.len() * (a.widths.len() + 1);
@@ -728,13 +747,13 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
 }
 
 fn run_hdl(a: HdlArgs) -> Result<()> {
-    check_folder_target(&a.out)?;
+    check_folder_target(&a.out, Some(TOP_FILE))?;
     let config = load_config(a.config.as_deref(), Use::Core)?;
     let mut files = floweqprop::hdl::render(&config)?;
     if let Some(dir) = &a.vectors {
         files.push(("tb_params.svh".to_string(), floweqprop::hdl::manifest::tb_params(&config, dir)?));
     }
-    replace_folder(&a.out, &files)?;
+    replace_folder(&a.out, &files, TOP_FILE)?;
     let c = floweqprop::hdl::CoreParams::new(&config)?;
     eprintln!(
         "wrote {} files to {}: {}x{} PEs of {}x{} weights, {} lane(s); {} cycles a training sample, {:.4}x the ideal {}",
@@ -754,7 +773,7 @@ fn run_hdl(a: HdlArgs) -> Result<()> {
 
 fn run_report(a: ReportArgs) -> Result<()> {
     if let Some(out) = &a.out {
-        check_folder_target(out)?;
+        check_folder_target(out, None)?;
     }
     if let Some(dir) = &a.fpga_dir {
         let config = a.config.as_deref().map(|p| Config::from_yaml_file(p).map(|c| (p, c))).transpose()?;
@@ -826,6 +845,7 @@ fn run_report(a: ReportArgs) -> Result<()> {
 }
 
 fn run_plot_loss(a: PlotLossArgs) -> Result<()> {
+    check_file_target(&a.png, "--png")?;
     let mut runs = Vec::new();
     for (i, csv) in a.csv.iter().enumerate() {
         let history = read_loss_csv(csv)?;

@@ -47,25 +47,60 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
     out.join(CHECKPOINT_FILE)
 }
 
-/// Makes `out` ready for a new run, before any work: refuses a path that is not a folder, and a
-/// folder that holds anything unless `overwrite`; then a previous run's files are removed, so a
-/// later resume cannot pick up its checkpoint beside the new run's files. Errors name `--out`.
-pub fn claim_run_folder(out: &Path, overwrite: bool) -> Result<(), Error> {
+/// The lock file of a run folder: the id of the process training in it.
+const LOCK_FILE: &str = ".floweqprop.lock";
+
+/// A run folder held by this process while it trains there ([`lock_run_folder`]); dropping it
+/// frees the folder. A lock left by a process that is gone is taken over.
+pub struct RunLock(PathBuf);
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Takes the run folder `dir` (created if missing) for this process, before any work: refuses
+/// it while another live process trains there (`flag` names the option that chose it), so two
+/// runs never write one folder.
+pub fn lock_run_folder(dir: &Path, flag: &str) -> Result<RunLock, Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::invalid(flag, dir.display(), "not a folder"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join(LOCK_FILE);
+    let holder = std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse::<u32>().ok());
+    if let Some(pid) = holder.filter(|&pid| pid != std::process::id() && crate::io::process_alive(pid)) {
+        let why =
+            format!("a running floweqprop (process {pid}) is training in it; wait for it or stop it first");
+        return Err(Error::invalid(flag, dir.display(), &why));
+    }
+    atomic_write(&path, format!("{}\n", std::process::id()).as_bytes())?;
+    Ok(RunLock(path))
+}
+
+/// Makes the locked `out` ready for a new run, before any work: refuses a folder that holds
+/// anything (but the lock and the temporary files of dead runs, which are removed) unless
+/// `overwrite`; then a previous run's files are removed, so a later resume cannot pick up its
+/// checkpoint beside the new run's files. Errors name `--out`.
+pub fn claim_run_folder(_lock: &RunLock, out: &Path, overwrite: bool) -> Result<(), Error> {
     let shown = out.display().to_string();
-    let refuse = |why: &str| Err(Error::invalid("--out", &shown, why));
-    let empty = match std::fs::read_dir(out) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(_) if out.exists() && !out.is_dir() => return refuse("not a folder"),
-        Err(e) => return Err(Error::io(out, e)),
-        Ok(mut entries) => entries.next().is_none(),
-    };
-    if empty {
+    for name in RUN_FILES {
+        crate::io::remove_stale_siblings(out, name).map_err(|e| Error::io(out, e))?;
+    }
+    let entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+    let mut others = entries.filter_map(|e| e.ok()).filter(|e| e.file_name() != LOCK_FILE);
+    if others.next().is_none() {
         return Ok(());
     }
     if !overwrite {
-        return refuse(&format!(
-            "is not empty: continue that run with --resume {shown}, choose another --out, or start over in it \
-             with --overwrite"
+        return Err(Error::invalid(
+            "--out",
+            &shown,
+            &format!(
+                "is not empty: continue that run with --resume {shown}, choose another --out, or start over \
+                 in it with --overwrite"
+            ),
         ));
     }
     RUN_FILES.iter().try_for_each(|name| match std::fs::remove_file(out.join(name)) {
@@ -105,6 +140,9 @@ pub fn load_resume(dir: &Path) -> Result<Checkpoint, Error> {
     let shown = dir.display().to_string();
     let refuse = |why: String| Error::invalid("--resume", &shown, &why);
     let path = checkpoint_path(dir);
+    if !dir.is_dir() {
+        return Err(refuse("no such folder".to_string()));
+    }
     if !path.exists() {
         return Err(refuse(format!(
             "no {CHECKPOINT_FILE} in it: a run writes its first after train.checkpoint_every epochs, or when \
@@ -125,6 +163,14 @@ pub fn load_resume(dir: &Path) -> Result<Checkpoint, Error> {
     let csv_path = dir.join(LOSS_CSV);
     if let Ok(text) = std::fs::read_to_string(&csv_path) {
         let rows: Vec<&str> = text.lines().skip(1).collect();
+        if rows.len() < ck.history.len() {
+            return Err(refuse(format!(
+                "{LOSS_CSV} has {} epochs, fewer than the {} of {CHECKPOINT_FILE}: a damaged file; remove it \
+                 and the run rewrites it from the checkpoint",
+                rows.len(),
+                ck.history.len()
+            )));
+        }
         for (i, r) in ck.history.iter().enumerate() {
             let row = rows.get(i).map(|l| l.split(',').take(2).map(str::parse::<f64>).collect::<Vec<_>>());
             let same = matches!(row.as_deref(), Some([Ok(e), Ok(l)])

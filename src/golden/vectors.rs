@@ -28,6 +28,9 @@ use crate::relax::{Packed, States};
 use serde::Serialize;
 use serde_json::json;
 
+/// The file every vector set holds: what each file is, and the run's constants.
+pub const MANIFEST: &str = "manifest.json";
+
 /// What to emit.
 #[derive(Debug, Clone)]
 pub struct VectorOptions {
@@ -123,6 +126,18 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     }
     let c = core_recipe(config, o);
     crate::capability::check(&c, crate::capability::Use::Core)?;
+    // every file is held in memory until the folder is written: hex digits and a newline a value
+    let d = Dims::of(&c.model);
+    let line = |q: QFormat| q.width().div_ceil(4) as f64 + 1.0;
+    let states = (d.n_x + d.n_h1 + d.n_h2) as f64;
+    let params = (d.n_x * d.n_h1 + d.n_h1 * d.n_h2 + d.n_x + d.n_h1 + d.n_h2) as f64;
+    let per_step = o.batch as f64 * (2 * d.n_x) as f64 * line(c.fixed.state)
+        + o.batch as f64 * 3.0 * states * line(c.fixed.state)
+        + params * (c.fixed.gradient_sum_width.div_ceil(4) as f64 + 1.0 + line(c.fixed.weight));
+    let generation = (o.gen_steps + 1) as f64 * (o.gen_samples * d.n_x) as f64 * line(c.fixed.state);
+    crate::io::check_fits_memory("--steps", o.steps, o.steps as f64 * per_step)?;
+    let gen = format!("{} and {}", o.gen_samples, o.gen_steps);
+    crate::io::check_fits_memory("--gen-samples and --gen-steps", gen, generation)?;
     match needs_i128(&c) {
         true => emit_with(&Fixed::<i128>::new(&c)?, &c, o),
         false => emit_with(&Fixed::<i64>::new(&c)?, &c, o),
@@ -223,7 +238,7 @@ fn emit_with<I: Wide>(a: &Fixed<I>, c: &Config, o: &VectorOptions) -> Result<Vec
         "files": files.iter().map(|(n, t)| json!({"name": n, "values": t.lines().count()})).collect::<Vec<_>>(),
     });
     files.push(("config.yaml".into(), c.to_yaml()));
-    files.push(("manifest.json".into(), serde_json::to_string_pretty(&manifest).expect("json") + "\n"));
+    files.push((MANIFEST.into(), serde_json::to_string_pretty(&manifest).expect("json") + "\n"));
     Ok(files)
 }
 

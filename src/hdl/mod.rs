@@ -18,6 +18,9 @@ pub use params::{
 use crate::config::Config;
 use crate::error::Error;
 
+/// The top module's file, which every generated core holds.
+pub const TOP_FILE: &str = "core.v";
+
 /// Every generated file of `config`'s core: `(file name, text)`, in a fixed order.
 pub fn render(config: &Config) -> Result<Vec<(String, String)>, Error> {
     let c = CoreParams::new(config)?;

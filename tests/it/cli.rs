@@ -47,9 +47,9 @@ fn samples_beyond_the_memory_are_refused_before_any_work() {
     let n = "100000000000"; // 51 TB of noise
     let (ok, err) =
         floweqprop(&["sample", "--checkpoint", "/nonexistent/ck.json", "--n", n, "--png", "/tmp/x.png"]);
-    assert!(!ok && err.contains("--n 100000000000") && err.contains("GB"), "{err}");
+    assert!(!ok && err.contains("--n: 100000000000") && err.contains("GB of memory"), "{err}");
     let (ok, err) = floweqprop(&["eval", "--checkpoint", "/nonexistent/ck.json", "--n", n]);
-    assert!(!ok && err.contains("--n 100000000000") && err.contains("GB"), "{err}");
+    assert!(!ok && err.contains("--n: 100000000000") && err.contains("GB of memory"), "{err}");
 }
 
 #[test]
@@ -229,6 +229,7 @@ fn vectors_replace_the_old_set_and_clear_a_dead_runs_debris() {
     let out = dir.join("vec");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("stale.hex"), "0\n").unwrap();
+    std::fs::write(out.join("manifest.json"), "{}\n").unwrap(); // an old vector set
     let mut child = Command::new("true").spawn().unwrap();
     child.wait().unwrap();
     let debris = dir.join(format!(".vec.tmp-{}", child.id()));
@@ -385,4 +386,113 @@ fn an_interrupted_sweep_says_the_same_command_continues() {
     let ck = floweqprop::checkpoint::Checkpoint::load(&dir.join("adam-float/checkpoint.json")).unwrap();
     assert!(ck.epochs_done >= 1 && ck.epochs_done < 1000);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Outputs are checked before any work (eval ran 2 minutes, sample 4, before failing on a
+/// folder given as a file; hdl replaced a folder of the user's files; vectors --out . failed
+/// after its work and left debris).
+#[test]
+fn outputs_are_checked_before_any_work() {
+    let dir = std::env::temp_dir().join(format!("fep-cli-{}-outs", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let proj = dir.join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(proj.join("thesis.tex"), "mine").unwrap();
+    let (d, p) = (dir.to_str().unwrap(), proj.to_str().unwrap());
+    let ck = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/results/paper/checkpoint.json");
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    for (args, want) in [
+        (vec!["eval", "--checkpoint", ck, "--out", d], "--out"),
+        (vec!["eval", "--checkpoint", ck, "--png", d], "--png"),
+        (vec!["sample", "--checkpoint", ck, "--csv", d], "--csv"),
+        (vec!["plot-loss", "--csv", "x.csv", "--png", d], "--png"),
+    ] {
+        let t0 = std::time::Instant::now();
+        let (ok, err) = floweqprop(&args);
+        assert!(!ok && err.contains(want) && err.contains("is a folder"), "{args:?}: {err}");
+        assert!(t0.elapsed().as_secs() < 10, "{args:?} worked before refusing");
+    }
+    let (ok, err) = floweqprop(&["sample", "--checkpoint", ck, "--png", "x.png", "--cols", "0"]);
+    assert!(!ok && err.contains("--cols 0"), "{err}");
+    let (ok, err) = floweqprop(&["eval", "--samples", "/nonexistent/s.csv", "--n", "5"]);
+    assert!(!ok && err.contains("--n") && err.contains("--samples"), "{err}");
+    let (ok, err) = floweqprop(&["eval", "--samples", "/nonexistent/s.csv"]);
+    assert!(!ok && err.contains("/nonexistent/s.csv") && !err.contains("classifier"), "{err}");
+    for cmd in ["hdl", "vectors"] {
+        let (ok, err) = floweqprop(&[cmd, "--config", tiny, "--out", p]);
+        assert!(!ok && err.contains("did not write") && err.contains(p), "{cmd}: {err}");
+        assert_eq!(std::fs::read_to_string(proj.join("thesis.tex")).unwrap(), "mine");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_floweqprop"))
+        .args(["vectors", "--config", tiny, "--out", "."])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--out: .:") && err.contains("name a folder"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["proj"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A run folder is one run's: a second train is refused while one trains there (both had
+/// written it, and the resume they advised failed); a dead run's temporary file does not make
+/// the folder "another run"; resume names a missing folder and a damaged loss.csv.
+#[test]
+fn a_run_folder_belongs_to_one_live_run() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("fep-cli-{}-lock", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_floweqprop"))
+        .args(["train", "--config", cfg, "--epochs", "1000", "--log-every", "0", "--out", d])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(first.stderr.take().unwrap()).lines().map(Result::unwrap);
+    assert!(lines.by_ref().any(|l| l.starts_with("epoch 1/1000")));
+    let (ok, err) = floweqprop(&["train", "--config", cfg, "--epochs", "2", "--out", d, "--overwrite"]);
+    assert!(!ok && err.contains(&format!("process {}", first.id())), "{err}");
+    let (ok, err) = floweqprop(&["train", "--resume", d]);
+    assert!(!ok && err.contains("is training in it"), "{err}");
+    Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
+    lines.for_each(drop);
+    assert_eq!(first.wait().unwrap().code(), Some(130));
+
+    let csv = dir.join("loss.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, text.lines().take(1).collect::<Vec<_>>().join("\n")).unwrap();
+    let (ok, err) = floweqprop(&["train", "--resume", d]);
+    assert!(!ok && err.contains("loss.csv has 0 epochs") && err.contains("damaged"), "{err}");
+    let (ok, err) = floweqprop(&["train", "--resume", &format!("{d}-none")]);
+    assert!(!ok && err.contains("no such folder"), "{err}");
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut dead = Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    std::fs::write(dir.join(format!(".config.yaml.tmp-{}", dead.id())), "partial").unwrap();
+    let (ok, err) = floweqprop(&["train", "--config", cfg, "--epochs", "1", "--out", d]);
+    assert!(ok, "{err}");
+    let mut left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["checkpoint.json", "config.yaml", "loss.csv", "loss.png"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `vectors` refuses, before any work, a run whose files cannot fit in memory (--gen-samples
+/// 100000000 aborted in an allocation; --gen-steps 100000000 grew without bound).
+#[test]
+fn vectors_beyond_the_memory_are_refused_up_front() {
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
+    for (flag, named) in [
+        ("--gen-samples", "--gen-samples and --gen-steps"),
+        ("--gen-steps", "--gen-samples and --gen-steps"),
+        ("--steps", "--steps"),
+    ] {
+        let (ok, err) =
+            floweqprop(&["vectors", "--config", tiny, "--out", "/tmp/never", flag, "100000000000"]);
+        assert!(!ok && err.contains(named) && err.contains("GB of memory"), "{flag}: {err}");
+    }
 }
