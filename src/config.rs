@@ -50,10 +50,16 @@ impl Default for RelaxConfig {
 }
 
 impl RelaxConfig {
+    /// The nudge's coefficient on the visible units, `beta (alpha k)^2` (SPEC "GradEP": the
+    /// +-beta phases add `+-beta (alpha k)^2 (x - x_t - u / (alpha k))` to the spring).
+    pub fn nudge(&self) -> f64 {
+        self.beta * (self.alpha * self.k).powi(2)
+    }
+
     /// Coefficient of x in the visible-unit step; the explicit step is stable only while
     /// `eps * visible_coefficient < 2`.
     pub fn visible_coefficient(&self) -> f64 {
-        1.0 + self.k + self.beta * (self.alpha * self.k).powi(2)
+        1.0 + self.k + self.nudge()
     }
 }
 
@@ -244,7 +250,7 @@ impl Config {
                  (reduce eps or beta)"
             ),
         )?;
-        let nudge = r.beta * (r.alpha * r.k).powi(2);
+        let nudge = r.nudge();
         check(
             nudge < 1.0 + r.k,
             "relax.beta",

@@ -124,7 +124,7 @@ impl FixedConfig {
 
     /// The on-chip constants, each named by the setting it comes from.
     pub fn constants(r: &RelaxConfig, o: &OptimConfig, g: &GenerateConfig) -> Vec<(&'static str, f64)> {
-        let nudge = r.beta * (r.alpha * r.k).powi(2);
+        let nudge = r.nudge();
         vec![
             ("relax.eps", r.eps),
             ("generate.dt (dt alpha)", g.dt * r.alpha),

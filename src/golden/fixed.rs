@@ -204,7 +204,7 @@ pub fn intermediate_bits(config: &Config) -> u32 {
     let f = &config.fixed;
     let (s, d) = (f.state.width(), f.derivative.width());
     let (r, dt) = (&config.relax, config.generate.dt);
-    let nudge = r.beta * (r.alpha * r.k).powi(2);
+    let nudge = r.nudge();
     let ak = r.alpha * r.k;
     let constants = [r.eps, r.k + nudge, nudge / ak, dt * r.alpha, dt * ak];
     let bits =

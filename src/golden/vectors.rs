@@ -196,7 +196,7 @@ fn emit_with<I: Wide>(a: &Fixed<I>, c: &Config, o: &VectorOptions) -> Result<Vec
     }
 
     let (r, g) = (&c.relax, &c.generate);
-    let nudge = r.beta * (r.alpha * r.k).powi(2);
+    let nudge = r.nudge();
     let ak = r.alpha * r.k;
     let sgd: &SgdConstants = scales.first().expect("steps >= 1");
     let manifest = json!({
