@@ -59,9 +59,15 @@ pub type File = (String, String);
 
 /// `values` of `width`-bit two's complement, a line each.
 pub fn hex_lines<T: Copy + Into<i128>>(values: &[T], width: u32) -> String {
+    values.iter().map(|&v| hex(v, width) + "\n").collect()
+}
+
+/// One value as its two's complement in `width` bits (at most 128): `ceil(width / 4)` lowercase
+/// hex digits, the format of every vector file and of the generated core's ROMs.
+pub fn hex<T: Into<i128>>(v: T, width: u32) -> String {
     let digits = width.div_ceil(4) as usize;
     let mask = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
-    values.iter().map(|&v| format!("{:0digits$x}\n", (v.into() as u128) & mask)).collect()
+    format!("{:0digits$x}", (v.into() as u128) & mask)
 }
 
 /// Parameters in the core's order (module doc).

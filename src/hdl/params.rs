@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::golden::lut::{ActivationLut, Interpolation};
 use crate::golden::qformat::{Overflow, QFormat, Rounding};
+pub use crate::golden::vectors::hex;
 
 /// Widest state, derivative or weight format the RTL is generated for: the exact products of
 /// the neuron datapath (constant x (state + 3 bits)) then stay below about 100 bits.
@@ -62,13 +63,6 @@ pub fn neuron_pipelines_keep_up(k: usize, n: usize, rows: usize, cols: usize, la
 /// `ceil(log2(n))`, at least 1: the width of an index over `n` values.
 pub fn index_width(n: usize) -> u32 {
     (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
-}
-
-/// `v` as `width`-bit two's complement, lowercase hex of `ceil(width/4)` digits.
-pub fn hex(v: i64, width: u32) -> String {
-    let digits = width.div_ceil(4) as usize;
-    let mask = if width >= 64 { u64::MAX } else { (1u64 << width) - 1 };
-    format!("{:0digits$x}", (v as u64) & mask)
 }
 
 /// Everything the templates print, for one config.
