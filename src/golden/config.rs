@@ -180,8 +180,13 @@ impl FixedConfig {
         if self.lfsr_seed == 0 {
             return Err(Error::invalid("fixed.lfsr_seed", 0, "must be nonzero (an LFSR stuck at 0)"));
         }
+        self.activation_lut().map(drop)
+    }
+
+    /// The activation LUT of these formats (`rho` and the state in `state`, `rho'` in
+    /// `derivative`), or an error naming `fixed.lut` when it cannot cover the state range.
+    pub fn activation_lut(&self) -> Result<ActivationLut, Error> {
         ActivationLut::new(self.state, self.state, self.derivative, &self.lut)
-            .map(|_| ())
             .map_err(|e| Error::invalid("fixed.lut", self.lut.to_string(), &e.to_string()))
     }
 

@@ -258,8 +258,7 @@ impl<I: Wide> Fixed<I> {
                 ),
             ));
         }
-        let lut = ActivationLut::new(f.state, f.state, f.derivative, &f.lut)
-            .map_err(|e| Error::invalid("fixed.lut", f.lut.to_string(), &e.to_string()))?;
+        let lut = f.activation_lut()?;
         let half_even = f.rounding == Rounding::HalfEven;
         Ok(Fixed {
             f: f.clone(),

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::golden::lut::{ActivationLut, Interpolation};
+use crate::golden::lut::Interpolation;
 use crate::golden::qformat::{Overflow, QFormat, Rounding};
 pub use crate::golden::vectors::hex;
 
@@ -416,8 +416,7 @@ impl CoreParams {
                 ),
             ));
         }
-        let lut = ActivationLut::new(f.state, f.state, f.derivative, &f.lut)
-            .map_err(|e| invalid("fixed.lut", f.lut.to_string(), &e.to_string()))?;
+        let lut = f.activation_lut()?;
 
         let (s_w, s_f, d_w, d_f) =
             (f.state.width(), f.state.frac(), f.derivative.width(), f.derivative.frac());
