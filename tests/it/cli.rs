@@ -7,6 +7,12 @@ fn floweqprop(args: &[&str]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Ctrl-C to a child process (SIGINT).
+fn interrupt(child: &std::process::Child) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0, "kill -INT {pid}");
+}
+
 fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
     let p = std::env::temp_dir().join(format!("fep-cli-{}-{name}", std::process::id()));
     std::fs::write(&p, text).unwrap();
@@ -260,8 +266,7 @@ fn an_interrupted_run_writes_a_checkpoint_and_says_how_to_resume() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map(Result::unwrap);
     assert!(lines.by_ref().any(|l| l.starts_with("epoch 2/1000")), "no progress line");
-    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
+    interrupt(&child);
     let rest: Vec<String> = lines.collect();
     assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
     let last = rest.last().unwrap();
@@ -378,7 +383,7 @@ fn an_interrupted_sweep_says_the_same_command_continues() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
@@ -456,7 +461,7 @@ fn a_run_folder_belongs_to_one_live_run() {
     assert!(!ok && err.contains(&format!("process {}", first.id())), "{err}");
     let (ok, err) = floweqprop(&["train", "--resume", d]);
     assert!(!ok && err.contains("is training in it"), "{err}");
-    Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
+    interrupt(&first);
     lines.for_each(drop);
     assert_eq!(first.wait().unwrap().code(), Some(130));
 
