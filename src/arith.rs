@@ -7,7 +7,7 @@
 use crate::checkpoint::Checkpoint;
 use crate::config::{Config, OptimizerKind};
 use crate::error::Error;
-use crate::golden::fixed::{check_model, needs_i128, Fixed};
+use crate::golden::fixed::{needs_i128, Fixed};
 use crate::golden::saturation::Saturations;
 use crate::model::{Dims, Params};
 use crate::optim::{clip_global_norm, Adam, Sgd};
@@ -381,7 +381,8 @@ pub fn run_in<T: ArithTask>(kind: ArithKind, config: &Config, task: T) -> Result
         ArithKind::F32 => task.run(&Float::<f32>::new()),
         ArithKind::F64 => task.run(&Float::<f64>::new()),
         ArithKind::Fixed => {
-            check_model(config)?;
+            // check_model without building the model twice: Fixed::new checks the datapath
+            config.fixed.check_constants(&config.relax, &config.optim, &config.generate)?;
             match needs_i128(config) {
                 false => task.run(&Fixed::<i64>::new(config)?),
                 true => task.run(&Fixed::<i128>::new(config)?),

@@ -323,12 +323,18 @@ fn main() -> Result<()> {
 
 /// The config at `path` (the paper defaults without one), checked for `what` before any work.
 fn load_config(path: Option<&Path>, what: Use) -> Result<Config> {
-    let config = match path {
-        Some(p) => Config::from_yaml_file(p)?,
-        None => Config::default(),
-    };
+    let config = read_config(path)?;
     check_config(&config, what, path)?;
     Ok(config)
+}
+
+/// The config at `path`, or the paper defaults; parsed and validated as a file, not yet checked
+/// for a use.
+fn read_config(path: Option<&Path>) -> Result<Config> {
+    Ok(match path {
+        Some(p) => Config::from_yaml_file(p)?,
+        None => Config::default(),
+    })
 }
 
 /// [`capability::check`], the error naming the config's file (`origin`; none: the defaults).
@@ -343,18 +349,16 @@ fn origin_name(path: Option<&Path>) -> String {
 
 fn run_train(a: TrainArgs) -> Result<()> {
     // a folder being resumed is this process's first: another run may be writing it
-    let resume_lock = match &a.resume {
-        Some(dir) if !dir.is_dir() => bail!("--resume {}: no such folder", dir.display()),
-        Some(dir) => Some(lock_run_folder(dir, "--resume")?),
-        None => None,
-    };
+    // (a missing folder is named by load_resume, not created by the lock)
+    let resume_lock =
+        a.resume.as_deref().filter(|d| d.is_dir()).map(|d| lock_run_folder(d, "--resume")).transpose()?;
     let resume = a.resume.as_deref().map(load_resume).transpose()?;
     // the file's own errors name the file; the flags' errors name the flags
     let what = if a.arith == ArithKind::Fixed { Use::FixedModel } else { Use::Float };
     let origin = a.resume.as_deref().map(checkpoint_path).or(a.config.clone());
     let mut config = match &resume {
         Some(ck) => ck.config.clone(),
-        None => load_config(a.config.as_deref(), Use::Float)?,
+        None => read_config(a.config.as_deref())?,
     };
     check_config(&config, what, origin.as_deref())?;
     let mut flags = Vec::new();
@@ -374,8 +378,10 @@ fn run_train(a: TrainArgs) -> Result<()> {
         config.train.checkpoint_every = c;
         flags.push(format!("--checkpoint-every {c}"));
     }
-    capability::check(&config, what)
-        .map_err(|e| e.within(&format!("{} with {}", origin_name(origin.as_deref()), flags.join(" "))))?;
+    if !flags.is_empty() {
+        capability::check(&config, what)
+            .map_err(|e| e.within(&format!("{} with {}", origin_name(origin.as_deref()), flags.join(" "))))?;
+    }
     if let Some(ck) = &resume {
         if ck.epochs_done > config.train.epochs {
             bail!(

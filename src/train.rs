@@ -161,8 +161,8 @@ pub fn load_resume(dir: &Path) -> Result<Checkpoint, Error> {
         }
     }
     let csv_path = dir.join(LOSS_CSV);
-    if let Ok(text) = std::fs::read_to_string(&csv_path) {
-        let rows: Vec<&str> = text.lines().skip(1).collect();
+    if csv_path.exists() {
+        let rows = read_loss_csv(&csv_path)?;
         if rows.len() < ck.history.len() {
             return Err(refuse(format!(
                 "{LOSS_CSV} has {} epochs, fewer than the {} of {CHECKPOINT_FILE}: a damaged file; remove it \
@@ -171,11 +171,8 @@ pub fn load_resume(dir: &Path) -> Result<Checkpoint, Error> {
                 ck.history.len()
             )));
         }
-        for (i, r) in ck.history.iter().enumerate() {
-            let row = rows.get(i).map(|l| l.split(',').take(2).map(str::parse::<f64>).collect::<Vec<_>>());
-            let same = matches!(row.as_deref(), Some([Ok(e), Ok(l)])
-                if *e == r.epoch as f64 && (l - r.loss).abs() <= 1e-12 * r.loss.abs().max(1.0));
-            if !same {
+        for (i, (row, r)) in rows.iter().zip(&ck.history).enumerate() {
+            if row.epoch != r.epoch || (row.loss - r.loss).abs() > 1e-12 * r.loss.abs().max(1.0) {
                 return Err(refuse(format!(
                     "{LOSS_CSV} line {} is not epoch {} of {CHECKPOINT_FILE} (loss {}): {apart}",
                     i + 2,

@@ -136,7 +136,7 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     let d = Dims::of(&c.model);
     let line = |q: QFormat| q.width().div_ceil(4) as f64 + 1.0;
     let states = (d.n_x + d.n_h1 + d.n_h2) as f64;
-    let params = (d.n_x * d.n_h1 + d.n_h1 * d.n_h2 + d.n_x + d.n_h1 + d.n_h2) as f64;
+    let params = d.n_params() as f64;
     let per_step = o.batch as f64 * (2 * d.n_x) as f64 * line(c.fixed.state)
         + o.batch as f64 * 3.0 * states * line(c.fixed.state)
         + params * (c.fixed.gradient_sum_width.div_ceil(4) as f64 + 1.0 + line(c.fixed.weight));
