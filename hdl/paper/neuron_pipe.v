@@ -142,10 +142,20 @@ module neuron_pipe #(
         i1 <= buf_idx;
         acc1 <= buf_acc[AW-1:0];
     end
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] global1 = {{(32-RW){1'b0}}, r1} * NN + {{(32-LIW){1'b0}}, i1};
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire vis1 = (K_SIDE != 0) && (global1 < 64);
+    // visible: r1 NN + i1 < n_x, as i1 < (the visible neurons of bank r1), a constant a bank
+    // (r1 * NN, NN not a power of two, was a multiplier and its carry chain in one stage: the tiny
+    // core's critical path at 53cba04)
+    wire [R*(LIW+1)-1:0] n_vis;
+    genvar vbank;
+    generate
+        for (vbank = 0; vbank < R; vbank = vbank + 1) begin : g_vis
+            localparam integer FIRST = vbank * NN;
+            localparam integer NV = (K_SIDE == 0 || 64 <= FIRST) ? 0
+                : (64 - FIRST < NN) ? 64 - FIRST : NN;
+            assign n_vis[vbank*(LIW+1) +: LIW+1] = NV[LIW:0];
+        end
+    endgenerate
+    wire vis1 = ({1'b0, i1} < n_vis[r1*(LIW+1) +: LIW+1]);
     reg v2, vis2, upd2;
     reg [RW-1:0] r2;
     reg [LW-1:0] l2;
