@@ -18,8 +18,8 @@
 // pipelines are idle (40 cycles in all), and commits the new activations by turning the
 // banks' activation page (1 cycle): 809 cycles a step. Every command but UPDATE acts on all 1
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
-// pass, one neuron of one lane a cycle, lanes outer, then two cycles for the banks' last write
-// (26 cycles each).
+// pass, one neuron of one lane a cycle, lanes outer, then three cycles for the banks' last write
+// (27 cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
 // After reset the controller first clears every gradient sum and momentum (384 cycles, busy).
@@ -99,7 +99,7 @@ module controller (
     reg [5-1:0] kk;
     reg [5-1:0] nn;
     reg pm;                       // accumulation: 0 plus product, 1 minus product
-    reg [5:0] pcount;          // init and save passes: neuron index (then MAXN, MAXN + 1: the last write)
+    reg [5+1:0] pcount;        // init and save passes: neuron index (then MAXN .. MAXN + 2: the last write)
     reg [1-1:0] plane;          // init and save passes: lane
     reg [1-1:0] glane;          // accumulation: lane
     reg [9-1:0] ucnt;          // clear: weight counter
@@ -108,16 +108,16 @@ module controller (
     reg [3:0] drain;
 
     localparam integer LANES = 1;
-    // a pass's items while pcount < MAXN; then two cycles until the banks' last write lands (they
-    // register the pass signals, then read, then write)
-    wire pass_item = ({{(31-5){1'b0}}, pcount} < MAXN);
-    wire pass_end = ({{(31-5){1'b0}}, pcount} == MAXN + 1);
+    // a pass's items while pcount < MAXN; then three cycles until the banks' last write lands (they
+    // register the pass signals, then read, then register what they read, then write)
+    wire pass_item = ({{(30-5){1'b0}}, pcount} < MAXN);
+    wire pass_end = ({{(30-5){1'b0}}, pcount} == MAXN + 2);
     // the last neuron of a lane: the next lane, or after the last lane the last write
-    wire pass_lane_end = ({{(31-5){1'b0}}, pcount} == MAXN - 1);
+    wire pass_lane_end = ({{(30-5){1'b0}}, pcount} == MAXN - 1);
     wire plane_last = (plane == LANES[1-1:0] - 1'b1);
     // a pass's counters next cycle (both passes walk alike): the next neuron, or the next lane
     wire pass_next_lane = pass_lane_end && !plane_last;
-    wire [5:0] pcount_next = pass_next_lane ? {(5+1){1'b0}} : pcount + 1'b1;
+    wire [5+1:0] pcount_next = pass_next_lane ? {(5+2){1'b0}} : pcount + 1'b1;
     wire [1-1:0] plane_next = pass_next_lane ? plane + 1'b1 : plane;
     wire kk_last = (kk == 5'd23);
     wire nn_last = (nn == 5'd15);
@@ -133,7 +133,7 @@ module controller (
             kk <= {5{1'b0}};
             nn <= {5{1'b0}};
             pm <= 1'b0;
-            pcount <= {(5+1){1'b0}};
+            pcount <= {(5+2){1'b0}};
             plane <= {1{1'b0}};
             glane <= {1{1'b0}};
             page <= 1'b0;
@@ -151,7 +151,7 @@ module controller (
                     kk <= {5{1'b0}};
                     nn <= {5{1'b0}};
                     pm <= 1'b0;
-                    pcount <= {(5+1){1'b0}};
+                    pcount <= {(5+2){1'b0}};
                     plane <= {1{1'b0}};
                     glane <= {1{1'b0}};
                     pcnt <= {HW{1'b0}};
@@ -162,7 +162,7 @@ module controller (
                     pcount <= pcount_next;
                     plane <= plane_next;
                     if (pass_end) begin
-                        pcount <= {(5+1){1'b0}};
+                        pcount <= {(5+2){1'b0}};
                         plane <= {1{1'b0}};
                         state <= S_WALK;
                     end

@@ -142,11 +142,18 @@ module neuron_bank #(
         clr_here <= ({{(32-7){1'b0}}, clr_idx} < NN);
     end
 
-    // the passes read at (pass_l, pass_i), and write one cycle later
+    // the passes read at (pass_l, pass_i); the save pass writes one cycle later (1), the init pass
+    // two (2): what it reads is registered once more, as the free equilibrium may be a block RAM
+    // whose output (5.8 ns after the clock in an ECP5 DP16KD) cannot reach another memory's write
+    // in the same cycle
     reg init_1, save_free_1, save_plus_1, vis_1;
     reg [1:0] mode_1;
     reg [IW-1:0] pass_1;
     reg [LW-1:0] plane_1;
+    reg init_2, vis_2;
+    reg [1:0] mode_2;
+    reg [IW-1:0] pass_2;
+    reg [LW-1:0] plane_2;
     always @(posedge clk) begin
         init_1 <= init_en_r && pass_here;
         save_free_1 <= save_free_r && pass_here;
@@ -155,12 +162,18 @@ module neuron_bank #(
         pass_1 <= pass_i;
         plane_1 <= pass_l;
         vis_1 <= (K_SIDE != 0) && (BASE + {{(32-IW){1'b0}}, pass_i} < 64);
+        init_2 <= init_1;
+        vis_2 <= vis_1;
+        mode_2 <= mode_1;
+        pass_2 <= pass_1;
+        plane_2 <= plane_1;
     end
 
     // the per-lane arrays' addresses
-    wire [LAI-1:0] pass_a, pass_a1, rd_a, wb_a, p_a, wr_a, plus_ra;
+    wire [LAI-1:0] pass_a, pass_a1, pass_a2, rd_a, wb_a, p_a, wr_a, plus_ra;
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass (.lane(pass_l), .idx(pass_i), .a(pass_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass1 (.lane(plane_1), .idx(pass_1), .a(pass_a1));
+    lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass2 (.lane(plane_2), .idx(pass_2), .a(pass_a2));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_rd (.lane(rd_lane), .idx(rd_i), .a(rd_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_wb (.lane(wb_lane), .idx(wb_i), .a(wb_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_p (.lane(p_l), .idx(p_i), .a(p_a));
@@ -181,9 +194,9 @@ module neuron_bank #(
             (* ram_style = "distributed" *)
             reg signed [SW-1:0] act_mem [0:(2<<IW)-1];
             reg signed [SW-1:0] act_q_l;
-            wire we_init = init_1 && (plane_1 == l);
+            wire we_init = init_2 && (plane_2 == l);
             wire act_we = (wb_en && (wb_lane == l)) || we_init;
-            wire [IW:0] act_wa = we_init ? {page, pass_1} : {~page, wb_i};
+            wire [IW:0] act_wa = we_init ? {page, pass_2} : {~page, wb_i};
             wire signed [SW-1:0] act_wd = we_init ? init_act : wb_act;
             always @(posedge clk) begin
                 if (act_we) act_mem[act_wa] <= act_wd;
@@ -219,14 +232,15 @@ module neuron_bank #(
     endgenerate
 
     // ---- states and rho'
-    // LUT RAM: the init and save passes write what it answers (see the free equilibrium's memories)
+    // LUT RAM: its answer goes on to the neuron pipeline's bank multiplexer, and in the save pass
+    // into the free equilibrium, in the next cycle
     (* ram_style = "distributed" *)
     reg signed [SW-1:0] s_mem [0:LDEPTH-1];
     reg signed [SW-1:0] s_q;
     reg signed [SW-1:0] init_s;
     wire [LAI-1:0] s_ra = (init_en_r || act_rd_pass) ? pass_a : rd_en ? rd_a : p_a;
     always @(posedge clk) begin
-        if (init_1) s_mem[pass_a1] <= init_s;
+        if (init_2) s_mem[pass_a2] <= init_s;
         else if (wb_en) s_mem[wb_a] <= wb_s;
         else if (wr_state) s_mem[wr_a] <= wr_s;
         s_q <= s_mem[s_ra];
@@ -235,7 +249,7 @@ module neuron_bank #(
     reg signed [DW-1:0] dact_q;
     reg signed [DW-1:0] init_dact;
     always @(posedge clk) begin
-        if (init_1) dact_mem[pass_a1] <= init_dact;
+        if (init_2) dact_mem[pass_a2] <= init_dact;
         else if (wb_en) dact_mem[wb_a] <= wb_dact;
         dact_q <= dact_mem[act_rd_pass ? pass_a : rd_a];
     end
@@ -243,28 +257,41 @@ module neuron_bank #(
     assign q_dact = dact_q;
     always @(posedge clk) p_state <= s_q; // the parameter port's output register (as in pe.v)
 
-    // ---- the free equilibrium. The memories the passes read (these three, the states and x_t)
-    //      are LUT RAM: a pass writes what it read in the next cycle, and a block RAM's output
-    //      (5.8 ns after the clock on an ECP5 DP16KD) into that write was a K-side bank's
-    //      critical path (76.87 MHz out of context in paper-fpga)
-    (* ram_style = "distributed" *)
-    reg signed [SW-1:0] s_free_mem [0:LDEPTH-1];
-    (* ram_style = "distributed" *)
-    reg signed [SW-1:0] act_free_mem [0:LDEPTH-1];
-    (* ram_style = "distributed" *)
-    reg signed [DW-1:0] dact_free_mem [0:LDEPTH-1];
-    reg signed [SW-1:0] s_free_q, act_free_q;
-    reg signed [DW-1:0] dact_free_q;
-    always @(posedge clk) begin
-        if (save_free_1) begin
-            s_free_mem[pass_a1] <= s_q;
-            act_free_mem[pass_a1] <= act_q_pass;
-            dact_free_mem[pass_a1] <= dact_q;
+    // ---- the free equilibrium: s, act, rho' of every neuron and lane in one memory, written by
+    //      the save pass of FREE and read by the init passes of PLUS and MINUS_ACC. Block RAM where
+    //      it is deeper than 64 entries (then LUT RAM needs a read multiplexer of more than 4
+    //      DPR16X4 per bit: paper-fpga's banks, 5 lanes), else LUT RAM; read into free_q, then
+    //      registered again (free_q2) before the init pass writes it
+    localparam integer FW = 2 * SW + DW;
+    reg [FW-1:0] free_q, free_q2;
+    wire [FW-1:0] free_wd = {s_q, act_q_pass, dact_q};
+    generate
+        if (LDEPTH > 64) begin : g_free_bram
+            (* ram_style = "block" *)
+            reg [FW-1:0] free_mem [0:LDEPTH-1];
+            always @(posedge clk) begin
+                if (save_free_1) free_mem[pass_a1] <= free_wd;
+                free_q <= free_mem[pass_a];
+            end
+        end else begin : g_free_lut
+            (* ram_style = "distributed" *)
+            reg [FW-1:0] free_mem [0:LDEPTH-1];
+            always @(posedge clk) begin
+                if (save_free_1) free_mem[pass_a1] <= free_wd;
+                free_q <= free_mem[pass_a];
+            end
         end
-        s_free_q <= s_free_mem[pass_a];
-        act_free_q <= act_free_mem[pass_a];
-        dact_free_q <= dact_free_mem[pass_a];
+    endgenerate
+    // the states and x_t that the init pass reads, registered as the free equilibrium is
+    reg signed [SW-1:0] s_q2, xt_q2;
+    always @(posedge clk) begin
+        free_q2 <= free_q;
+        s_q2 <= s_q;
+        xt_q2 <= xt_q;
     end
+    wire signed [SW-1:0] s_free_q = free_q2[FW-1 -: SW];
+    wire signed [SW-1:0] act_free_q = free_q2[DW +: SW];
+    wire signed [DW-1:0] dact_free_q = free_q2[DW-1:0];
 
     // ---- the samples: x_t and u
     (* ram_style = "distributed" *)
@@ -282,22 +309,22 @@ module neuron_bank #(
     assign q_xt = xt_q;
     assign q_u = u_q;
 
-    // the init pass's values, from what was read at pass_idx
+    // the init pass's values, from what was read at pass_idx two cycles before
     always @* begin
-        case (mode_1)
+        case (mode_2)
             2'd1: begin // the free equilibrium
                 init_s = s_free_q;
                 init_act = act_free_q;
                 init_dact = dact_free_q;
             end
             2'd2: begin // generation: x kept, h = 0
-                init_s = vis_1 ? s_q : {SW{1'b0}};
-                init_act = vis_1 ? s_q : RHO0;
+                init_s = vis_2 ? s_q2 : {SW{1'b0}};
+                init_act = vis_2 ? s_q2 : RHO0;
                 init_dact = DRHO0;
             end
             default: begin // the free phase: x = x_t, h = 0
-                init_s = vis_1 ? xt_q : {SW{1'b0}};
-                init_act = vis_1 ? xt_q : RHO0;
+                init_s = vis_2 ? xt_q2 : {SW{1'b0}};
+                init_act = vis_2 ? xt_q2 : RHO0;
                 init_dact = DRHO0;
             end
         endcase
