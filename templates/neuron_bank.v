@@ -11,7 +11,7 @@
 //             registered: the PEs' cycle c1; in the accumulation lane 0's stream carries lane
 //             acc_lane's activations (act_plus in the plus items), which the PEs multiply on lane 0
 //   pipeline  the side's neuron_pipe reads s, rho', x_t, u of (rd_lane, rd_idx) and the bias of
-//             rd_idx (data the next cycle) and writes s, rho' and act[!page] of (wb_lane, wb_idx)
+//             rd_idx (data two cycles later: the memory's read, then a register) and writes s, rho' and act[!page] of (wb_lane, wb_idx)
 //   lanes     one activation memory per lane (the stream reads every lane each cycle); every other
 //             per-lane array is one memory of LANES x 2^IW entries at lane * 2^IW + index
 //   init      init pass over (pass_lane, pass_idx) (registered here first), mode 0: s = x_t (visible) or 0, act = x_t or
@@ -41,7 +41,7 @@ module neuron_bank #(
     input  wire                      out_plus,    // 1: the plus phase's activations (accumulation)
     input  wire [${ c.lane_w() }$-1:0]            acc_lane,    // the lane the accumulation walks (0 otherwise)
     output wire [LANES*${ c.s_w }$-1:0]      act_out,     // lane l at bits l*${ c.s_w }$
-    // the neuron pipeline's read (data the next cycle) and write
+    // the neuron pipeline's read (data two cycles later) and write
     input  wire                      rd_en,
     /* verilator lint_off UNUSEDSIGNAL */ // index buses are sized for the largest bank
     input  wire [${ c.li_w }$-1:0]           rd_idx,
@@ -142,15 +142,14 @@ module neuron_bank #(
         clr_here <= ({{(32-${ c.wi_w }$){1'b0}}, clr_idx} < NN);
     end
 
-    // the passes read at (pass_l, pass_i); the save pass writes one cycle later (1), the init pass
-    // two (2): what it reads is registered once more, as the free equilibrium may be a block RAM
-    // whose output (5.8 ns after the clock in an ECP5 DP16KD) cannot reach another memory's write
-    // in the same cycle
+    // the passes read at (pass_l, pass_i) and write two cycles later (2): what they read is
+    // registered once more, as a memory may be a block RAM whose output (5.8 ns after the clock in
+    // an ECP5 DP16KD) cannot reach another memory's write in the same cycle
     reg init_1, save_free_1, save_plus_1, vis_1;
     reg [1:0] mode_1;
     reg [IW-1:0] pass_1;
     reg [LW-1:0] plane_1;
-    reg init_2, vis_2;
+    reg init_2, save_free_2, save_plus_2, vis_2;
     reg [1:0] mode_2;
     reg [IW-1:0] pass_2;
     reg [LW-1:0] plane_2;
@@ -163,6 +162,8 @@ module neuron_bank #(
         plane_1 <= pass_l;
         vis_1 <= (K_SIDE != 0) && (BASE + {{(32-IW){1'b0}}, pass_i} < ${ c.n_x }$);
         init_2 <= init_1;
+        save_free_2 <= save_free_1;
+        save_plus_2 <= save_plus_1;
         vis_2 <= vis_1;
         mode_2 <= mode_1;
         pass_2 <= pass_1;
@@ -170,15 +171,26 @@ module neuron_bank #(
     end
 
     // the per-lane arrays' addresses
-    wire [LAI-1:0] pass_a, pass_a1, pass_a2, rd_a, wb_a, p_a, wr_a, plus_ra;
+    wire [LAI-1:0] pass_a, pass_a2, rd_a, wb_a, p_a, wr_a, plus_ra;
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass (.lane(pass_l), .idx(pass_i), .a(pass_a));
-    lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass1 (.lane(plane_1), .idx(pass_1), .a(pass_a1));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_pass2 (.lane(plane_2), .idx(pass_2), .a(pass_a2));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_rd (.lane(rd_lane), .idx(rd_i), .a(rd_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_wb (.lane(wb_lane), .idx(wb_i), .a(wb_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_p (.lane(p_l), .idx(p_i), .a(p_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_wr (.lane(wr_lane), .idx(wr_i), .a(wr_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_plus (.lane(acc_lane), .idx(o_i), .a(plus_ra));
+
+    // every answer that goes on to the neuron pipeline or into a pass's write, registered once more
+    // (beside the memory: the pipeline's bank multiplexer and the passes' writes then start from a
+    // flip-flop, whatever RAM synthesis chose); declared here, loaded after the memories below
+    reg signed [SW-1:0] s_q2, xt_q2, u_q2, act_q_pass2;
+    reg signed [DW-1:0] dact_q2;
+    reg signed [WW-1:0] bias_q2;
+    assign q_s = s_q2;
+    assign q_dact = dact_q2;
+    assign q_xt = xt_q2;
+    assign q_u = u_q2;
+    assign q_bias = bias_q2;
 
     // ---- activations, two pages, one memory per lane: address {page, index} (a power-of-two
     //      page, as the RAM has)
@@ -217,7 +229,7 @@ module neuron_bank #(
     reg signed [SW-1:0] plus_mem [0:LDEPTH-1];
     reg signed [SW-1:0] plus_q;
     always @(posedge clk) begin
-        if (save_plus_1) plus_mem[pass_a1] <= act_q_pass;
+        if (save_plus_2) plus_mem[pass_a2] <= act_q_pass2;
         plus_q <= plus_mem[plus_ra];
     end
     reg plus_1;
@@ -232,8 +244,8 @@ module neuron_bank #(
     endgenerate
 
     // ---- states and rho'
-    // LUT RAM: its answer goes on to the neuron pipeline's bank multiplexer, and in the save pass
-    // into the free equilibrium, in the next cycle
+    // LUT RAM: block RAM is the scarcer resource of a large core (paper-fpga's PEs take 144 of the
+    // 85F's 208 EBR), and this memory's three read addresses cost little in LUTs
     (* ram_style = "distributed" *)
     reg signed [SW-1:0] s_mem [0:LDEPTH-1];
     reg signed [SW-1:0] s_q;
@@ -253,8 +265,6 @@ module neuron_bank #(
         else if (wb_en) dact_mem[wb_a] <= wb_dact;
         dact_q <= dact_mem[act_rd_pass ? pass_a : rd_a];
     end
-    assign q_s = s_q;
-    assign q_dact = dact_q;
     always @(posedge clk) p_state <= s_q; // the parameter port's output register (as in pe.v)
 
     // ---- the free equilibrium: s, act, rho' of every neuron and lane in one memory, written by
@@ -264,31 +274,25 @@ module neuron_bank #(
     //      registered again (free_q2) before the init pass writes it
     localparam integer FW = 2 * SW + DW;
     reg [FW-1:0] free_q, free_q2;
-    wire [FW-1:0] free_wd = {s_q, act_q_pass, dact_q};
+    wire [FW-1:0] free_wd = {s_q2, act_q_pass2, dact_q2};
     generate
         if (LDEPTH > 64) begin : g_free_bram
             (* ram_style = "block" *)
             reg [FW-1:0] free_mem [0:LDEPTH-1];
             always @(posedge clk) begin
-                if (save_free_1) free_mem[pass_a1] <= free_wd;
+                if (save_free_2) free_mem[pass_a2] <= free_wd;
                 free_q <= free_mem[pass_a];
             end
         end else begin : g_free_lut
             (* ram_style = "distributed" *)
             reg [FW-1:0] free_mem [0:LDEPTH-1];
             always @(posedge clk) begin
-                if (save_free_1) free_mem[pass_a1] <= free_wd;
+                if (save_free_2) free_mem[pass_a2] <= free_wd;
                 free_q <= free_mem[pass_a];
             end
         end
     endgenerate
-    // the states and x_t that the init pass reads, registered as the free equilibrium is
-    reg signed [SW-1:0] s_q2, xt_q2;
-    always @(posedge clk) begin
-        free_q2 <= free_q;
-        s_q2 <= s_q;
-        xt_q2 <= xt_q;
-    end
+    always @(posedge clk) free_q2 <= free_q;
     wire signed [SW-1:0] s_free_q = free_q2[FW-1 -: SW];
     wire signed [SW-1:0] act_free_q = free_q2[DW +: SW];
     wire signed [DW-1:0] dact_free_q = free_q2[DW-1:0];
@@ -306,8 +310,6 @@ module neuron_bank #(
         if (wr_u) u_mem[wr_a] <= wr_s;
         u_q <= u_mem[rd_a];
     end
-    assign q_xt = xt_q;
-    assign q_u = u_q;
 
     // the init pass's values, from what was read at pass_idx two cycles before
     always @* begin
@@ -337,8 +339,16 @@ module neuron_bank #(
         if (wr_bias) bias_mem[wr_i] <= wr_w;
         bias_q <= bias_mem[rd_en ? rd_i : p_i];
     end
-    assign q_bias = bias_q;
     always @(posedge clk) p_bias <= bias_q;
+
+    always @(posedge clk) begin
+        s_q2 <= s_q;
+        dact_q2 <= dact_q;
+        xt_q2 <= xt_q;
+        u_q2 <= u_q;
+        bias_q2 <= bias_q;
+        act_q_pass2 <= act_q_pass;
+    end
 
     // bias gradient: the plus item keeps a+; the minus item reads S_b and forms a- - a+, and the
     // cycle after writes S_b + (a- - a+) << F_s (one adder a cycle; each S_b is touched once)

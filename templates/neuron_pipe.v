@@ -38,7 +38,7 @@ module neuron_pipe #(
     input  wire [R*LANES-1:0]        in_valid,    // one copy per drive
     input  wire [${ c.li_w }$-1:0]           in_idx,
     input  wire [R*LANES*${ c.acc_w }$-1:0]  in_acc,
-    // the banks' read port (data the next cycle): neuron rd_idx of lane rd_lane
+    // the banks' read port (data two cycles later): neuron rd_idx of lane rd_lane
     output wire                      rd_en,
     output wire [${ c.li_w }$-1:0]           rd_idx,
     output wire [${ c.lane_w() }$-1:0]            rd_lane,
@@ -129,7 +129,9 @@ module neuron_pipe #(
     end
     assign idle = !in_valid[0] && !v0 && (in_flight == 8'd0);
 
-    // ---- P: the bank answers (P1), the bank is selected (P2)
+    // ---- P: the bank reads (P1) and registers its answer (P1b: neuron_bank's q_*, so the bank
+    //      multiplexer below starts from a flip-flop beside the bank, not from a block RAM's late
+    //      output), the bank is selected (P2)
     reg v1;
     reg [RW-1:0] r1;
     reg [LW-1:0] l1;
@@ -156,6 +158,19 @@ module neuron_pipe #(
         end
     endgenerate
     wire vis1 = ({1'b0, i1} < n_vis[r1*(LIW+1) +: LIW+1]);
+    reg v1b, vis1b;
+    reg [RW-1:0] r1b;
+    reg [LW-1:0] l1b;
+    reg [LIW-1:0] i1b;
+    reg signed [AW-1:0] acc1b;
+    always @(posedge clk) begin
+        v1b <= rst ? 1'b0 : v1;
+        vis1b <= vis1;
+        r1b <= r1;
+        l1b <= l1;
+        i1b <= i1;
+        acc1b <= acc1;
+    end
     reg v2, vis2, upd2;
     reg [RW-1:0] r2;
     reg [LW-1:0] l2;
@@ -165,18 +180,18 @@ module neuron_pipe #(
     reg signed [DW-1:0] dact2;
     reg signed [WW-1:0] bias2;
     always @(posedge clk) begin
-        v2 <= rst ? 1'b0 : v1;
-        vis2 <= vis1;
-        upd2 <= vis1 ? upd_vis : upd_hid;
-        r2 <= r1;
-        l2 <= l1;
-        i2 <= i1;
-        acc2 <= acc1;
-        s2 <= q_s[r1*SW +: SW];
-        xt2 <= q_xt[r1*SW +: SW];
-        u2 <= q_u[r1*SW +: SW];
-        dact2 <= q_dact[r1*DW +: DW];
-        bias2 <= q_bias[r1*WW +: WW];
+        v2 <= rst ? 1'b0 : v1b;
+        vis2 <= vis1b;
+        upd2 <= vis1b ? upd_vis : upd_hid;
+        r2 <= r1b;
+        l2 <= l1b;
+        i2 <= i1b;
+        acc2 <= acc1b;
+        s2 <= q_s[r1b*SW +: SW];
+        xt2 <= q_xt[r1b*SW +: SW];
+        u2 <= q_u[r1b*SW +: SW];
+        dact2 <= q_dact[r1b*DW +: DW];
+        bias2 <= q_bias[r1b*WW +: WW];
     end
     // the item's identity and what later stages need, carried as one tag
     localparam integer TG = 1 + 1 + RW + LW + LIW;     // vis, upd, bank, lane, index

@@ -15,8 +15,8 @@
 // A relaxation step walks the PE tiles twice, 768 cycles: forward (n outer, k inner:
 // column partial sums for h1), then backward (k outer, n inner: row partial sums for x, h2);
 // then it drains the PE and reduction pipelines (at least 8 cycles) and waits until both neuron
-// pipelines are idle (40 cycles in all), and commits the new activations by turning the
-// banks' activation page (1 cycle): 809 cycles a step. Every command but UPDATE acts on all 1
+// pipelines are idle (41 cycles in all), and commits the new activations by turning the
+// banks' activation page (1 cycle): 810 cycles a step. Every command but UPDATE acts on all 1
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
 // pass, one neuron of one lane a cycle, lanes outer, then three cycles for the banks' last write
 // (27 cycles each).

@@ -86,7 +86,7 @@ module core (
     // The internal reset outlasts rst by the deepest pipeline, so that every valid bit inside the
     // pipelines of pipe.v (which have no reset of their own) has flushed before the core runs:
     // a reset of any length, even in the middle of a command, leaves nothing in flight.
-    localparam integer FLUSH = 85;
+    localparam integer FLUSH = 86;
     reg [7-1:0] flush;
     always @(posedge clk) begin
         if (rst) flush <= FLUSH[7-1:0];
