@@ -194,8 +194,14 @@ module neuron_bank #(
 
     // ---- activations, two pages, one memory per lane: address {page, index} (a power-of-two
     //      page, as the RAM has)
-    wire act_rd_pass = save_free_r || save_plus_r;
-    wire [IW:0] act_ra = {page, act_rd_pass ? pass_i : o_i};
+    // the passes' read-address selects, registered from the controller's signals like the
+    // signals themselves (an OR of the registered ones in front of 80 DPR16X4 read addresses was a
+    // K-side bank's critical path out of context)
+    reg act_rd_pass, s_rd_pass;
+    (* keep *) always @(posedge clk) begin
+        act_rd_pass <= save_free || save_plus;
+        s_rd_pass <= init_en || save_free || save_plus;
+    end
     reg signed [SW-1:0] init_act;
     wire [LANES*SW-1:0] act_q;
     genvar l;
@@ -206,6 +212,12 @@ module neuron_bank #(
             (* ram_style = "distributed" *)
             reg signed [SW-1:0] act_mem [0:(2<<IW)-1];
             reg signed [SW-1:0] act_q_l;
+            // the read address's select, registered from the controller's signals (as
+            // act_rd_pass), one copy a lane: the OR of the two was a K-side bank's critical path
+            // out of context (101.73 MHz), before 5 x 8 DPR16X4 read addresses
+            reg rd_pass_l;
+            (* keep *) always @(posedge clk) rd_pass_l <= save_free || save_plus;
+            wire [IW:0] act_ra = {page, rd_pass_l ? pass_i : o_i};
             wire we_init = init_2 && (plane_2 == l);
             wire act_we = (wb_en && (wb_lane == l)) || we_init;
             wire [IW:0] act_wa = we_init ? {page, pass_2} : {~page, wb_i};
@@ -250,7 +262,7 @@ module neuron_bank #(
     reg signed [SW-1:0] s_mem [0:LDEPTH-1];
     reg signed [SW-1:0] s_q;
     reg signed [SW-1:0] init_s;
-    wire [LAI-1:0] s_ra = (init_en_r || act_rd_pass) ? pass_a : rd_en ? rd_a : p_a;
+    wire [LAI-1:0] s_ra = s_rd_pass ? pass_a : rd_en ? rd_a : p_a;
     always @(posedge clk) begin
         if (init_2) s_mem[pass_a2] <= init_s;
         else if (wb_en) s_mem[wb_a] <= wb_s;
