@@ -289,7 +289,10 @@ module neuron_bank #(
     wire [FW-1:0] free_wd = {s_q2, act_q_pass2, dact_q2};
     generate
         if (LDEPTH > 64) begin : g_free_bram
-            (* ram_style = "block" *)
+            // no_rw_check: the save pass writes it and the init pass reads it, never one address
+            // in one cycle whose answer is used, so Yosys need not emulate the Verilog read-before-
+            // write (a comparator and a LUT level after the block RAM's output, and its flip-flops)
+            (* ram_style = "block", no_rw_check *)
             reg [FW-1:0] free_mem [0:LDEPTH-1];
             always @(posedge clk) begin
                 if (save_free_2) free_mem[pass_a2] <= free_wd;
