@@ -18,7 +18,7 @@
 // pipelines are idle (41 cycles in all), and commits the new activations by turning the
 // banks' activation page (1 cycle): 810 cycles a step. Every command but UPDATE acts on all 1
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
-// pass, one neuron of one lane a cycle, lanes outer, then three cycles for the banks' last write
+// pass, one neuron of one lane a cycle, lanes outer, then 3 cycles for the banks' last write
 // (27 cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
@@ -99,7 +99,7 @@ module controller (
     reg [5-1:0] kk;
     reg [5-1:0] nn;
     reg pm;                       // accumulation: 0 plus product, 1 minus product
-    reg [5+1:0] pcount;        // init and save passes: neuron index (then MAXN .. MAXN + 2: the last write)
+    reg [5+1:0] pcount;        // init and save passes: neuron index (then MAXN .. MAXN + PASS_TAIL - 1: the last write)
     reg [1-1:0] plane;          // init and save passes: lane
     reg [1-1:0] glane;          // accumulation: lane
     reg [9-1:0] ucnt;          // clear: weight counter
@@ -108,10 +108,11 @@ module controller (
     reg [3:0] drain;
 
     localparam integer LANES = 1;
-    // a pass's items while pcount < MAXN; then three cycles until the banks' last write lands (they
-    // register the pass signals, then read, then register what they read, then write)
+    // a pass's items while pcount < MAXN; then PASS_TAIL cycles until the banks' last write lands
+    // (they register the pass signals, read, register what they read, then write)
+    localparam integer PASS_TAIL = 3;
     wire pass_item = ({{(30-5){1'b0}}, pcount} < MAXN);
-    wire pass_end = ({{(30-5){1'b0}}, pcount} == MAXN + 2);
+    wire pass_end = ({{(30-5){1'b0}}, pcount} == MAXN + PASS_TAIL - 1);
     // the last neuron of a lane: the next lane, or after the last lane the last write
     wire pass_lane_end = ({{(30-5){1'b0}}, pcount} == MAXN - 1);
     wire plane_last = (plane == LANES[1-1:0] - 1'b1);

@@ -195,8 +195,9 @@ module neuron_bank #(
     // ---- activations, two pages, one memory per lane: address {page, index} (a power-of-two
     //      page, as the RAM has)
     // the passes' read-address selects, registered from the controller's signals like the
-    // signals themselves (an OR of the registered ones in front of 80 DPR16X4 read addresses was a
-    // K-side bank's critical path out of context)
+    // signals themselves (the OR of the registered ones in front of the LUT RAM's read addresses
+    // was a paper-fpga K-side bank's critical path out of context, 101.73 MHz); each activation
+    // lane keeps its own copy (rd_pass_l below), the other memories share these
     reg act_rd_pass, s_rd_pass;
     (* keep *) always @(posedge clk) begin
         act_rd_pass <= save_free || save_plus;
@@ -212,10 +213,7 @@ module neuron_bank #(
             (* ram_style = "distributed" *)
             reg signed [SW-1:0] act_mem [0:(2<<IW)-1];
             reg signed [SW-1:0] act_q_l;
-            // the read address's select, registered from the controller's signals (as
-            // act_rd_pass), one copy a lane: the OR of the two was a K-side bank's critical path
-            // out of context (101.73 MHz), before 5 x 8 DPR16X4 read addresses
-            reg rd_pass_l;
+            reg rd_pass_l;      // act_rd_pass, this lane's copy
             (* keep *) always @(posedge clk) rd_pass_l <= save_free || save_plus;
             wire [IW:0] act_ra = {page, rd_pass_l ? pass_i : o_i};
             wire we_init = init_2 && (plane_2 == l);

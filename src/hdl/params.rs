@@ -28,6 +28,11 @@ pub const SHIFT_WIDTH: u32 = 12;
 /// output, the operand registers, the product register and the partial-sum register.
 pub const PE_STAGES: usize = 5;
 
+/// Cycles of an init or save pass after its last item until the neuron banks' last write lands:
+/// the banks register the controller's pass signals, read, register what they read once more (a
+/// block RAM's late output), then write (`neuron_bank.v`; the controller's `pass_end`).
+pub const PASS_TAIL: usize = 3;
+
 /// Cycles from a host read (`rd_en`) to its answer (`rd_valid`): the decoded index, the units'
 /// input registers, the memories' read, the units' output registers, the unit multiplexer's two
 /// levels (the unit in its group of 8, then the group and the kind of unit), the answer register.
@@ -553,10 +558,14 @@ impl CoreParams {
     }
 
     /// Cycles of an init or a save pass of the neuron banks: one neuron of one lane a cycle over
-    /// the largest bank, then three until the last write lands (the banks register the pass's
-    /// signals, read, register what they read (a block RAM's late output), then write).
+    /// the largest bank, then [`PASS_TAIL`] until the last write lands.
     pub fn pass_cycles(&self) -> usize {
-        self.lanes * self.max_unit() + 3
+        self.lanes * self.max_unit() + PASS_TAIL
+    }
+
+    /// [`PASS_TAIL`], for the templates.
+    pub fn pass_tail(&self) -> usize {
+        PASS_TAIL
     }
 
     /// Cycles of FREE (and of PLUS): init pass, T steps, save pass.
