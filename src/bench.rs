@@ -5,9 +5,9 @@ use crate::arith::Arith;
 use crate::assignment::{solve, sq_euclidean_cost};
 use crate::config::Config;
 use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
-use crate::golden::saturation::Saturations;
 use crate::gradep::gradep_step;
 use crate::model::{Dims, Params};
+use crate::saturation::Saturations;
 use std::time::Instant;
 
 /// Median of a list of seconds.

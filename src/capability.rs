@@ -4,9 +4,9 @@
 //! `vectors` made vectors for cores `hdl` refused, and `train --arith fixed` refused constants
 //! only after its start banner.)
 
+use crate::arith::fixed::check_model;
 use crate::config::Config;
 use crate::error::Error;
-use crate::golden::fixed::check_model;
 
 /// What a command does with a config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,15 +31,15 @@ pub fn check(config: &Config, what: Use) -> Result<(), Error> {
         Use::Float => config.validate(),
         Use::FixedModel => config.validate().and_then(|_| check_model(config)),
         // the core's limits include the golden model's (its vectors come from it)
-        Use::Core => crate::hdl::CoreParams::new(config).map(drop),
+        Use::Core => crate::hdl::params::CoreParams::new(config).map(drop),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::golden::fixed::needs_i128;
-    use crate::golden::vectors::{emit, VectorOptions};
+    use crate::arith::fixed::needs_i128;
+    use crate::vectors::{emit, VectorOptions};
 
     fn tiny_with(replace: &[(&str, &str)]) -> Config {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");

@@ -5,13 +5,11 @@
 //! Stored as JSON, values in f64 (an f32 run round-trips exactly, and so does a fixed-point run:
 //! its values are integers times a power of two of at most 53 significant bits).
 
-use crate::arith::Arith;
+use crate::arith::{Arith, SavedOptimizer};
 use crate::config::Config;
 use crate::error::Error;
-use crate::golden::optim::FixedOptimizer;
 use crate::io::atomic_write;
 use crate::model::{Dims, Params};
-use crate::optim::{Adam, Sgd};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -47,12 +45,9 @@ pub struct Checkpoint {
     pub epochs_done: usize,
     /// Parameter values (a fixed-point run's are exact multiples of its weight LSB).
     pub params: Params<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adam: Option<Adam<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sgd: Option<Sgd<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixed_optimizer: Option<FixedOptimizer>,
+    /// The optimizer's state (its fields `adam`, `sgd` or `fixed_optimizer` sit at the top level).
+    #[serde(flatten)]
+    pub optimizer: SavedOptimizer,
     pub history: Vec<EpochRecord>,
 }
 
@@ -65,19 +60,15 @@ impl Checkpoint {
         optimizer: &A::Optimizer,
         history: &[EpochRecord],
     ) -> Checkpoint {
-        let mut ck = Checkpoint {
+        Checkpoint {
             format: FORMAT.to_string(),
             precision: a.name().to_string(),
             config: config.clone(),
             epochs_done,
             params: params.map(|v| a.param_value(v)),
-            adam: None,
-            sgd: None,
-            fixed_optimizer: None,
+            optimizer: a.save_optimizer(optimizer),
             history: history.to_vec(),
-        };
-        a.save_optimizer(optimizer, &mut ck);
-        ck
+        }
     }
 
     pub fn save(&self, path: &Path) -> Result<(), Error> {
@@ -96,10 +87,10 @@ impl Checkpoint {
         ck.config.validate().map_err(|e| Error::checkpoint(path, e))?;
         let d = Dims::of(&ck.config.model);
         let mut tensors = vec![("params", &ck.params)];
-        if let Some(adam) = &ck.adam {
+        if let Some(adam) = &ck.optimizer.adam {
             tensors.extend([("adam.m", &adam.m), ("adam.v", &adam.v)]);
         }
-        if let Some(sgd) = &ck.sgd {
+        if let Some(sgd) = &ck.optimizer.sgd {
             tensors.push(("sgd.m", &sgd.m));
         }
         for (what, p) in tensors {

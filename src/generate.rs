@@ -7,10 +7,10 @@
 
 use crate::arith::Arith;
 use crate::config::{GenerateConfig, RelaxConfig, VelocityMode};
-use crate::golden::saturation::Saturations;
 use crate::gradep::CHUNK;
-use crate::model::Params;
-use crate::relax::{energy_euler_step, relax, Packed, States, Visible};
+use crate::model::{Params, States};
+use crate::relax::{energy_euler_step, relax, Packed, Visible};
+use crate::saturation::Saturations;
 use rayon::prelude::*;
 
 /// Number of Euler steps to reach `t1` with step `dt`.
@@ -90,7 +90,7 @@ pub fn generate_horizons<A: Arith>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arith::Float;
+    use crate::arith::float::Float;
     use crate::energy::state_gradient;
     use crate::model::Dims;
     use rand::{Rng, SeedableRng};

@@ -8,9 +8,9 @@
 
 use crate::arith::Arith;
 use crate::config::RelaxConfig;
-use crate::golden::saturation::Saturations;
-use crate::model::Params;
-use crate::relax::{relax, Packed, States, Visible};
+use crate::model::{Params, States};
+use crate::relax::{relax, Packed, Visible};
+use crate::saturation::Saturations;
 use rayon::prelude::*;
 use std::fmt;
 

@@ -28,5 +28,7 @@ pub mod plot;
 pub mod real;
 pub mod relax;
 pub mod report;
+pub mod saturation;
 pub mod sweep;
 pub mod train;
+pub mod vectors;

@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use floweqprop::arith::{run_in, Arith, ArithKind, ArithTask};
+use floweqprop::arith::dispatch::{run_in, ArithKind, ArithTask};
+use floweqprop::arith::Arith;
 use floweqprop::bench::{bench_epoch, median, Timing, PHASES};
 use floweqprop::capability::{self, Use};
 use floweqprop::checkpoint::Checkpoint;
@@ -13,7 +14,6 @@ use floweqprop::dataset::N_PIXELS;
 use floweqprop::eval::{format_table, reference_rows, Evaluator};
 use floweqprop::flow::gaussian_noise;
 use floweqprop::generate::{euler_steps, generate_horizons, generation_chunk};
-use floweqprop::golden::vectors::{emit, VectorOptions, MANIFEST};
 use floweqprop::hdl::TOP_FILE;
 use floweqprop::io::{
     atomic_write, check_file_target, check_fits_memory, check_folder_target, replace_folder,
@@ -30,6 +30,7 @@ use floweqprop::train::{
     checkpoint_path, claim_run_folder, load_resume, lock_run_folder, loss_curve_png, read_loss_csv, train_in,
     window_means, RunOptions, LOSS_WINDOW,
 };
+use floweqprop::vectors::{emit, VectorOptions, MANIFEST};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use std::io::IsTerminal;

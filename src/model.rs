@@ -1,5 +1,5 @@
 //! The network's parameters `theta = (W0, b0, W1, b1, bx)` (SPEC "Network and energy") and
-//! their initialisation.
+//! their initialisation, and the states of a batch.
 
 use crate::config::ModelConfig;
 use crate::real::Real;
@@ -113,6 +113,28 @@ impl<T: Real> Params<T> {
     /// Converts to another precision.
     pub fn cast<U: Real>(&self) -> Params<U> {
         self.map(|x| U::of(x.to_f64().unwrap_or(f64::NAN)))
+    }
+}
+
+/// The states of a batch of `n` samples, row-major (`x` is `n x n_x`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct States<N> {
+    pub n: usize,
+    pub x: Vec<N>,
+    pub h1: Vec<N>,
+    pub h2: Vec<N>,
+}
+
+impl<N: Copy + Default> States<N> {
+    /// `(x, 0, 0)`: the start of every free phase.
+    pub fn from_visible(d: Dims, x: &[N]) -> States<N> {
+        let n = x.len() / d.n_x;
+        States { n, x: x.to_vec(), h1: vec![N::default(); n * d.n_h1], h2: vec![N::default(); n * d.n_h2] }
+    }
+
+    /// Layer sizes of these states.
+    pub fn dims(&self) -> Dims {
+        Dims { n_x: self.x.len() / self.n, n_h1: self.h1.len() / self.n, n_h2: self.h2.len() / self.n }
     }
 }
 

@@ -8,8 +8,8 @@
 //! `rho(h1) * [W0 | W1^T] = [W0^T rho(h1) | W1 rho(h1)]` (the drives of x and h2).
 
 use crate::arith::Arith;
-use crate::golden::saturation::Saturations;
-use crate::model::{Dims, Params};
+use crate::model::{Dims, Params, States};
+use crate::saturation::Saturations;
 
 /// Parameters arranged for the batched relaxation.
 pub struct Packed<A: Arith> {
@@ -50,28 +50,6 @@ impl<A: Arith> Packed<A> {
             b1: p.b1.clone(),
             bx: p.bx.clone(),
         }
-    }
-}
-
-/// The states of a batch of `n` samples, row-major (`x` is `n x n_x`, ...).
-#[derive(Debug, Clone, PartialEq)]
-pub struct States<N> {
-    pub n: usize,
-    pub x: Vec<N>,
-    pub h1: Vec<N>,
-    pub h2: Vec<N>,
-}
-
-impl<N: Copy + Default> States<N> {
-    /// `(x, 0, 0)`: the start of every free phase.
-    pub fn from_visible(d: Dims, x: &[N]) -> States<N> {
-        let n = x.len() / d.n_x;
-        States { n, x: x.to_vec(), h1: vec![N::default(); n * d.n_h1], h2: vec![N::default(); n * d.n_h2] }
-    }
-
-    /// Layer sizes of these states.
-    pub fn dims(&self) -> Dims {
-        Dims { n_x: self.x.len() / self.n, n_h1: self.h1.len() / self.n, n_h2: self.h2.len() / self.n }
     }
 }
 
@@ -206,7 +184,7 @@ pub fn energy_euler_step<A: Arith>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arith::Float;
+    use crate::arith::float::Float;
     use crate::energy::state_gradient;
     use rand::{Rng, SeedableRng};
 

@@ -9,7 +9,7 @@
 //! 0.6 in magnitude); the accumulator is made exactly as wide as the exact sums need, the
 //! gradient sum at least so. Constants and the optimizer's formats keep the config's values.
 
-use crate::arith::ArithKind;
+use crate::arith::dispatch::ArithKind;
 use crate::checkpoint::{Checkpoint, EpochRecord};
 use crate::config::{Config, OptimizerKind};
 use crate::error::Error;

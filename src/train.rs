@@ -3,17 +3,18 @@
 //! `checkpoint.json` (every `train.checkpoint_every` epochs and at the end), `loss.png`, and
 //! for fixed-point runs `saturation.csv` (overflows per signal class per epoch).
 
-use crate::arith::{run_in, Arith, ArithKind, ArithTask};
+use crate::arith::dispatch::{run_in, ArithKind, ArithTask};
+use crate::arith::Arith;
 use crate::checkpoint::{Checkpoint, EpochRecord};
 use crate::config::Config;
 use crate::error::Error;
 use crate::flow::{epoch_rng, flow_batch, init_rng};
-use crate::golden::saturation::{Saturations, Signal};
 use crate::gradep::gradep_step;
 use crate::io::atomic_write;
 use crate::model::{Dims, Params};
 use crate::optim::learning_rate;
 use crate::plot::{line_plot_png, LinePlot, Series};
+use crate::saturation::{Saturations, Signal};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -202,9 +203,7 @@ pub fn train<A: Arith>(
     let d = Dims::of(&config.model);
     let (mut params, mut opt, mut history) = match resume {
         Some(ck) => {
-            let opt = a
-                .load_optimizer(ck)
-                .map_err(|message| Error::Data { origin: "checkpoint".into(), message })?;
+            let opt = a.load_optimizer(ck.config.optim.kind, &ck.optimizer)?;
             (ck.params(a), opt, ck.history.clone())
         }
         None => {

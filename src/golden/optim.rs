@@ -67,12 +67,12 @@
 //!
 //! [`shift_round`]: super::qformat::shift_round
 
-use super::config::FixedConfig;
 use super::qformat::{requantize, Lfsr, Overflow, QFormat};
-use super::saturation::{Saturations, Signal};
+use crate::config::FixedConfig;
 use crate::config::{OptimConfig, OptimizerKind};
 use crate::error::Error;
 use crate::model::{Dims, Params};
+use crate::saturation::{Saturations, Signal};
 use serde::{Deserialize, Serialize};
 
 /// Quotient bits the Adam divider computes below the weight LSB (a sticky bit follows).

@@ -395,9 +395,29 @@ pub fn mul(
     requantize(product, fa.frac + fb.frac, to, rounding, overflow, lfsr)
 }
 
+/// `values` of `width`-bit two's complement, a line each.
+pub fn hex_lines<T: Copy + Into<i128>>(values: &[T], width: u32) -> String {
+    values.iter().map(|&v| hex(v, width) + "\n").collect()
+}
+
+/// One value as its two's complement in `width` bits (at most 128): `ceil(width / 4)` lowercase
+/// hex digits, the format of every vector file and of the generated core's ROMs.
+pub fn hex<T: Into<i128>>(v: T, width: u32) -> String {
+    let digits = width.div_ceil(4) as usize;
+    let mask = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
+    format!("{:0digits$x}", (v.into() as u128) & mask)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_lines_are_twos_complement_of_the_width() {
+        assert_eq!(hex_lines(&[-1i64, 0, 5, -32768, 32767], 16), "ffff\n0000\n0005\n8000\n7fff\n");
+        assert_eq!(hex_lines(&[-1i64, 3], 10), "3ff\n003\n");
+        assert_eq!(hex_lines(&[-2i128], 48), "fffffffffffe\n");
+    }
     use proptest::prelude::*;
     use rand::{rngs::StdRng, Rng, SeedableRng};
 

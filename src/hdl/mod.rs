@@ -8,11 +8,11 @@
 //! that a failure leaves nothing half-written.
 
 pub mod manifest;
-mod params;
+pub mod params;
 mod templates;
 
 pub use params::{
-    hex, index_width, neuron_pipelines_keep_up, CoreParams, HOST_READ_LATENCY, PE_STAGES, PHASE_OVERHEAD,
+    index_width, neuron_pipelines_keep_up, CoreParams, HOST_READ_LATENCY, PE_STAGES, PHASE_OVERHEAD,
 };
 
 use crate::config::Config;

@@ -5,8 +5,8 @@
 use crate::config::Config;
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
+use crate::golden::qformat::hex;
 use crate::golden::qformat::{Overflow, QFormat, Rounding};
-pub use crate::golden::vectors::hex;
 
 /// Widest state, derivative or weight format the RTL is generated for: the exact products of
 /// the neuron datapath (constant x (state + 3 bits)) then stay below about 100 bits.
@@ -378,7 +378,7 @@ impl CoreParams {
     /// its vectors come from, cannot implement ([`crate::capability::Use::Core`]).
     pub fn new(config: &Config) -> Result<CoreParams, Error> {
         config.validate()?;
-        crate::golden::fixed::check_model(config)?;
+        crate::arith::fixed::check_model(config)?;
         let (m, f, h) = (&config.model, &config.fixed, &config.hardware);
         if f.update_rounding == Rounding::Stochastic {
             return Err(invalid(

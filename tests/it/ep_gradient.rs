@@ -1,12 +1,12 @@
 //! The EP gradient against an exact gradient of the loss: central finite differences in f64 of
 //! `L(theta) = 1/2 sum_pixels (v - u)^2` (batch mean) through the unrolled free phase.
 
-use floweqprop::arith::Float;
+use floweqprop::arith::float::Float;
 use floweqprop::config::RelaxConfig;
-use floweqprop::golden::saturation::Saturations;
 use floweqprop::gradep::{ep_gradient, three_phases, velocity};
-use floweqprop::model::{Dims, Params};
-use floweqprop::relax::{relax, Packed, States, Visible};
+use floweqprop::model::{Dims, Params, States};
+use floweqprop::relax::{relax, Packed, Visible};
+use floweqprop::saturation::Saturations;
 use rand::{Rng, SeedableRng};
 
 struct Case {

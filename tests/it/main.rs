@@ -2,5 +2,6 @@
 
 mod cli;
 mod ep_gradient;
+mod layers;
 mod reference;
 mod training;

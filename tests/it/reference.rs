@@ -1,15 +1,16 @@
 //! Conformance with an independent f64 computation of one GradEP step (`tests/data/gradep_case.json`,
 //! 64-16-16 network, batch 8, T = 300): equilibria, energies, velocity, loss and EP gradient.
 
-use floweqprop::arith::{Arith, Float};
+use floweqprop::arith::fixed::Fixed;
+use floweqprop::arith::float::Float;
+use floweqprop::arith::Arith;
 use floweqprop::config::RelaxConfig;
 use floweqprop::config::{Config, ModelConfig};
 use floweqprop::energy::energy;
-use floweqprop::golden::fixed::Fixed;
-use floweqprop::golden::saturation::Saturations;
 use floweqprop::gradep::{ep_gradient, three_phases, velocity};
-use floweqprop::model::Params;
-use floweqprop::relax::{Packed, States};
+use floweqprop::model::{Params, States};
+use floweqprop::relax::Packed;
+use floweqprop::saturation::Saturations;
 use serde_json::Value;
 
 fn case() -> Value {

@@ -1,12 +1,12 @@
 //! The training loop: resume equals an uninterrupted run, divergence stops cleanly, checkpoints
 //! are checked on load.
 
-use floweqprop::arith::Float;
+use floweqprop::arith::fixed::Fixed;
+use floweqprop::arith::float::Float;
 use floweqprop::checkpoint::Checkpoint;
 use floweqprop::config::Config;
 use floweqprop::dataset::Digits;
 use floweqprop::error::Error;
-use floweqprop::golden::fixed::Fixed;
 use floweqprop::train::{checkpoint_path, read_loss_csv, train, RunOptions};
 use std::path::{Path, PathBuf};
 
@@ -129,8 +129,8 @@ fn fixed_point_run_resumes_bit_for_bit_and_logs_saturations() {
         let resumed = train(&a, &config(3), &images, Some(&ck), &opts(&y)).unwrap();
         assert_eq!(resumed.params, straight.params, "{extra}");
         assert_eq!(
-            Checkpoint::load(&checkpoint_path(&x)).unwrap().fixed_optimizer,
-            Checkpoint::load(&checkpoint_path(&y)).unwrap().fixed_optimizer
+            Checkpoint::load(&checkpoint_path(&x)).unwrap().optimizer.fixed_optimizer,
+            Checkpoint::load(&checkpoint_path(&y)).unwrap().optimizer.fixed_optimizer
         );
         let log = |d: &Path| std::fs::read_to_string(d.join("saturation.csv")).unwrap();
         assert_eq!(log(&x), log(&y));

@@ -12,10 +12,10 @@
 //! - `accumulator_width`: the exact dot-product accumulator, wide enough never to overflow, so
 //!   that summation order cannot change a bit.
 
-use super::lut::{ActivationLut, Interpolation, LutConfig};
-use super::qformat::{Overflow, QFormat, Rounding};
-use crate::config::{GenerateConfig, ModelConfig, OptimConfig, RelaxConfig};
+use super::sections::{GenerateConfig, ModelConfig, OptimConfig, RelaxConfig};
 use crate::error::Error;
+use crate::golden::lut::{ActivationLut, Interpolation, LutConfig};
+use crate::golden::qformat::{Overflow, QFormat, Rounding};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -13,18 +13,18 @@
 //! The training recipe is the core's: SGD (the config's `optim.lr` and `optim.momentum` when it
 //! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update.
 
-use super::fixed::{needs_i128, Fixed, Wide};
-use super::optim::{sgd_constants, SgdConstants};
-use super::qformat::QFormat;
-use super::saturation::Saturations;
+use crate::arith::fixed::{needs_i128, Fixed, Wide};
 use crate::arith::Arith;
 use crate::config::{Config, OptimizerKind, VelocityMode};
 use crate::error::Error;
 use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
 use crate::generate::euler_step;
+use crate::golden::optim::{sgd_constants, SgdConstants};
+use crate::golden::qformat::{hex_lines, QFormat};
 use crate::gradep::{gradep_step, three_phases};
-use crate::model::{Dims, Params};
-use crate::relax::{Packed, States};
+use crate::model::{Dims, Params, States};
+use crate::relax::Packed;
+use crate::saturation::Saturations;
 use serde::Serialize;
 use serde_json::json;
 
@@ -56,19 +56,6 @@ impl Default for VectorOptions {
 
 /// One `$readmemh` file: name and text.
 pub type File = (String, String);
-
-/// `values` of `width`-bit two's complement, a line each.
-pub fn hex_lines<T: Copy + Into<i128>>(values: &[T], width: u32) -> String {
-    values.iter().map(|&v| hex(v, width) + "\n").collect()
-}
-
-/// One value as its two's complement in `width` bits (at most 128): `ceil(width / 4)` lowercase
-/// hex digits, the format of every vector file and of the generated core's ROMs.
-pub fn hex<T: Into<i128>>(v: T, width: u32) -> String {
-    let digits = width.div_ceil(4) as usize;
-    let mask = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
-    format!("{:0digits$x}", (v.into() as u128) & mask)
-}
 
 /// Parameters in the core's order (module doc).
 pub fn core_order<T: Copy + Default>(p: &Params<T>) -> Vec<T> {
@@ -252,13 +239,6 @@ fn emit_with<I: Wide>(a: &Fixed<I>, c: &Config, o: &VectorOptions) -> Result<Vec
 mod tests {
     use super::*;
     use std::path::Path;
-
-    #[test]
-    fn hex_lines_are_twos_complement_of_the_width() {
-        assert_eq!(hex_lines(&[-1i64, 0, 5, -32768, 32767], 16), "ffff\n0000\n0005\n8000\n7fff\n");
-        assert_eq!(hex_lines(&[-1i64, 3], 10), "3ff\n003\n");
-        assert_eq!(hex_lines(&[-2i128], 48), "fffffffffffe\n");
-    }
 
     #[test]
     fn core_order_is_fused_matrix_then_biases() {

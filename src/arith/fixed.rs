@@ -23,18 +23,15 @@
 //! 2^53 is exact in f64, whatever order the kernel adds them in), otherwise as an exact i128
 //! loop. Both give the same integers (tested).
 
-use super::config::FixedConfig;
-use super::lut::ActivationLut;
-use super::optim::FixedOptimizer;
-use super::qformat::{Overflow, QFormat, Rounding};
-use super::saturation::{Saturations, Signal};
-use crate::arith::Arith;
-use crate::checkpoint::Checkpoint;
-use crate::config::Config;
+use super::{Arith, SavedOptimizer};
+use crate::config::{Config, FixedConfig, OptimizerKind};
 use crate::error::Error;
-use crate::model::{Dims, Params};
+use crate::golden::lut::ActivationLut;
+use crate::golden::optim::FixedOptimizer;
+use crate::golden::qformat::{Overflow, QFormat, Rounding};
+use crate::model::{Dims, Params, States};
 use crate::real::{matmul, widest_simd, MatRef, SimdKernel};
-use crate::relax::States;
+use crate::saturation::{Saturations, Signal};
 use num_traits::{PrimInt, Signed};
 use std::cell::RefCell;
 use std::fmt::Debug;
@@ -597,12 +594,12 @@ impl<I: Wide> Arith for Fixed<I> {
         opt.step(&self.f, &c.optim, c.relax.beta, lr, p, sum, 2 * self.f.state.frac(), n, sat)
     }
 
-    fn save_optimizer(&self, opt: &FixedOptimizer, ck: &mut Checkpoint) {
-        ck.fixed_optimizer = Some(opt.clone());
+    fn save_optimizer(&self, opt: &FixedOptimizer) -> SavedOptimizer {
+        SavedOptimizer { fixed_optimizer: Some(opt.clone()), ..Default::default() }
     }
 
-    fn load_optimizer(&self, ck: &Checkpoint) -> Result<FixedOptimizer, String> {
-        ck.fixed_optimizer.clone().ok_or_else(|| "no fixed-point optimizer state".to_string())
+    fn load_optimizer(&self, _: OptimizerKind, saved: &SavedOptimizer) -> Result<FixedOptimizer, Error> {
+        saved.fixed_optimizer.clone().ok_or_else(|| SavedOptimizer::missing("fixed-point"))
     }
 }
 
