@@ -5,10 +5,15 @@
 //! Each Euler step relaxes the network anew from zero hidden state for `relax.steps` steps, as
 //! the free phase of training does, so that generation sees the equilibria training saw.
 
+use crate::arith::dispatch::{run_in, ArithKind, ArithTask};
 use crate::arith::Arith;
-use crate::config::{GenerateConfig, RelaxConfig, VelocityMode};
+use crate::checkpoint::Checkpoint;
+use crate::choice::Choice;
+use crate::config::{Config, GenerateConfig, RelaxConfig, VelocityMode};
+use crate::error::Error;
 use crate::gradep::CHUNK;
 use crate::model::{Params, States};
+use crate::progress::Progress;
 use crate::relax::{energy_euler_step, relax, Packed, Visible};
 use crate::saturation::Saturations;
 use rayon::prelude::*;
@@ -85,6 +90,49 @@ pub fn generate_horizons<A: Arith>(
         })
         .collect();
     (0..stops.len()).map(|h| per_chunk.iter().flat_map(|c| c[h].iter().copied()).collect()).collect()
+}
+
+/// Generates from the checkpoint `ck`'s parameters, from `noise` (`n x n_x`) to each end time of
+/// `t1s` (one integration; `config.generate` gives `dt` and the velocity mode), in the
+/// checkpoint's arithmetic (f32 for float checkpoints: generation does not need f64). `progress`
+/// counts the Euler steps of every chunk of samples.
+pub fn generate_from_checkpoint(
+    ck: &Checkpoint,
+    config: &Config,
+    t1s: &[f64],
+    noise: &[f64],
+    progress: Option<&dyn Progress>,
+) -> Result<Vec<Vec<f64>>, Error> {
+    let n = noise.len() / config.model.n_x;
+    let last = t1s.iter().copied().fold(0.0, f64::max);
+    let steps = n.div_ceil(generation_chunk(n)) * euler_steps(config.generate.dt, last);
+    if let Some(p) = progress {
+        p.start(0, steps as u64);
+    }
+    struct Generate<'a> {
+        ck: &'a Checkpoint,
+        config: &'a Config,
+        t1s: &'a [f64],
+        noise: &'a [f64],
+        progress: Option<&'a dyn Progress>,
+    }
+    impl ArithTask for Generate<'_> {
+        type Output = Vec<Vec<f64>>;
+        fn run<A: Arith>(self, a: &A) -> Vec<Vec<f64>> {
+            let c = self.config;
+            let tick = || self.progress.into_iter().for_each(|p| p.advance(""));
+            generate_horizons(a, &self.ck.params(a), &c.relax, &c.generate, self.t1s, self.noise, &tick)
+        }
+    }
+    let kind = match ArithKind::of_name(&ck.precision) {
+        Some(ArithKind::Fixed) => ArithKind::Fixed,
+        _ => ArithKind::F32,
+    };
+    let samples = run_in(kind, config, Generate { ck, config, t1s, noise, progress })?;
+    if let Some(p) = progress {
+        p.finish();
+    }
+    Ok(samples)
 }
 
 #[cfg(test)]

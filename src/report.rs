@@ -15,6 +15,7 @@
 //! with other `hardware: {rows, cols}` and compares the throughput with the paper's reference
 //! point, the float training on an A100 ([`A100_SAMPLES_PER_S`]).
 
+use crate::choice::Choice;
 use crate::config::Config;
 use crate::error::Error;
 use crate::hdl::CoreParams;
@@ -43,21 +44,18 @@ pub const UPDATE_CONSTANT_WRITES: usize = 2;
 
 /// A synthesis target of `make synth`: the Yosys script `synth/<name>.ys`, writing
 /// `<name>_stat.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
-    /// Yosys `synth`: the internal gate library, memories as flip-flops.
     Generic,
-    /// Xilinx 7-series: `synth_xilinx -family xc7 -noiopad`.
     Xc7,
-    /// Lattice iCE40 UltraPlus: `synth_ice40 -dsp`.
     Ice40,
 }
 
-impl Target {
-    pub const ALL: [Target; 3] = [Target::Generic, Target::Xc7, Target::Ice40];
+impl Choice for Target {
+    const ALL: &'static [Target] = &[Target::Generic, Target::Xc7, Target::Ice40];
 
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Target::Generic => "generic",
             Target::Xc7 => "xc7",
@@ -65,6 +63,16 @@ impl Target {
         }
     }
 
+    fn help(self) -> &'static str {
+        match self {
+            Target::Generic => "Yosys `synth`: the internal gate library, memories as flip-flops",
+            Target::Xc7 => "Xilinx 7-series: `synth_xilinx -family xc7 -noiopad`",
+            Target::Ice40 => "Lattice iCE40 UltraPlus: `synth_ice40 -dsp`",
+        }
+    }
+}
+
+impl Target {
     /// What the target's Yosys script runs.
     pub fn flow(self) -> &'static str {
         match self {
@@ -124,7 +132,7 @@ impl AssumedClocks {
         for s in settings {
             let (targets, mhz) = match s.split_once('=') {
                 Some((t, v)) => {
-                    let t = Target::ALL.into_iter().find(|x| x.name() == t.trim()).ok_or_else(|| {
+                    let t = Target::of_name(t.trim()).ok_or_else(|| {
                         Error::invalid("--assumed-mhz", s, "the target must be generic, xc7 or ice40")
                     })?;
                     (vec![t], v)
@@ -1480,7 +1488,7 @@ mod tests {
 
     /// What synth/yosys.sh keeps of the RTL it read: the tiny core's files, for every target.
     fn keep_rtl(dir: &Path, cfg: &Config) {
-        for t in Target::ALL {
+        for &t in Target::ALL {
             let kept = dir.join(format!("{}_rtl", t.name()));
             std::fs::create_dir_all(&kept).unwrap();
             for (name, text) in crate::hdl::render(cfg).unwrap() {
@@ -1525,7 +1533,7 @@ mod tests {
         let note = std::fs::read_to_string(dir.join("ice40_pnr_skipped.txt")).unwrap();
         assert!(note.contains("9000 LUT4s") && note.contains("UP5K"), "{note}");
 
-        let r = CoreReport::load(path, &cfg, &dir, &Target::ALL, &AssumedClocks::default()).unwrap();
+        let r = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default()).unwrap();
         assert_eq!(r.targets.len(), 3);
         let xc7 = r.row(Target::Xc7).unwrap();
         assert_eq!(xc7.clock, Clock::Assumed { mhz: 100.0 });
@@ -1544,7 +1552,7 @@ mod tests {
         let pe = dir.join("xc7_rtl/pe.v");
         let text = std::fs::read_to_string(&pe).unwrap();
         std::fs::write(&pe, text.replace("Q(16,14)", "Q(16,12)")).unwrap();
-        let e = CoreReport::load(path, &cfg, &dir, &Target::ALL, &AssumedClocks::default())
+        let e = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default())
             .unwrap_err()
             .to_string();
         assert!(
@@ -1556,12 +1564,12 @@ mod tests {
         // a timed-out target shows its note; a missing one is an error naming the file and the command
         std::fs::remove_file(dir.join("xc7_stat.json")).unwrap();
         std::fs::write(dir.join("xc7_timeout.txt"), "Yosys did not finish within 60 s\n").unwrap();
-        let r = CoreReport::load(path, &cfg, &dir, &Target::ALL, &AssumedClocks::default()).unwrap();
+        let r = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default()).unwrap();
         assert!(r
             .markdown()
             .contains("| xc7 | `synth_xilinx -family xc7 -noiopad` | Yosys did not finish within 60 s |"));
         std::fs::remove_file(dir.join("generic_stat.json")).unwrap();
-        let e = CoreReport::load(path, &cfg, &dir, &Target::ALL, &AssumedClocks::default())
+        let e = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("generic_stat.json") && e.contains("make synth CONFIG=tiny"), "{e}");
@@ -1587,7 +1595,7 @@ mod tests {
         .unwrap();
         let cfg = config("tiny");
         let r =
-            CoreReport::load(Path::new("x/tiny.yaml"), &cfg, &dir, &Target::ALL, &AssumedClocks::default())
+            CoreReport::load(Path::new("x/tiny.yaml"), &cfg, &dir, Target::ALL, &AssumedClocks::default())
                 .unwrap();
         let ice = r.row(Target::Ice40).unwrap();
         assert_eq!(ice.clock, Clock::Nextpnr { mhz: 31.25 });

@@ -11,6 +11,7 @@
 
 use crate::arith::dispatch::ArithKind;
 use crate::checkpoint::{Checkpoint, EpochRecord};
+use crate::choice::Choice;
 use crate::config::{Config, OptimizerKind};
 use crate::error::Error;
 use crate::golden::qformat::QFormat;
@@ -96,7 +97,7 @@ fn run(
             return Ok(ck.history.clone());
         }
     }
-    let opts = RunOptions { out: out.to_path_buf(), progress: false, log_every: None, stop: stop.cloned() };
+    let opts = RunOptions { out: out.to_path_buf(), progress: None, log_every: None, stop: stop.cloned() };
     train_in(kind, config, images, resume.as_ref(), &opts)
 }
 

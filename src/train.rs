@@ -14,8 +14,8 @@ use crate::io::atomic_write;
 use crate::model::{Dims, Params};
 use crate::optim::learning_rate;
 use crate::plot::{line_plot_png, LinePlot, Series};
+use crate::progress::Progress;
 use crate::saturation::{Saturations, Signal};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +25,8 @@ use std::time::Instant;
 /// Where a run writes, and how it reports.
 pub struct RunOptions {
     pub out: PathBuf,
-    /// A progress bar (on a terminal).
-    pub progress: bool,
+    /// A progress display over the epochs (the binary's: a bar on a terminal); `None`: none.
+    pub progress: Option<Box<dyn Progress>>,
     /// Without the bar, a progress line on stderr at least this often (a log would otherwise
     /// show one line per checkpoint); `None`: only the checkpoint lines.
     pub log_every: Option<std::time::Duration>,
@@ -226,7 +226,9 @@ pub fn train<A: Arith>(
     };
 
     let (start, epochs) = (history.len(), config.train.epochs);
-    let bar = progress_bar(opts.progress, start, epochs);
+    if let Some(p) = &opts.progress {
+        p.start(start as u64, epochs as u64);
+    }
     let mut last_line = Instant::now();
     let nx = d.n_x;
     for epoch in start..epochs {
@@ -274,8 +276,9 @@ pub fn train<A: Arith>(
             true => format!("  {} saturations", sat.total()),
             false => String::new(),
         };
-        bar.set_message(format!("loss {:.4}  {:.2} s/epoch{sat_note}", record.loss, record.seconds));
-        bar.inc(1);
+        if let Some(p) = &opts.progress {
+            p.advance(&format!("loss {:.4}  {:.2} s/epoch{sat_note}", record.loss, record.seconds));
+        }
         history.push(record);
         let done = epoch + 1;
         let stop = opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) && done < epochs;
@@ -284,7 +287,7 @@ pub fn train<A: Arith>(
             Checkpoint::new(a, config, done, &params, &opt, &history).save(&checkpoint_path(out))?;
         }
         let due = opts.log_every.is_some_and(|every| last_line.elapsed() >= every);
-        if bar.is_hidden() && (checkpoint || due) {
+        if opts.progress.is_none() && (checkpoint || due) {
             let last = history.last().expect("just pushed");
             let written = if checkpoint { ", checkpoint written" } else { "" };
             eprintln!(
@@ -294,12 +297,16 @@ pub fn train<A: Arith>(
             last_line = Instant::now();
         }
         if stop {
-            bar.abandon();
+            if let Some(p) = &opts.progress {
+                p.abandon();
+            }
             write_loss_png(out, &history)?;
             return Err(Error::Interrupted { epochs_done: done, epochs, out: out.clone() });
         }
     }
-    bar.finish();
+    if let Some(p) = &opts.progress {
+        p.finish();
+    }
     write_loss_png(out, &history)?;
     Ok(Trained { params, history })
 }
@@ -330,17 +337,6 @@ pub fn train_in(
         }
     }
     run_in(kind, config, Train { config, images, resume, opts })?
-}
-
-fn progress_bar(enabled: bool, start: usize, epochs: usize) -> ProgressBar {
-    let bar = if enabled { ProgressBar::new(epochs as u64) } else { ProgressBar::hidden() };
-    bar.set_style(
-        ProgressStyle::with_template("epoch {pos}/{len} {wide_bar} {msg} [{elapsed_precise} eta {eta}]")
-            .expect("valid template"),
-    );
-    bar.set_position(start as u64);
-    bar.reset_eta();
-    bar
 }
 
 /// Width of the moving mean drawn over the per-epoch loss.

@@ -4,24 +4,24 @@
 use super::fixed::{needs_i128, Fixed};
 use super::float::Float;
 use super::Arith;
+use crate::choice::Choice;
 use crate::config::Config;
 use crate::error::Error;
 use crate::real::Real;
 
-/// The arithmetic of a run, as chosen on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The arithmetic of a run, as chosen on the command line; its name is the one runs and
+/// checkpoints carry (a checkpoint's `precision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArithKind {
-    /// Float reference, single precision (fast).
     F32,
-    /// Float reference, double precision (verification).
     F64,
-    /// Bit-accurate fixed-point golden model, formats from the config's `fixed:` section.
     Fixed,
 }
 
-impl ArithKind {
-    /// The name runs and checkpoints carry.
-    pub fn name(self) -> &'static str {
+impl Choice for ArithKind {
+    const ALL: &'static [ArithKind] = &[ArithKind::F32, ArithKind::F64, ArithKind::Fixed];
+
+    fn name(self) -> &'static str {
         match self {
             ArithKind::F32 => f32::NAME,
             ArithKind::F64 => f64::NAME,
@@ -29,9 +29,14 @@ impl ArithKind {
         }
     }
 
-    /// The kind a checkpoint's `precision` names.
-    pub fn of_name(name: &str) -> Option<ArithKind> {
-        [ArithKind::F32, ArithKind::F64, ArithKind::Fixed].into_iter().find(|k| k.name() == name)
+    fn help(self) -> &'static str {
+        match self {
+            ArithKind::F32 => "Float reference, single precision (fast)",
+            ArithKind::F64 => "Float reference, double precision (verification)",
+            ArithKind::Fixed => {
+                "Bit-accurate fixed-point golden model, formats from the config's `fixed:` section"
+            }
+        }
     }
 }
 

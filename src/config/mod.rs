@@ -177,6 +177,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::choice::Choice;
+
+    /// A choice's flag name is its spelling in a config file.
+    fn names_match<T: Choice + Serialize>() {
+        for &c in T::ALL {
+            assert_eq!(serde_yaml_ng::to_string(&c).unwrap().trim(), c.name());
+        }
+    }
+
+    #[test]
+    fn choices_are_spelled_the_same_in_files_and_flags() {
+        names_match::<Schedule>();
+        names_match::<OptimizerKind>();
+        names_match::<VelocityMode>();
+    }
 
     #[test]
     fn defaults_are_the_paper_settings_and_valid() {

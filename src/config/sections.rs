@@ -2,6 +2,7 @@
 //! sizes, relaxation, optimizer, training, generation and the PE array. Defaults are the paper's
 //! (SPEC, Table 1).
 
+use crate::choice::Choice;
 use serde::{Deserialize, Serialize};
 
 /// Layer sizes and initialisation.
@@ -61,23 +62,57 @@ impl RelaxConfig {
 }
 
 /// Learning-rate schedule over the epochs of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
-    /// `lr` throughout (the paper).
     Constant,
-    /// Cosine decay from `lr` to `lr_min` over the run.
     Cosine,
 }
 
+impl Choice for Schedule {
+    const ALL: &'static [Schedule] = &[Schedule::Constant, Schedule::Cosine];
+
+    fn name(self) -> &'static str {
+        match self {
+            Schedule::Constant => "constant",
+            Schedule::Cosine => "cosine",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Schedule::Constant => "`lr` throughout (the paper)",
+            Schedule::Cosine => "Cosine decay from `lr` to `lr_min` over the run",
+        }
+    }
+}
+
 /// Which update rule follows the EP gradient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
-    /// Global-norm clipping then Adam (the paper).
     Adam,
-    /// Plain SGD, with optional momentum `m <- momentum * m + g`, `theta <- theta - lr m`.
     Sgd,
+}
+
+impl Choice for OptimizerKind {
+    const ALL: &'static [OptimizerKind] = &[OptimizerKind::Adam, OptimizerKind::Sgd];
+
+    fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::Sgd => "sgd",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            OptimizerKind::Adam => "Global-norm clipping then Adam (the paper)",
+            OptimizerKind::Sgd => {
+                "Plain SGD, with optional momentum `m <- momentum * m + g`, `theta <- theta - lr m`"
+            }
+        }
+    }
 }
 
 /// The update (SPEC "Update": global-norm clipping then Adam, full batch), or SGD.
@@ -135,13 +170,29 @@ impl Default for TrainConfig {
 }
 
 /// How generation reads the velocity (SPEC "Generation").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VelocityMode {
-    /// Hidden units relaxed with x held fixed, `v = -alpha dE/dx`.
     Energy,
-    /// Spring-clamped relaxation around x, `v = alpha k (x* - x)`.
     Spring,
+}
+
+impl Choice for VelocityMode {
+    const ALL: &'static [VelocityMode] = &[VelocityMode::Energy, VelocityMode::Spring];
+
+    fn name(self) -> &'static str {
+        match self {
+            VelocityMode::Energy => "energy",
+            VelocityMode::Spring => "spring",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            VelocityMode::Energy => "Hidden units relaxed with x held fixed, `v = -alpha dE/dx`",
+            VelocityMode::Spring => "Spring-clamped relaxation around x, `v = alpha k (x* - x)`",
+        }
+    }
 }
 
 /// Euler generation.

@@ -1,8 +1,8 @@
 //! The layers of `docs/architecture.md`: every module imports only modules listed before it
 //! there (so no import circle can form between them), and every module of `src/` is listed.
 //!
-//! The order comes from the document's `layers` block, one layer a line (`name: unit unit ...`),
-//! bottom first. A unit is a module path (`config::fixed`); a file belongs to the longest listed
+//! The order comes from the document's `layers` block, one layer a line (`name: unit unit ...`,
+//! continued on lines without a name), bottom first. A unit is a module path (`config::fixed`); a file belongs to the longest listed
 //! path that is its module or an ancestor of it. Imports are the `crate::` and `super::` paths in a
 //! file's code before its `#[cfg(test)]` tests (comments and doc links are not imports).
 
@@ -15,11 +15,8 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 fn layer_order(doc: &str) -> Vec<String> {
     let block = doc.split("```layers\n").nth(1).expect("docs/architecture.md has a ```layers block");
     let block = &block[..block.find("```").expect("the layers block is closed")];
-    block
-        .lines()
-        .filter_map(|l| l.split_once(':').map(|(_, units)| units))
-        .flat_map(|units| units.split_whitespace().map(str::to_string))
-        .collect()
+    // a line may start with the layer's name (`name:`); a line without one continues the layer
+    block.split_whitespace().filter(|w| !w.ends_with(':')).map(str::to_string).collect()
 }
 
 /// The module path of a source file (`src/arith/mod.rs` -> `arith`, `src/config/fixed.rs` ->
@@ -168,9 +165,38 @@ fn no_module_imports_a_layer_above_it() {
     assert!(bad.is_empty(), "imports against docs/architecture.md's layers:\n{}", bad.join("\n"));
 }
 
+/// Modules below the `commands` layer that name a command-line or terminal crate.
+fn terminal_crates_below_commands(order: &[String], files: &[(String, String)]) -> Vec<String> {
+    let commands = order.iter().position(|u| u.starts_with("commands")).expect("a commands layer");
+    let below = |rel: &str| unit_of(order, &module_path(rel)).is_some_and(|u| order[..commands].contains(u));
+    files
+        .iter()
+        .filter(|(rel, code)| {
+            let code = code.split("#[cfg(test)]").next().unwrap();
+            below(rel) && ["clap::", "indicatif::"].iter().any(|c| code.contains(c))
+        })
+        .map(|(rel, _)| format!("src/{rel} uses clap or indicatif"))
+        .collect()
+}
+
+#[test]
+fn only_the_commands_know_clap_and_indicatif() {
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/architecture.md")).unwrap();
+    let order = layer_order(&doc);
+    let mut files = Vec::new();
+    library_files(&Path::new(ROOT).join("src"), "", &mut files);
+    assert_eq!(terminal_crates_below_commands(&order, &files), Vec::<String>::new());
+    let order = layer_order("```layers\nlow: config\ncommands: commands\n```\n");
+    let files = [
+        ("config/mod.rs".to_string(), "#[derive(clap::ValueEnum)]\nenum A {}".to_string()),
+        ("commands/mod.rs".to_string(), "use clap::Parser;\nuse indicatif::ProgressBar;".to_string()),
+    ];
+    assert_eq!(terminal_crates_below_commands(&order, &files), ["src/config/mod.rs uses clap or indicatif"]);
+}
+
 #[test]
 fn the_layer_check_finds_an_upward_import_a_stray_module_and_a_circle() {
-    let order = layer_order("```layers\nlow: error config\nhigh: arith arith::float\n```\n");
+    let order = layer_order("```layers\nlow: error config\nhigh: arith\n      arith::float\n```\n");
     assert_eq!(order, ["error", "config", "arith", "arith::float"]);
     let file = |rel: &str, code: &str| (rel.to_string(), code.to_string());
     let fine = [

@@ -26,7 +26,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn opts(out: &Path) -> RunOptions {
-    RunOptions { out: out.to_path_buf(), progress: false, log_every: None, stop: None }
+    RunOptions { out: out.to_path_buf(), progress: None, log_every: None, stop: None }
 }
 
 #[test]
