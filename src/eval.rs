@@ -16,6 +16,7 @@
 
 use crate::dataset::{Digits, N_PIXELS};
 use crate::error::Error;
+use crate::real::{matmul, MatRef};
 use rand::{seq::SliceRandom, Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{StandardNormal, Uniform};
@@ -214,7 +215,12 @@ pub fn frechet_distance(mu1: &[f64], c1: &[f64], mu2: &[f64], c2: &[f64]) -> f64
     let trace = |c: &[f64]| (0..d).map(|i| c[i * d + i]).sum::<f64>();
     let (l1, v1) = symmetric_eigen(c1, d);
     let s1 = compose(&v1, &l1.iter().map(|&l| l.max(0.0).sqrt()).collect::<Vec<_>>(), d);
-    let mut m = matmul(&matmul(&s1, c2, d), &s1, d);
+    let product = |a: &[f64], b: &[f64]| {
+        let mut out = vec![0.0; d * d];
+        matmul(&mut out, MatRef::row_major(a, d, d), MatRef::row_major(b, d, d), false);
+        out
+    };
+    let mut m = product(&product(&s1, c2), &s1);
     symmetrise(&mut m, d);
     let cross: f64 = symmetric_eigen(&m, d).0.iter().map(|&l| l.max(0.0).sqrt()).sum();
     mean_term + trace(c1) + trace(c2) - 2.0 * cross
@@ -276,19 +282,6 @@ fn compose(v: &[f64], values: &[f64], n: usize) -> Vec<f64> {
     for i in 0..n {
         for j in 0..n {
             out[i * n + j] = (0..n).map(|k| v[i * n + k] * values[k] * v[j * n + k]).sum();
-        }
-    }
-    out
-}
-
-fn matmul(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![0.0; n * n];
-    for i in 0..n {
-        for k in 0..n {
-            let aik = a[i * n + k];
-            for j in 0..n {
-                out[i * n + j] += aik * b[k * n + j];
-            }
         }
     }
     out

@@ -42,7 +42,7 @@ pub fn euler_step<A: Arith>(
             x.copy_from_slice(&s.x);
         }
         VelocityMode::Spring => {
-            let spring = Visible::spring(a, x, &[], r.k, r.alpha, 0.0, sat);
+            let spring = Visible::spring(a, x, &[], r, 0.0, sat);
             relax(a, p, &mut s, &spring, r.eps, r.steps, sat);
             a.step_toward(a.constant(g.dt * r.alpha * r.k), x, &s.x, sat);
         }
@@ -176,7 +176,7 @@ mod tests {
         let mut fixed = States::from_visible(d, &x);
         relax(&a, &packed, &mut fixed, &Visible::Fixed, r.eps, r.steps, sat);
         let mut spring = States::from_visible(d, &x);
-        let pull = Visible::spring(&a, &x, &[], r.k, r.alpha, 0.0, sat);
+        let pull = Visible::spring(&a, &x, &[], &r, 0.0, sat);
         relax(&a, &packed, &mut spring, &pull, r.eps, r.steps, sat);
         let dt = 0.01;
         let step = |mode| {

@@ -63,11 +63,11 @@ pub fn three_phases<A: Arith>(
     sat: &mut Saturations,
 ) -> Equilibria<A::Num> {
     let mut free = States::from_visible(p.dims, x_t);
-    let spring = Visible::spring(a, x_t, u, c.k, c.alpha, 0.0, sat);
+    let spring = Visible::spring(a, x_t, u, c, 0.0, sat);
     relax(a, p, &mut free, &spring, c.eps, c.steps, sat);
     let mut nudged = |beta: f64| {
         let mut s = free.clone();
-        let spring = Visible::spring(a, x_t, u, c.k, c.alpha, beta, sat);
+        let spring = Visible::spring(a, x_t, u, c, beta, sat);
         relax(a, p, &mut s, &spring, c.eps, c.steps, sat);
         s
     };

@@ -32,6 +32,6 @@ pub mod real;
 pub mod relax;
 pub mod report;
 pub mod saturation;
-pub mod sweep;
 pub mod train;
 pub mod vectors;
+pub mod width_sweep;

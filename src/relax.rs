@@ -8,6 +8,7 @@
 //! `rho(h1) * [W0 | W1^T] = [W0^T rho(h1) | W1 rho(h1)]` (the drives of x and h2).
 
 use crate::arith::Arith;
+use crate::config::RelaxConfig;
 use crate::model::{Dims, Params, States};
 use crate::saturation::Saturations;
 
@@ -71,13 +72,11 @@ impl<A: Arith> Visible<A> {
         a: &A,
         x_t: &[A::Num],
         u: &[A::Num],
-        k: f64,
-        alpha: f64,
+        r: &RelaxConfig,
         beta: f64,
         sat: &mut Saturations,
     ) -> Visible<A> {
-        let nudge = beta * (alpha * k).powi(2);
-        let (coeff, pull) = a.spring(x_t, u, k, nudge, 1.0 / (alpha * k), sat);
+        let (coeff, pull) = a.spring(x_t, u, r.k, r.nudge_with(beta), 1.0 / (r.alpha * r.k), sat);
         Visible::Spring { coeff, x_t: x_t.to_vec(), pull }
     }
 }
@@ -203,7 +202,8 @@ mod tests {
         let (a, sat) = (Float::<f64>::new(), &mut Saturations::default());
         let packed = Packed::new(&a, &p);
         let mut s = s0.clone();
-        relax(&a, &packed, &mut s, &Visible::spring(&a, &x_t, &u, k, alpha, beta, sat), eps, 1, sat);
+        let r = RelaxConfig { k, alpha, ..Default::default() };
+        relax(&a, &packed, &mut s, &Visible::spring(&a, &x_t, &u, &r, beta, sat), eps, 1, sat);
         let nudge = beta * (alpha * k) * (alpha * k);
         let mut euler = s0.clone();
         energy_euler_step(&a, &packed, &mut euler, 0.3, sat);

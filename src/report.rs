@@ -1214,15 +1214,15 @@ impl SweepReport {
         add("generic cells", Target::Generic, &|r| Some(r.cells as f64));
         add("ice40 LUT4s", Target::Ice40, &|r| r.luts.map(|v| v as f64));
         line_plot_png(&LinePlot {
-            title: format!("Generated core of {}: resources against PE count", self.base),
-            x_label: "PEs (rows x cols)".into(),
-            y_label: "cells (log scale)".into(),
-            series,
             log_x: true,
             x_ticks: Some(POWERS_OF_TWO.to_vec()),
             log_y: true,
-            width: 900,
-            height: 560,
+            ..LinePlot::new(
+                format!("Generated core of {}: resources against PE count", self.base),
+                "PEs (rows x cols)",
+                "cells (log scale)",
+                series,
+            )
         })
     }
 
@@ -1265,15 +1265,15 @@ impl SweepReport {
             },
         ];
         Ok(line_plot_png(&LinePlot {
-            title: format!("Generated core of {}: training samples per second", self.base),
-            x_label: "PEs (rows x cols)".into(),
-            y_label: "training samples/s (log scale)".into(),
-            series,
             log_x: true,
             x_ticks: Some(POWERS_OF_TWO.to_vec()),
             log_y: true,
-            width: 900,
-            height: 560,
+            ..LinePlot::new(
+                format!("Generated core of {}: training samples per second", self.base),
+                "PEs (rows x cols)",
+                "training samples/s (log scale)",
+                series,
+            )
         }))
     }
 

@@ -386,18 +386,8 @@ pub fn loss_curve_png(runs: &[(String, Vec<EpochRecord>)], title: &str) -> Vec<u
             })
             .collect(),
     };
-    line_plot_png(&LinePlot {
-        title: title.to_string(),
-        x_label: "epoch".into(),
-        y_label: "loss  mean (v - u)^2".into(),
-        series,
-        // Log scale: the fall from 2.7 and the slow drift near 0.34 are both visible.
-        log_x: false,
-        x_ticks: None,
-        log_y: true,
-        width: 900,
-        height: 560,
-    })
+    // Log scale: the fall from 2.7 and the slow drift near 0.34 are both visible.
+    line_plot_png(&LinePlot { log_y: true, ..LinePlot::new(title, "epoch", "loss  mean (v - u)^2", series) })
 }
 
 /// Reads a `loss.csv` written by [`train`].

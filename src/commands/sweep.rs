@@ -6,7 +6,7 @@ use crate::capability::{self, Use};
 use crate::config::{Config, OptimizerKind};
 use crate::dataset::Digits;
 use crate::io::check_folder_target;
-use crate::sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
+use crate::width_sweep::{at_width, optimizer_name, sweep, table, with_optimizer, write_results};
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;

@@ -19,19 +19,12 @@ use crate::golden::qformat::{Overflow, QFormat, Rounding};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Reads a `{width, frac}` format, naming its field in the error (serde's own message would name
-/// only the enclosing section).
+/// Reads a `{width, frac}` format ([`QFormat`]'s own deserialiser, checked by `QFormat::new`),
+/// naming its field in the error (serde's own message would name only the enclosing section).
 macro_rules! format_field {
     ($read:ident, $field:literal) => {
         fn $read<'de, D: Deserializer<'de>>(d: D) -> Result<QFormat, D::Error> {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Spec {
-                width: u32,
-                frac: u32,
-            }
-            let s = Spec::deserialize(d).map_err(|e| D::Error::custom(format!("{}: {e}", $field)))?;
-            QFormat::new(s.width, s.frac).map_err(|e| D::Error::custom(format!("{}: {e}", $field)))
+            QFormat::deserialize(d).map_err(|e| D::Error::custom(format!("{}: {e}", $field)))
         }
     };
 }

@@ -51,7 +51,13 @@ impl RelaxConfig {
     /// The nudge's coefficient on the visible units, `beta (alpha k)^2` (SPEC "GradEP": the
     /// +-beta phases add `+-beta (alpha k)^2 (x - x_t - u / (alpha k))` to the spring).
     pub fn nudge(&self) -> f64 {
-        self.beta * (self.alpha * self.k).powi(2)
+        self.nudge_with(self.beta)
+    }
+
+    /// The nudge's coefficient for a phase of signed strength `beta` (0: free, `-beta`: the
+    /// negative phase): `beta (alpha k)^2`.
+    pub fn nudge_with(&self, beta: f64) -> f64 {
+        beta * (self.alpha * self.k).powi(2)
     }
 
     /// Coefficient of x in the visible-unit step; the explicit step is stable only while

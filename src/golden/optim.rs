@@ -66,6 +66,9 @@
 //! nothing. The point: an update below one weight LSB still moves the weight on average.
 //!
 //! [`shift_round`]: super::qformat::shift_round
+//!
+//! Length: the file passes 800 lines only through its unit tests (`mod tests`, a quarter of it or
+//! more), kept beside the code they check.
 
 use super::qformat::{requantize, Lfsr, Overflow, QFormat};
 use crate::config::FixedConfig;

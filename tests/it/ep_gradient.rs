@@ -34,7 +34,7 @@ fn half_sq_loss(p: &Params<f64>, c: &RelaxConfig, x_t: &[f64], u: &[f64]) -> f64
     let (a, sat) = (Float::<f64>::new(), &mut Saturations::default());
     let packed = Packed::new(&a, p);
     let mut s = States::from_visible(packed.dims, x_t);
-    relax(&a, &packed, &mut s, &Visible::spring(&a, x_t, u, c.k, c.alpha, 0.0, sat), c.eps, c.steps, sat);
+    relax(&a, &packed, &mut s, &Visible::spring(&a, x_t, u, c, 0.0, sat), c.eps, c.steps, sat);
     let v = velocity(&a, c, &s, x_t);
     0.5 * v.iter().zip(u).map(|(v, u)| (v - u).powi(2)).sum::<f64>() / s.n as f64
 }

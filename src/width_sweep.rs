@@ -219,15 +219,13 @@ pub fn plot(runs: &[SweepRun], epochs: usize) -> Vec<u8> {
         }
     }
     line_plot_png(&LinePlot {
-        title: format!("Final loss after {epochs} epochs against fixed-point width"),
-        x_label: "width of states, activations, derivatives and weights (bits)".into(),
-        y_label: format!("loss (mean of last {FINAL_WINDOW} epochs)"),
-        series,
-        log_x: false,
-        x_ticks: None,
         log_y: true,
-        width: 900,
-        height: 560,
+        ..LinePlot::new(
+            format!("Final loss after {epochs} epochs against fixed-point width"),
+            "width of states, activations, derivatives and weights (bits)",
+            &format!("loss (mean of last {FINAL_WINDOW} epochs)"),
+            series,
+        )
     })
 }
 
