@@ -1,8 +1,9 @@
 //! `floweqprop sample` and `floweqprop eval`: samples generated from a checkpoint (CSV, PNG),
 //! and their quality against real digits and simple baselines.
 
-use super::resolve::check_outputs;
+use super::resolve::{check_outputs, resolve, Flag};
 use super::terminal::{choice, Bar};
+use crate::capability::Use;
 use crate::checkpoint::Checkpoint;
 use crate::config::VelocityMode;
 use crate::dataset::Digits;
@@ -94,13 +95,10 @@ pub fn run_sample(a: SampleArgs) -> Result<()> {
     check_samples_fit(a.n, 2)?;
     check_outputs(&[("--csv", a.csv.as_deref()), ("--png", a.png.as_deref())], a.cols)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
-    let mut g = ck.config.generate.clone();
-    g.t1 = a.t1.unwrap_or(g.t1);
-    g.dt = a.dt.unwrap_or(g.dt);
-    g.mode = a.mode.unwrap_or(g.mode);
-    let mut config = ck.config.clone();
-    config.generate = g.clone();
-    config.validate().context("sampling flags")?;
+    let flags = [a.t1.map(Flag::T1), a.dt.map(Flag::Dt), a.mode.map(Flag::Mode)];
+    let flags: Vec<Flag> = flags.into_iter().flatten().collect();
+    let config = resolve(ck.config.clone(), &a.checkpoint.display().to_string(), &flags, Use::Float)?;
+    let g = &config.generate;
     if a.n == 0 {
         bail!("--n must be at least 1");
     }
@@ -171,14 +169,13 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         rows.push((path.display().to_string(), evaluator.evaluate(&samples)?));
         grid.extend_from_slice(&samples[..a.cols.min(n) * N_PIXELS]);
     }
-    if let Some(ck) = ck {
-        let mut config = ck.config.clone();
-        config.generate.mode = a.mode.unwrap_or(config.generate.mode);
-        config.generate.t1 = a.t1.unwrap_or(config.generate.t1);
+    if let (Some(ck), Some(path)) = (ck, &a.checkpoint) {
+        let origin = path.display().to_string();
+        let flags: Vec<Flag> = [a.mode.map(Flag::Mode), a.t1.map(Flag::T1)].into_iter().flatten().collect();
+        let config = resolve(ck.config.clone(), &origin, &flags, Use::Float)?;
         let t1s = if a.sweep_t1.is_empty() { vec![config.generate.t1] } else { a.sweep_t1.clone() };
-        for &t1 in &t1s {
-            config.generate.t1 = t1;
-            config.validate().context("--t1 / --sweep-t1")?;
+        for &t1 in &a.sweep_t1 {
+            resolve(config.clone(), &origin, &[Flag::SweepT1(t1)], Use::Float)?;
         }
         let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), n, N_PIXELS);
         let per_t1 = generate_from_checkpoint(&ck, &config, &t1s, &noise, Some(&euler_bar()))?;

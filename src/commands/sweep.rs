@@ -1,8 +1,8 @@
 //! `floweqprop sweep`: training at a list of fixed-point widths against float.
 
-use super::resolve::{load_config, origin_name};
+use super::resolve::{origin_name, read_config, resolve, Flag};
 use super::terminal::{choice, stop_on_interrupt};
-use crate::capability::{self, Use};
+use crate::capability::Use;
 use crate::config::{Config, OptimizerKind};
 use crate::dataset::Digits;
 use crate::io::check_folder_target;
@@ -38,12 +38,10 @@ pub struct SweepArgs {
 
 pub fn run_sweep(a: SweepArgs) -> Result<()> {
     check_folder_target(&a.out, None)?;
-    let mut config = load_config(a.config.as_deref(), Use::Float)?;
-    config.train.epochs = a.epochs;
-    config.train.checkpoint_every = a.epochs.clamp(1, 25);
     let origin = origin_name(a.config.as_deref());
-    capability::check(&config, Use::Float)
-        .map_err(|e| e.within(&format!("{origin} with --epochs {}", a.epochs)))?;
+    let mut config =
+        resolve(read_config(a.config.as_deref())?, &origin, &[Flag::Epochs(a.epochs)], Use::Float)?;
+    config.train.checkpoint_every = a.epochs.clamp(1, 25);
     if a.widths.is_empty() || a.optimizers.is_empty() {
         bail!("give at least one --widths value and one --optimizers value");
     }

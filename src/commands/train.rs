@@ -1,10 +1,10 @@
 //! `floweqprop train` and `floweqprop plot-loss`: a training run (new or resumed) and the
 //! loss curves of finished ones.
 
-use super::resolve::{check_config, origin_name, read_config};
+use super::resolve::{origin_name, read_config, resolve, Flag};
 use super::terminal::{choice, stop_on_interrupt, Bar};
 use crate::arith::dispatch::ArithKind;
-use crate::capability::{self, Use};
+use crate::capability::Use;
 use crate::choice::Choice;
 use crate::config::Schedule;
 use crate::dataset::Digits;
@@ -83,32 +83,18 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     // the file's own errors name the file; the flags' errors name the flags
     let what = if a.arith == ArithKind::Fixed { Use::FixedModel } else { Use::Float };
     let origin = a.resume.as_deref().map(checkpoint_path).or(a.config.clone());
-    let mut config = match &resume {
+    let base = match &resume {
         Some(ck) => ck.config.clone(),
         None => read_config(a.config.as_deref())?,
     };
-    check_config(&config, what, origin.as_deref())?;
-    let mut flags = Vec::new();
-    if let Some(e) = a.epochs {
-        config.train.epochs = e;
-        flags.push(format!("--epochs {e}"));
-    }
-    if let Some(s) = a.seed {
-        config.train.seed = s;
-        flags.push(format!("--seed {s}"));
-    }
-    if let Some(s) = a.schedule {
-        config.optim.schedule = s;
-        flags.push(format!("--schedule {s:?}").to_lowercase());
-    }
-    if let Some(c) = a.checkpoint_every {
-        config.train.checkpoint_every = c;
-        flags.push(format!("--checkpoint-every {c}"));
-    }
-    if !flags.is_empty() {
-        capability::check(&config, what)
-            .map_err(|e| e.within(&format!("{} with {}", origin_name(origin.as_deref()), flags.join(" "))))?;
-    }
+    let flags = [
+        a.epochs.map(Flag::Epochs),
+        a.seed.map(Flag::Seed),
+        a.schedule.map(Flag::Schedule),
+        a.checkpoint_every.map(Flag::CheckpointEvery),
+    ];
+    let flags: Vec<Flag> = flags.into_iter().flatten().collect();
+    let config = resolve(base, &origin_name(origin.as_deref()), &flags, what)?;
     if let Some(ck) = &resume {
         if ck.epochs_done > config.train.epochs {
             bail!(
