@@ -1,6 +1,7 @@
 //! Closed sets of named choices (the arithmetic, the optimizer, the schedule, ...), named once in
-//! the library: a config file spells them by [`Choice::name`], and the binary builds its flag
-//! parsers and `--help` from [`Choice::ALL`], so the library needs no command-line crate.
+//! the library: a config file spells them by [`Choice::name`], and `commands::terminal::choice`
+//! builds the flag parsers and `--help` from [`Choice::ALL`], so the core modules need no
+//! command-line crate.
 
 /// A value picked by name from a fixed list.
 pub trait Choice: Copy + PartialEq + Send + Sync + 'static {

@@ -4,7 +4,11 @@
 //! The float reference, in the order the data flows:
 //! [`dataset`] -> [`flow`] (noise, [`assignment`], interpolation) -> [`energy`] -> [`relax`]
 //! -> [`gradep`] -> [`optim`] -> [`train`] ([`checkpoint`]); then [`generate`] and [`eval`] (sample quality).
-//! Numbers and kernels: [`real`]. Settings: [`config`]. Output: [`plot`], [`io`].
+//! All of it is written once over the number-system trait [`arith::Arith`]: the float reference
+//! ([`arith::float`], kernels in [`real`]) and the bit-accurate golden model ([`arith::fixed`],
+//! built from [`golden`]) sit beside each other. Settings: [`config`]. Output: [`plot`], [`io`].
+//! The hardware: [`vectors`] -> [`hdl`] -> [`report`]. The commands of the binary: [`commands`].
+//! `docs/architecture.md` draws the layers and what each module may import.
 
 pub mod arith;
 pub mod assignment;

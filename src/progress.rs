@@ -1,5 +1,5 @@
 //! How long work reports its progress without the library drawing anything itself: the caller
-//! passes a [`Progress`] (the binary's is a terminal bar) or none, and the work reports the units
+//! passes a [`Progress`] (the commands' is `commands::terminal::Bar`) or none, and the work reports the units
 //! it finishes (epochs, Euler steps). Where nothing is shown (no terminal: a log), the work
 //! prints its own occasional lines instead.
 

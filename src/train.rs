@@ -25,7 +25,7 @@ use std::time::Instant;
 /// Where a run writes, and how it reports.
 pub struct RunOptions {
     pub out: PathBuf,
-    /// A progress display over the epochs (the binary's: a bar on a terminal); `None`: none.
+    /// A progress display over the epochs (`commands::terminal::Bar` on a terminal); `None`: none.
     pub progress: Option<Box<dyn Progress>>,
     /// Without the bar, a progress line on stderr at least this often (a log would otherwise
     /// show one line per checkpoint); `None`: only the checkpoint lines.

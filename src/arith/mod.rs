@@ -1,12 +1,13 @@
 //! One algorithm, two arithmetics. The relaxation, GradEP, the update and generation are written
 //! once (`relax`, `gradep`, `generate`, `train`) over the [`Arith`] trait; an arithmetic supplies
 //! only the kernels: the matrix product, the activation, the per-neuron updates, the EP gradient
-//! sum and the optimizer. [`Float`] is the floating-point reference (`f32` for speed, `f64` for
+//! sum and the optimizer. [`float::Float`] is the floating-point reference (`f32` for speed, `f64` for
 //! verification); [`fixed::Fixed`] is the bit-accurate fixed-point golden model; [`dispatch`]
 //! picks one at run time.
 //!
-//! This module holds the trait only: the implementations sit beside each other below it and the
-//! dispatcher above them, so no arithmetic depends on another.
+//! This module holds the trait (and [`SavedOptimizer`], the form a checkpoint keeps an optimizer's
+//! state in) only: the implementations sit beside each other below it and the dispatcher above
+//! them, so no arithmetic depends on another.
 
 pub mod dispatch;
 pub mod fixed;

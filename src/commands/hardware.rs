@@ -1,6 +1,9 @@
 //! `floweqprop hdl`, `floweqprop vectors` and `floweqprop report`: the generated core, its golden
 //! vectors, and its resources and throughput.
 
+// the flags' docs are their --help, which names placeholders such as <config> as text
+#![allow(rustdoc::invalid_html_tags)]
+
 use super::resolve::load_config;
 use super::terminal::choice;
 use crate::capability::Use;

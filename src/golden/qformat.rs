@@ -1,4 +1,5 @@
-//! Bit-accurate signed fixed-point golden model: generated Verilog must match it bit for bit.
+//! The signed fixed-point formats, rounding and overflow of the golden model
+//! ([`crate::arith::fixed`]): generated Verilog must match them bit for bit.
 //!
 //! # Number model
 //!

@@ -1,7 +1,7 @@
 //! The Verilog generator of the systolic local-learning core (the issue "Verilog generator for
 //! the systolic local-learning core"): askama templates (`templates/*.v`, `templates/tb_core.sv`)
 //! filled with the values [`CoreParams`] computes from a [`Config`]. The core computes bit for bit
-//! what the fixed-point golden model (`crate::golden`) computes; `docs/hardware.md` describes it
+//! what the fixed-point golden model ([`crate::arith::fixed`]) computes; `docs/hardware.md` describes it
 //! and `make cosim` checks it against the golden vectors of `floweqprop vectors`.
 //!
 //! [`render`] produces every file in memory; [`crate::io::replace_folder`] puts them in place so

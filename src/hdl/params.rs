@@ -271,7 +271,7 @@ pub struct SgdSchedule {
     /// Cycles between two parameters (the initiation interval): the next one's first steps (its
     /// products, the stream of g) run beside this one's last (the last registers of `m' lr`, the
     /// stream of u, `w - u`), each on registers the other leaves alone then
-    /// ([`SgdSchedule::new`]). Two at most are in flight.
+    /// (`SgdSchedule::new`). Two at most are in flight.
     pub interval: usize,
 }
 

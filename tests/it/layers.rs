@@ -2,9 +2,10 @@
 //! there (so no import circle can form between them), and every module of `src/` is listed.
 //!
 //! The order comes from the document's `layers` block, one layer a line (`name: unit unit ...`,
-//! continued on lines without a name), bottom first. A unit is a module path (`config::fixed`); a file belongs to the longest listed
-//! path that is its module or an ancestor of it. Imports are the `crate::` and `super::` paths in a
-//! file's code before its `#[cfg(test)]` tests (comments and doc links are not imports).
+//! continued on lines without a name), bottom first. A unit is a module path (`config::fixed`);
+//! a file belongs to the longest listed path that is its module or an ancestor of it. Imports
+//! are the paths a file's code names (`crate::`, `super::`, `self::`, and paths through a module
+//! name it declares or imports), before its `#[cfg(test)] mod` tests; comments are not imports.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -31,41 +32,74 @@ fn unit_of<'a>(order: &'a [String], path: &str) -> Option<&'a String> {
     order.iter().filter(|u| path == u.as_str() || path.starts_with(&format!("{u}::"))).max_by_key(|u| u.len())
 }
 
-/// The module paths `code` (a file of module `module`) imports.
+/// `code` without its unit tests (from `#[cfg(test)] mod ...` on) and without comment lines.
+fn library_code(code: &str) -> String {
+    let mut end = code.len();
+    let mut from = 0;
+    while let Some(i) = code[from..].find("#[cfg(test)]") {
+        let at = from + i;
+        if code[at + "#[cfg(test)]".len()..].trim_start().starts_with("mod ") {
+            end = at;
+            break;
+        }
+        from = at + 1;
+    }
+    code[..end].lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// `line` without a leading `pub` or `pub(...)`.
+fn unpub(line: &str) -> &str {
+    let l = line.trim();
+    match l.strip_prefix("pub") {
+        Some(r) if r.starts_with('(') => r[r.find(')').map_or(0, |i| i + 1)..].trim_start(),
+        Some(r) if r.starts_with(' ') => r.trim_start(),
+        _ => l,
+    }
+}
+
+/// The start of every `word` in `code` that is a whole identifier and not the tail of a longer
+/// path (`a::word`), with what follows it.
+fn path_starts<'a>(code: &'a str, word: &str) -> Vec<&'a str> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    code.match_indices(word).filter(|(i, _)| !code[..*i].ends_with(ident)).map(|(i, _)| &code[i..]).collect()
+}
+
+/// The module paths `code` (a file of module `module`) imports: every `crate::`, `super::` and
+/// `self::` path, and every path through a module name the file declares (`mod child;`) or
+/// imports (`use crate::a::b;`), in `use` lines and in expressions alike.
 fn imports(module: &str, code: &str) -> BTreeSet<String> {
-    let code: String = code
-        .split("#[cfg(test)]")
-        .next()
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let code = library_code(code);
     let parent = module.rsplit_once("::").map_or("", |(p, _)| p).to_string();
     let mut out = BTreeSet::new();
-    // `use child::X` and `use self::child::X` of a module's own `mod child;`
-    let children: Vec<&str> = code
-        .lines()
-        .filter_map(|l| l.trim().trim_start_matches("pub ").strip_prefix("mod "))
-        .filter_map(|l| l.strip_suffix(';'))
-        .collect();
-    for (i, line) in code.lines().enumerate().map(|(i, l)| (i, l.trim())) {
-        let Some(used) = line.trim_start_matches("pub ").strip_prefix("use ") else { continue };
-        let used = used.trim_start_matches("self::");
-        if children.iter().any(|c| used.starts_with(&format!("{c}::"))) {
-            let rest: String = code.lines().skip(i).collect::<Vec<_>>().join("\n");
-            let at = rest.find(used).unwrap();
-            paths(module, &rest[at..], &mut out);
+    for (base, prefix) in [("crate::", ""), ("super::", parent.as_str()), ("self::", module)] {
+        for rest in path_starts(&code, base) {
+            paths(prefix, &rest[base.len()..], &mut out);
         }
     }
-    for (base, prefix) in [("crate::", String::new()), ("super::", parent)] {
-        let mut rest = code.as_str();
-        while let Some(i) = rest.find(base) {
-            let preceded = rest[..i].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_');
-            rest = &rest[i + base.len()..];
-            if !preceded {
-                paths(&prefix, rest, &mut out);
+    // names that stand for modules: `mod child;` and `use crate::a::b;` (lowercase: a module)
+    let mut names: Vec<(String, String)> = Vec::new();
+    for line in code.lines().map(unpub) {
+        if let Some(child) = line.strip_prefix("mod ").and_then(|l| l.strip_suffix(';')) {
+            let full = if module.is_empty() { child.to_string() } else { format!("{module}::{child}") };
+            names.push((child.to_string(), full));
+        }
+        if let Some(used) = line.strip_prefix("use ").and_then(|l| l.strip_suffix(';')) {
+            let mut one = BTreeSet::new();
+            for (base, prefix) in [("crate::", ""), ("super::", parent.as_str()), ("self::", module)] {
+                if let Some(rest) = used.strip_prefix(base) {
+                    paths(prefix, rest, &mut one);
+                }
             }
+            let name = used.rsplit("::").next().unwrap_or("");
+            if one.len() == 1 && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                names.push((name.to_string(), one.into_iter().next().unwrap()));
+            }
+        }
+    }
+    for (name, full) in names {
+        let prefix = full.rsplit_once("::").map_or("", |(p, _)| p);
+        for rest in path_starts(&code, &format!("{name}::")) {
+            paths(prefix, rest, &mut out);
         }
     }
     out
@@ -104,7 +138,10 @@ fn paths(prefix: &str, text: &str, out: &mut BTreeSet<String>) {
         if seg.is_empty() || seg == "self" {
             break;
         }
-        path = join(&path, &seg);
+        path = match seg.as_str() {
+            "super" => path.rsplit_once("::").map_or(String::new(), |(p, _)| p.to_string()),
+            _ => join(&path, &seg),
+        };
         rest = &rest[seg.len()..];
         match rest.strip_prefix("::") {
             Some(r) => rest = r,
@@ -130,7 +167,10 @@ fn violations(order: &[String], files: &[(String, String)]) -> Vec<String> {
         for target in imports(&module, code) {
             match unit_of(order, &target) {
                 Some(t) if rank(t) > rank(unit) => {
-                    bad.push(format!("src/{rel}: {unit} imports {t}, which sits above it"))
+                    let why = format!("src/{rel}: {unit} imports {t}, which sits above it");
+                    if !bad.contains(&why) {
+                        bad.push(why);
+                    }
                 }
                 Some(_) => {}
                 None => bad.push(format!("src/{rel}: imports {target}, which is in no layer")),
@@ -172,8 +212,14 @@ fn terminal_crates_below_commands(order: &[String], files: &[(String, String)]) 
     files
         .iter()
         .filter(|(rel, code)| {
-            let code = code.split("#[cfg(test)]").next().unwrap();
-            below(rel) && ["clap::", "indicatif::"].iter().any(|c| code.contains(c))
+            let code = library_code(code);
+            let word = |w: &str| {
+                code.match_indices(w).any(|(i, _)| {
+                    let ident = |c: char| c.is_alphanumeric() || c == '_';
+                    !code[..i].ends_with(ident) && !code[i + w.len()..].starts_with(ident)
+                })
+            };
+            below(rel) && (word("clap") || word("indicatif"))
         })
         .map(|(rel, _)| format!("src/{rel} uses clap or indicatif"))
         .collect()
@@ -189,9 +235,14 @@ fn only_the_commands_know_clap_and_indicatif() {
     let order = layer_order("```layers\nlow: config\ncommands: commands\n```\n");
     let files = [
         ("config/mod.rs".to_string(), "#[derive(clap::ValueEnum)]\nenum A {}".to_string()),
+        ("config/fixed.rs".to_string(), "use clap as cli;".to_string()),
+        ("error.rs".to_string(), "// clap: not here\nfn clapper() {}".to_string()),
         ("commands/mod.rs".to_string(), "use clap::Parser;\nuse indicatif::ProgressBar;".to_string()),
     ];
-    assert_eq!(terminal_crates_below_commands(&order, &files), ["src/config/mod.rs uses clap or indicatif"]);
+    assert_eq!(
+        terminal_crates_below_commands(&order, &files),
+        ["src/config/mod.rs uses clap or indicatif", "src/config/fixed.rs uses clap or indicatif"]
+    );
 }
 
 #[test]
@@ -200,7 +251,10 @@ fn the_layer_check_finds_an_upward_import_a_stray_module_and_a_circle() {
     assert_eq!(order, ["error", "config", "arith", "arith::float"]);
     let file = |rel: &str, code: &str| (rel.to_string(), code.to_string());
     let fine = [
-        file("config/mod.rs", "use crate::error::Error;\n#[cfg(test)]\nuse crate::arith::Arith;"),
+        file(
+            "config/mod.rs",
+            "use crate::error::Error;\n#[cfg(test)]\nmod tests {\n    use crate::arith::Arith;\n}",
+        ),
         file("arith/float.rs", "use super::{Arith, Saved};\nuse crate::{config::Config, error};"),
         file(
             "arith/mod.rs",
@@ -227,6 +281,25 @@ fn the_layer_check_finds_an_upward_import_a_stray_module_and_a_circle() {
         violations(&order, &child),
         ["src/arith/mod.rs: arith imports arith::float, which sits above it"]
     );
+    // the forms an import can take: after a test-only helper, an expression through a declared
+    // or imported module name, `pub(crate) use`, `super::super::`
+    let up = "src/config/mod.rs: config imports arith, which sits above it";
+    for code in [
+        "#[cfg(test)]\nfn helper() {}\nuse crate::arith::Arith;",
+        "use crate::arith;\nfn f() { arith::run(); }",
+        "pub(crate) use crate::arith::Arith;",
+        "fn f() { crate::arith::run() }",
+    ] {
+        assert_eq!(violations(&order, &[file("config/mod.rs", code)]), [up], "{code}");
+    }
+    let up = "src/arith/mod.rs: arith imports arith::float, which sits above it";
+    for code in
+        ["pub mod float;\nfn f() { float::run(); }", "pub(crate) mod float;\npub use self::{float::F};"]
+    {
+        assert_eq!(violations(&order, &[file("arith/mod.rs", code)]), [up], "{code}");
+    }
+    let twice = [file("arith/float.rs", "use super::super::config::Config;")];
+    assert_eq!(violations(&order, &twice), Vec::<String>::new());
     let stray = [file("plot.rs", "use crate::error::Error;"), file("io.rs", "use crate::plot::Line;")];
     assert_eq!(
         violations(&order, &stray),
