@@ -1213,17 +1213,14 @@ impl SweepReport {
         add("xc7 BRAM36", Target::Xc7, &|r| r.brams);
         add("generic cells", Target::Generic, &|r| Some(r.cells as f64));
         add("ice40 LUT4s", Target::Ice40, &|r| r.luts.map(|v| v as f64));
-        line_plot_png(&LinePlot {
-            log_x: true,
-            x_ticks: Some(POWERS_OF_TWO.to_vec()),
-            log_y: true,
-            ..LinePlot::new(
-                format!("Generated core of {}: resources against PE count", self.base),
-                "PEs (rows x cols)",
-                "cells (log scale)",
-                series,
-            )
-        })
+        self.against_pes("resources against PE count", "cells (log scale)", series)
+    }
+
+    /// A plot of this sweep against its PE counts, both axes logarithmic.
+    fn against_pes(&self, what: &str, y_label: &str, series: Vec<Series>) -> Vec<u8> {
+        let title = format!("Generated core of {}: {what}", self.base);
+        let plot = LinePlot::new(title, "PEs (rows x cols)", y_label, series);
+        line_plot_png(&LinePlot { log_x: true, x_ticks: Some(POWERS_OF_TWO.to_vec()), log_y: true, ..plot })
     }
 
     /// Training samples per second against PEs at the sweep's clock (the swept shapes), with the
@@ -1264,17 +1261,7 @@ impl SweepReport {
                 markers: false,
             },
         ];
-        Ok(line_plot_png(&LinePlot {
-            log_x: true,
-            x_ticks: Some(POWERS_OF_TWO.to_vec()),
-            log_y: true,
-            ..LinePlot::new(
-                format!("Generated core of {}: training samples per second", self.base),
-                "PEs (rows x cols)",
-                "training samples/s (log scale)",
-                series,
-            )
-        }))
+        Ok(self.against_pes("training samples per second", "training samples/s (log scale)", series))
     }
 
     /// Writes `sweep.md`, `sweep.json`, `sweep_resources.png` and `sweep_throughput.png`.
