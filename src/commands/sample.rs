@@ -155,6 +155,21 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     // the inputs before the classifier's training, so a wrong path costs nothing
     let samples = a.samples.as_deref().map(|p| read_samples_csv(p, N_PIXELS)).transpose()?;
     let ck = a.checkpoint.as_deref().map(Checkpoint::load).transpose()?;
+    // the generation settings too: one resolved config, every --sweep-t1 horizon checked
+    let generation = match (&ck, &a.checkpoint) {
+        (Some(ck), Some(path)) => {
+            let origin = path.display().to_string();
+            let flags: Vec<Flag> =
+                [a.mode.map(Flag::Mode), a.t1.map(Flag::T1)].into_iter().flatten().collect();
+            let config = resolve(ck.config.clone(), &origin, &flags, Use::Float)?;
+            for &t1 in &a.sweep_t1 {
+                resolve(config.clone(), &origin, &[Flag::SweepT1(t1)], Use::Float)?;
+            }
+            let t1s = if a.sweep_t1.is_empty() { vec![config.generate.t1] } else { a.sweep_t1.clone() };
+            Some((config, t1s))
+        }
+        _ => None,
+    };
     let evaluator = Evaluator::new(&Digits::embedded());
     println!(
         "classifier: held-out accuracy {:.4} (trained on the even-indexed half)",
@@ -169,14 +184,7 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         rows.push((path.display().to_string(), evaluator.evaluate(&samples)?));
         grid.extend_from_slice(&samples[..a.cols.min(n) * N_PIXELS]);
     }
-    if let (Some(ck), Some(path)) = (ck, &a.checkpoint) {
-        let origin = path.display().to_string();
-        let flags: Vec<Flag> = [a.mode.map(Flag::Mode), a.t1.map(Flag::T1)].into_iter().flatten().collect();
-        let config = resolve(ck.config.clone(), &origin, &flags, Use::Float)?;
-        let t1s = if a.sweep_t1.is_empty() { vec![config.generate.t1] } else { a.sweep_t1.clone() };
-        for &t1 in &a.sweep_t1 {
-            resolve(config.clone(), &origin, &[Flag::SweepT1(t1)], Use::Float)?;
-        }
+    if let (Some(ck), Some((config, t1s))) = (ck, generation) {
         let noise = gaussian_noise(&mut rand_chacha::ChaCha8Rng::seed_from_u64(a.seed), n, N_PIXELS);
         let per_t1 = generate_from_checkpoint(&ck, &config, &t1s, &noise, Some(&euler_bar()))?;
         for (t1, samples) in t1s.iter().zip(&per_t1) {

@@ -419,6 +419,17 @@ fn outputs_are_checked_before_any_work() {
     }
     let (ok, err) = floweqprop(&["sample", "--checkpoint", ck, "--png", "x.png", "--cols", "0"]);
     assert!(!ok && err.contains("--cols 0"), "{err}");
+    // the generation flags are resolved before the classifier trains
+    let out = Command::new(env!("CARGO_BIN_EXE_floweqprop"))
+        .args(["eval", "--checkpoint", ck, "--sweep-t1=1,-2"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !out.status.success() && stderr.contains("--sweep-t1") && stderr.contains("generate.t1"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("classifier"), "{stdout}");
     let (ok, err) = floweqprop(&["eval", "--samples", "/nonexistent/s.csv", "--n", "5"]);
     assert!(!ok && err.contains("--n") && err.contains("--samples"), "{err}");
     let (ok, err) = floweqprop(&["eval", "--samples", "/nonexistent/s.csv"]);
