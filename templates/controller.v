@@ -18,7 +18,7 @@
 // pipelines are idle (${ c.drain_cycles }$ cycles in all), and commits the new activations by turning the
 // banks' activation page (1 cycle): ${ c.step_cycles }$ cycles a step. Every command but UPDATE acts on all ${ c.lanes }$
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
-// pass, one neuron of one lane a cycle, lanes outer, then ${ c.pass_tail() }$ cycles for the banks' last write
+// pass, one neuron of one lane a cycle, lanes outer, then ${ crate::hdl::params::PASS_TAIL }$ cycles for the banks' last write
 // (${ c.pass_cycles() }$ cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
@@ -110,7 +110,7 @@ module controller (
     localparam integer LANES = ${ c.lanes }$;
     // a pass's items while pcount < MAXN; then PASS_TAIL cycles until the banks' last write lands
     // (they register the pass signals, read, register what they read, then write)
-    localparam integer PASS_TAIL = ${ c.pass_tail() }$;
+    localparam integer PASS_TAIL = ${ crate::hdl::params::PASS_TAIL }$;
     wire pass_item = ({{(30-${ c.li_w }$){1'b0}}, pcount} < MAXN);
     wire pass_end = ({{(30-${ c.li_w }$){1'b0}}, pcount} == MAXN + PASS_TAIL - 1);
     // the last neuron of a lane: the next lane, or after the last lane the last write

@@ -563,11 +563,6 @@ impl CoreParams {
         self.lanes * self.max_unit() + PASS_TAIL
     }
 
-    /// [`PASS_TAIL`], for the templates.
-    pub fn pass_tail(&self) -> usize {
-        PASS_TAIL
-    }
-
     /// Cycles of FREE (and of PLUS): init pass, T steps, save pass.
     pub fn free_cycles(&self) -> usize {
         PHASE_OVERHEAD + 2 * self.pass_cycles() + self.t_steps * self.step_cycles
