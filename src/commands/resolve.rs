@@ -52,10 +52,12 @@ impl Flag {
 }
 
 /// The one resolve step: `config` (read from `origin`, see [`origin_name`]) checked for `what`,
-/// then with `flags` applied checked again, so that an error names the file alone where the
-/// file is wrong and the file with the flags where a flag made it so.
-pub fn resolve(mut config: Config, origin: &str, flags: &[Flag], what: Use) -> Result<Config> {
+/// then with the given `flags` applied (`None`: a flag not given) checked again, so that an error
+/// names the file alone where the file is wrong and the file with the flags where a flag made it
+/// so.
+pub fn resolve(mut config: Config, origin: &str, flags: &[Option<Flag>], what: Use) -> Result<Config> {
     capability::check(&config, what).map_err(|e| e.within(origin))?;
+    let flags: Vec<Flag> = flags.iter().flatten().copied().collect();
     if !flags.is_empty() {
         flags.iter().for_each(|f| f.apply(&mut config));
         let shown: Vec<String> = flags.iter().map(|f| f.shown()).collect();

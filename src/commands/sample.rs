@@ -96,7 +96,6 @@ pub fn run_sample(a: SampleArgs) -> Result<()> {
     check_outputs(&[("--csv", a.csv.as_deref()), ("--png", a.png.as_deref())], a.cols)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
     let flags = [a.t1.map(Flag::T1), a.dt.map(Flag::Dt), a.mode.map(Flag::Mode)];
-    let flags: Vec<Flag> = flags.into_iter().flatten().collect();
     let config = resolve(ck.config.clone(), &a.checkpoint.display().to_string(), &flags, Use::Float)?;
     let g = &config.generate;
     if a.n == 0 {
@@ -159,11 +158,10 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     let generation = match (&ck, &a.checkpoint) {
         (Some(ck), Some(path)) => {
             let origin = path.display().to_string();
-            let flags: Vec<Flag> =
-                [a.mode.map(Flag::Mode), a.t1.map(Flag::T1)].into_iter().flatten().collect();
+            let flags = [a.mode.map(Flag::Mode), a.t1.map(Flag::T1)];
             let config = resolve(ck.config.clone(), &origin, &flags, Use::Float)?;
             for &t1 in &a.sweep_t1 {
-                resolve(config.clone(), &origin, &[Flag::SweepT1(t1)], Use::Float)?;
+                resolve(config.clone(), &origin, &[Some(Flag::SweepT1(t1))], Use::Float)?;
             }
             let t1s = if a.sweep_t1.is_empty() { vec![config.generate.t1] } else { a.sweep_t1.clone() };
             Some((config, t1s))

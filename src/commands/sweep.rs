@@ -40,7 +40,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
     check_folder_target(&a.out, None)?;
     let origin = origin_name(a.config.as_deref());
     let mut config =
-        resolve(read_config(a.config.as_deref())?, &origin, &[Flag::Epochs(a.epochs)], Use::Float)?;
+        resolve(read_config(a.config.as_deref())?, &origin, &[Some(Flag::Epochs(a.epochs))], Use::Float)?;
     config.train.checkpoint_every = a.epochs.clamp(1, 25);
     if a.widths.is_empty() || a.optimizers.is_empty() {
         bail!("give at least one --widths value and one --optimizers value");

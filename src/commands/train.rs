@@ -93,7 +93,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         a.schedule.map(Flag::Schedule),
         a.checkpoint_every.map(Flag::CheckpointEvery),
     ];
-    let flags: Vec<Flag> = flags.into_iter().flatten().collect();
     let config = resolve(base, &origin_name(origin.as_deref()), &flags, what)?;
     if let Some(ck) = &resume {
         if ck.epochs_done > config.train.epochs {
