@@ -406,7 +406,7 @@ module core (
             wire wb_here = wb_valid && wb_kind == 2'd1 && wb_unit == g;
             wire host_here = w1_kunit == g;
             neuron_bank #(.NN(24), .BASE(g * 24), .K_SIDE(1), .LANES(LANES)) u_bank (
-                .clk(clk), .page(page),
+                .clk(clk), .rst(rst_i), .page(page),
                 .out_idx(k_idx), .out_plus(out_plus), .acc_lane(acc_lane), .act_out(a_rows[g*LSW +: LSW]),
                 .rd_en(k_rd_en), .rd_idx(k_rd_idx), .rd_lane(k_rd_lane), .q_s(k_q_s[g*SW +: SW]), .q_dact(k_q_dact[g*16 +: 16]),
                 .q_xt(k_q_xt[g*SW +: SW]), .q_u(k_q_u[g*SW +: SW]), .q_bias(k_q_bias[g*WW +: WW]),
@@ -430,7 +430,7 @@ module core (
             wire wb_here = wb_valid && wb_kind == 2'd2 && wb_unit == g;
             wire host_here = w1_nunit == g;
             neuron_bank #(.NN(16), .BASE(g * 16), .K_SIDE(0), .LANES(LANES)) u_bank (
-                .clk(clk), .page(page),
+                .clk(clk), .rst(rst_i), .page(page),
                 .out_idx(n_idx), .out_plus(out_plus), .acc_lane(acc_lane), .act_out(b_cols[g*LSW +: LSW]),
                 .rd_en(n_rd_en), .rd_idx(n_rd_idx), .rd_lane(n_rd_lane), .q_s(n_q_s[g*SW +: SW]), .q_dact(n_q_dact[g*16 +: 16]),
                 .q_xt(n_q_xt[g*SW +: SW]), .q_u(n_q_u[g*SW +: SW]), .q_bias(n_q_bias[g*WW +: WW]),

@@ -33,6 +33,7 @@ module neuron_bank #(
     parameter integer LANES = 1    // sample lanes
 ) (
     input  wire                      clk,
+    input  wire                      rst,
     input  wire                      page,        // the current activations' page (toggles per step)
     // stream to the PEs
     /* verilator lint_off UNUSEDSIGNAL */ // index buses are sized for the largest bank
@@ -82,7 +83,8 @@ module neuron_bank #(
     output reg  signed [16-1:0]     p_bias,
     output reg  signed [48-1:0]    p_gsum,
     output reg  signed [32-1:0]     p_mom,
-    // writes (core): the optimizer's write-back (bias, momentum, gradient sum cleared) or the host
+    // writes (core): the optimizer's write-back (bias, momentum, gradient sum cleared) or the host;
+    // registered at the input, they land the cycle after (as a PE's)
     input  wire                      wr_bias,
     input  wire                      wr_mom,
     input  wire                      wr_gclr,
@@ -119,8 +121,30 @@ module neuron_bank #(
         p_i <= p_addr[IW-1:0];
         p_l <= p_lane;
     end
-    wire [IW-1:0] wr_i = wr_addr[IW-1:0];
     /* verilator lint_on UNUSEDSIGNAL */
+
+    // the write port, registered where it arrives (one set per bank: keep, as pe.v's input
+    // registers): the optimizer's tag and the host's decoded index fan out to every bank, and
+    // unregistered they ran through the shared select into a far bank's LUT RAM write address (the
+    // routed tiny core's critical path at e7371e6)
+    reg wr_bias_i, wr_mom_i, wr_gclr_i, wr_state_i, wr_xt_i, wr_u_i;
+    reg [IW-1:0] wr_i;
+    reg [LW-1:0] wr_l;
+    reg signed [WW-1:0] wr_w_i;
+    reg signed [MW-1:0] wr_m_i;
+    reg signed [SW-1:0] wr_s_i;
+    (* keep *) always @(posedge clk) begin
+        if (rst) begin
+            {wr_bias_i, wr_mom_i, wr_gclr_i, wr_state_i, wr_xt_i, wr_u_i} <= 6'b0;
+        end else begin
+            {wr_bias_i, wr_mom_i, wr_gclr_i, wr_state_i, wr_xt_i, wr_u_i} <= {wr_bias, wr_mom, wr_gclr, wr_state, wr_xt, wr_u};
+        end
+        wr_i <= wr_addr[IW-1:0];
+        wr_l <= wr_lane;
+        wr_w_i <= wr_w;
+        wr_m_i <= wr_m;
+        wr_s_i <= wr_s;
+    end
 
     // the controller's pass and clearing signals, registered where they arrive (one set per bank:
     // keep, as pe.v's input registers): they fan out from the controller's decode to every bank
@@ -177,7 +201,7 @@ module neuron_bank #(
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_rd (.lane(rd_lane), .idx(rd_i), .a(rd_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_wb (.lane(wb_lane), .idx(wb_i), .a(wb_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_p (.lane(p_l), .idx(p_i), .a(p_a));
-    lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_wr (.lane(wr_lane), .idx(wr_i), .a(wr_a));
+    lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_wr (.lane(wr_l), .idx(wr_i), .a(wr_a));
     lane_addr #(.LANES(LANES), .LW(LW), .IW(IW)) u_a_plus (.lane(acc_lane), .idx(o_i), .a(plus_ra));
 
     // every answer that goes on to the neuron pipeline or into a pass's write, registered once more
@@ -264,7 +288,7 @@ module neuron_bank #(
     always @(posedge clk) begin
         if (init_2) s_mem[pass_a2] <= init_s;
         else if (wb_en) s_mem[wb_a] <= wb_s;
-        else if (wr_state) s_mem[wr_a] <= wr_s;
+        else if (wr_state_i) s_mem[wr_a] <= wr_s_i;
         s_q <= s_mem[s_ra];
     end
     reg signed [DW-1:0] dact_mem [0:LDEPTH-1];
@@ -316,11 +340,11 @@ module neuron_bank #(
     reg signed [SW-1:0] u_mem [0:LDEPTH-1];
     reg signed [SW-1:0] xt_q, u_q;
     always @(posedge clk) begin
-        if (wr_xt) xt_mem[wr_a] <= wr_s;
+        if (wr_xt_i) xt_mem[wr_a] <= wr_s_i;
         xt_q <= xt_mem[init_en_r ? pass_a : rd_a];
     end
     always @(posedge clk) begin
-        if (wr_u) u_mem[wr_a] <= wr_s;
+        if (wr_u_i) u_mem[wr_a] <= wr_s_i;
         u_q <= u_mem[rd_a];
     end
 
@@ -349,7 +373,7 @@ module neuron_bank #(
     reg signed [WW-1:0] bias_mem [0:NN-1];
     reg signed [WW-1:0] bias_q;
     always @(posedge clk) begin
-        if (wr_bias) bias_mem[wr_i] <= wr_w;
+        if (wr_bias_i) bias_mem[wr_i] <= wr_w_i;
         bias_q <= bias_mem[rd_en ? rd_i : p_i];
     end
     always @(posedge clk) p_bias <= bias_q;
@@ -381,7 +405,7 @@ module neuron_bank #(
     reg signed [GSW-1:0] gsum_q;
     wire signed [GSW-1:0] da_x;
     fxp_sat #(.WI(SW + 1), .WO(GSW), .WRAP(1)) u_da_x (.v(da_2), .q(da_x));
-    wire gsum_clr = wr_gclr || (clr_en_r && clr_here);
+    wire gsum_clr = wr_gclr_i || (clr_en_r && clr_here);
     always @(posedge clk) begin
         if (bacc_2) gsum_mem[bidx_2] <= gsum_q + (da_x <<< 10);
         else if (gsum_clr) gsum_mem[clr_en_r ? clr_i : wr_i] <= {GSW{1'b0}};
@@ -391,7 +415,7 @@ module neuron_bank #(
     reg signed [MW-1:0] mom_mem [0:NN-1];
     reg signed [MW-1:0] mom_q;
     always @(posedge clk) begin
-        if (wr_mom || (clr_en_r && clr_here)) mom_mem[clr_en_r ? clr_i : wr_i] <= clr_en_r ? {MW{1'b0}} : wr_m;
+        if (wr_mom_i || (clr_en_r && clr_here)) mom_mem[clr_en_r ? clr_i : wr_i] <= clr_en_r ? {MW{1'b0}} : wr_m_i;
         mom_q <= mom_mem[p_i];
     end
     always @(posedge clk) p_mom <= mom_q;
