@@ -35,7 +35,7 @@ EPOCHS ?= 300
 
 .PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-lanes cosim-edges cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
 .PHONY: synth-tools synth report synth-sweep report-sweep
-.PHONY: fpga-tools fpga fpga-check fpga-report fpga-smoke cosim-netlist
+.PHONY: fpga-tools fpga fpga-place fpga-check fpga-report fpga-smoke cosim-netlist
 
 all: quick
 
@@ -238,6 +238,13 @@ fpga: $(BIN) fpga-tools
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
 	FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
 	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE)
+
+# Placement only (minutes for tiny and small, about 90 for paper-fpga): nextpnr's Fmax estimate
+# and FPGA_DIR/long_nets.txt; a later `make fpga` with the same settings routes this placement.
+fpga-place: $(BIN) fpga-tools
+	@mkdir -p $(FPGA_DIR)
+	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
+	FPGA_PLACE_ONLY=1 FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
 
 # The cheap check CI runs (a place and route of even the tiny core takes most of an hour here):
 # synth_ecp5 of the core only, failing when a memory is left to flip-flops or the netlist needs

@@ -13,8 +13,10 @@ package ecp5_sim;
     bit reported = 1'b0;
 endpackage
 
-// DP16KD, the 18 kbit block RAM, with both ports on one clock, no output register (NOREG), chip
-// selects decoded as 0b000, resets held low, and either
+// DP16KD, the 18 kbit block RAM, with both ports on one clock, chip selects decoded as 0b000,
+// resets held low, each port's output NOREG (the read's latch, as Yosys maps it) or OUTREG (a
+// register after the latch, loaded every clock its OCE is high: synth/absorb_regs.py; in 36-bit mode
+// both halves follow port B's), and either
 //   - DATA_WIDTH 18 on both ports (Yosys's $__DP16KD_): 1024 words of 18 bits at AD[13:4], AD[1:0]
 //     enabling the two 9-bit bytes of a write (with WE and CE); read data per WRITEMODE on a write
 //     (NORMAL keeps, WRITETHROUGH gives the new word, READBEFOREWRITE the old one); or
@@ -79,15 +81,22 @@ module DP16KD(
     wire [17:0] dib = {DIB17, DIB16, DIB15, DIB14, DIB13, DIB12, DIB11, DIB10, DIB9, DIB8, DIB7, DIB6, DIB5, DIB4, DIB3, DIB2, DIB1, DIB0};
     wire [13:0] ada = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5, ADA4, ADA3, ADA2, ADA1, ADA0};
     wire [13:0] adb = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0};
-    reg [17:0] doa = 18'd0, dob = 18'd0;
-    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = doa;
-    assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = dob;
+    reg [17:0] doa = 18'd0, dob = 18'd0;          // the read latches
+    reg [17:0] doa_r = 18'd0, dob_r = 18'd0;      // the output registers (OUTREG)
+    localparam OUT_A = REGMODE_A == "OUTREG", OUT_B = REGMODE_B == "OUTREG";
+    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = OUT_A ? doa_r : doa;
+    assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = OUT_B ? dob_r : dob;
+    always @(posedge CLKA) begin
+        if (W36 ? OCEB : OCEA) doa_r <= doa;
+        if (OCEB) dob_r <= dob;
+    end
 
     reg [17:0] mem [0:1023];   // 18-bit words; a 36-bit word k is {mem[2k+1], mem[2k]}
     integer i;
     initial begin
         if (!((DATA_WIDTH_A == 18 && DATA_WIDTH_B == 18) || (DATA_WIDTH_A == 36 && DATA_WIDTH_B == 36))
-            || REGMODE_A != "NOREG" || REGMODE_B != "NOREG" || CSDECODE_A != "0b000" || CSDECODE_B != "0b000"
+            || !(REGMODE_A == "NOREG" || REGMODE_A == "OUTREG") || !(REGMODE_B == "NOREG" || REGMODE_B == "OUTREG")
+            || (W36 && REGMODE_A != REGMODE_B) || CSDECODE_A != "0b000" || CSDECODE_B != "0b000"
             || CLKAMUX != "CLKA" || CLKBMUX != "CLKB")
             $fatal(1, "DP16KD %m: configuration not modelled (synth/ecp5_sim.v)");
         for (i = 0; i < 1024; i = i + 1) mem[i] = INITVAL[i*20 +: 18];
@@ -151,9 +160,11 @@ module DP16KD(
     end
 endmodule
 
-// MULT18X18D, the 18 x 18 multiplier, as Yosys's $__MUL18X18 map uses it: no input, pipeline or
-// output register (every REG_*_CLK "NONE"), SOURCEA and SOURCEB low (the A and B inputs, not the
-// shift chain); P is the 36-bit product of A and B, each signed when its SIGNEDA/SIGNEDB is high.
+// MULT18X18D, the 18 x 18 multiplier, as Yosys's $__MUL18X18 map uses it (no register) or with
+// the input registers of A and B and the output register on CLK0, CE0, RST0 (synth/absorb_regs.py;
+// each loads every clock CE0 is high), no pipeline register, SOURCEA and SOURCEB low (the A and B
+// inputs, not the shift chain); P is the 36-bit product of A and B, each signed when its
+// SIGNEDA/SIGNEDB is high.
 module MULT18X18D(
     input A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0,
     input B17, B16, B15, B14, B13, B12, B11, B10, B9, B8, B7, B6, B5, B4, B3, B2, B1, B0,
@@ -189,17 +200,33 @@ module MULT18X18D(
     parameter MULT_BYPASS = "DISABLED";
     parameter RESETMODE = "SYNC";
 
+    localparam REG_A = REG_INPUTA_CLK == "CLK0", REG_B = REG_INPUTB_CLK == "CLK0", REG_P = REG_OUTPUT_CLK == "CLK0";
     initial
-        if (REG_INPUTA_CLK != "NONE" || REG_INPUTB_CLK != "NONE" || REG_PIPELINE_CLK != "NONE"
-            || REG_OUTPUT_CLK != "NONE" || MULT_BYPASS != "DISABLED")
+        if (!(REG_A || REG_INPUTA_CLK == "NONE") || !(REG_B || REG_INPUTB_CLK == "NONE")
+            || !(REG_P || REG_OUTPUT_CLK == "NONE") || REG_PIPELINE_CLK != "NONE" || MULT_BYPASS != "DISABLED"
+            || (REG_A && (REG_INPUTA_CE != "CE0" || REG_INPUTA_RST != "RST0"))
+            || (REG_B && (REG_INPUTB_CE != "CE0" || REG_INPUTB_RST != "RST0"))
+            || (REG_P && (REG_OUTPUT_CE != "CE0" || REG_OUTPUT_RST != "RST0")))
             $fatal(1, "MULT18X18D %m: configuration not modelled (synth/ecp5_sim.v)");
 
-    wire [17:0] a = {A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0};
-    wire [17:0] b = {B17, B16, B15, B14, B13, B12, B11, B10, B9, B8, B7, B6, B5, B4, B3, B2, B1, B0};
+    wire [17:0] a_in = {A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0};
+    wire [17:0] b_in = {B17, B16, B15, B14, B13, B12, B11, B10, B9, B8, B7, B6, B5, B4, B3, B2, B1, B0};
+    reg [17:0] a_r = 18'd0, b_r = 18'd0;
+    reg [35:0] p_r = 36'd0;
+    wire [17:0] a = REG_A ? a_r : a_in;
+    wire [17:0] b = REG_B ? b_r : b_in;
     // one more bit each: the sign when signed, a zero when not
     wire signed [37:0] p = $signed({SIGNEDA & a[17], a}) * $signed({SIGNEDB & b[17], b});
+    always @(posedge CLK0) begin
+        if ((REG_A || REG_B || REG_P) && RST0 === 1'b1) $fatal(1, "MULT18X18D %m: RST0 asserted: not modelled");
+        if (CE0) begin
+            a_r <= a_in;
+            b_r <= b_in;
+            p_r <= p[35:0];
+        end
+    end
     assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18,
-            P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = p[35:0];
+            P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = REG_P ? p_r : p[35:0];
     always @(SOURCEA or SOURCEB)
         if (SOURCEA === 1'b1 || SOURCEB === 1'b1) $fatal(1, "MULT18X18D %m: SOURCEA/SOURCEB (shift chain) not modelled");
 endmodule

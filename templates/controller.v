@@ -4,7 +4,8 @@
 //   PLUS       from the free equilibrium; T steps with coeff_plus, pull c2_plus * u; keep a+, b+
 //   MINUS_ACC  from the free equilibrium; T steps with coeff_minus, pull c2_minus * u; then the
 //              gradient accumulation S += -(a+ b+ - a- b-) of each active lane in turn (lanes_m1 + 1
-//              of ${ c.lanes }$; 2 kt nt cycles each, the "+1 step")
+//              of ${ c.lanes }$; 2 kt nt cycles each, the "+1 step"), then ${ crate::hdl::params::ACC_TAIL }$ cycles until the PEs' last
+//              gradient-sum write lands
 //   UPDATE     SGD on every parameter: the ${ c.np() }$ parameter indices go one every ${ c.sgd.interval }$ cycles (the
 //              optimizer's initiation interval) into the core's parameter port and the optimizer,
 //              which writes w, m and S = 0 back; the command ends when the last write-back is done
@@ -88,7 +89,7 @@ module controller (
                      CMD_GEN_STEP = 3'd4;
     localparam [3:0] S_IDLE = 4'd0, S_INIT = 4'd1, S_WALK = 4'd2, S_DRAIN = 4'd3, S_COMMIT = 4'd4,
                      S_SAVE = 4'd5, S_GACC = 4'd6, S_UPD = 4'd7, S_DONE = 4'd8,
-                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10;
+                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10, S_ACC_TAIL = 4'd11;
     localparam integer HW = ${ c.host_index_w() }$;
 
     reg [3:0] state;
@@ -235,7 +236,8 @@ module controller (
                                 kk <= {${ c.li_w }${1'b0}};
                                 if (glane == lanes_m1) begin
                                     glane <= {${ c.lane_w() }${1'b0}};
-                                    state <= S_DONE;
+                                    drain <= 4'd0;
+                                    state <= S_ACC_TAIL;
                                 end else begin
                                     glane <= glane + 1'b1;
                                 end
@@ -257,6 +259,11 @@ module controller (
                     end
                 end
                 S_UPD_WAIT: if (!upd_pending) state <= S_DONE;
+                S_ACC_TAIL: begin
+                    // until the PEs' last gradient-sum write has landed: a read after done finds it
+                    drain <= drain + 4'd1;
+                    if (drain == 4'd${ crate::hdl::params::ACC_TAIL - 1 }$) state <= S_DONE;
+                end
                 S_CLEAR: begin
                     if (ucnt == ${ c.wi_w }$'d${ c.kt * c.nt - 1 }$) begin
                         ucnt <= {${ c.wi_w }${1'b0}};

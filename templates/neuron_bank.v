@@ -8,7 +8,7 @@
 // and plus phases end with a save pass, one neuron a cycle (docs/hardware.md "Memories and their ports").
 //
 //   stream    act_l[page][out_idx] of every lane l -> act_out, to the PEs of this row (column),
-//             registered: the PEs' cycle c1; in the accumulation lane 0's stream carries lane
+//             registered twice (the memory's read, then the stream's register): the PEs' cycle c2; in the accumulation lane 0's stream carries lane
 //             acc_lane's activations (act_plus in the plus items), which the PEs multiply on lane 0
 //   pipeline  the side's neuron_pipe reads s, rho', x_t, u of (rd_lane, rd_idx) and the bias of
 //             rd_idx (data two cycles later: the memory's read, then a register) and writes s, rho' and act[!page] of (wb_lane, wb_idx)
@@ -269,13 +269,18 @@ module neuron_bank #(
     reg plus_1;
     always @(posedge clk) plus_1 <= out_plus;
     wire signed [SW-1:0] act0 = plus_1 ? plus_q : act_q_acc;
+    // the stream's register: the multiplexers above stay beside the memories, and the net to the
+    // PEs of the row (column) starts at a flip-flop; the PEs read it in their c3, beside their
+    // memories' output registers
+    reg [LANES*SW-1:0] act_out_r;
     generate
         if (LANES > 1) begin : g_out
-            assign act_out = {act_q[LANES*SW-1:SW], act0};
+            always @(posedge clk) act_out_r <= {act_q[LANES*SW-1:SW], act0};
         end else begin : g_out1
-            assign act_out = act0;
+            always @(posedge clk) act_out_r <= act0;
         end
     endgenerate
+    assign act_out = act_out_r;
 
     // ---- states and rho'
     // LUT RAM: block RAM is the scarcer resource of a large core (paper-fpga's PEs take 144 of the

@@ -74,7 +74,8 @@ module core (
     localparam integer STATUS_NO_FREE = 4;      // PLUS or MINUS_ACC without a free equilibrium: dropped
     localparam integer STATUS_START_IO = 5;     // start in the cycle of a write or a read: dropped
     localparam integer STATUS_BAD_CONST = 6;    // active lanes (CONST 14) of 0 or more than 1: dropped
-    localparam integer NERR = 7;
+    localparam integer STATUS_RW_SAME = 7;      // a read of the region and index a write of the same cycle writes: answered with 0
+    localparam integer NERR = 8;
     localparam integer LANES = 1;
     localparam integer LW = 1;
 
@@ -101,7 +102,10 @@ module core (
     wire wr_status = wr_en && (wr_region == R_STATUS);
     wire wr_ok = wr_en && !ctrl_busy && !wr_status;
     wire rd_status = rd_en && (rd_region == R_STATUS);
-    wire rd_ok = rd_en && !ctrl_busy && !rd_status;
+    // a read and a write of one address in one cycle would meet in a block RAM's two ports in the
+    // same clock edge, where the ECP5's answer is undefined (the PE memories carry no_rw_check)
+    wire rw_same = rd_en && wr_en && rd_region == wr_region && rd_index == wr_index;
+    wire rd_ok = rd_en && !ctrl_busy && !rd_status && !rw_same;
     wire cmd_known = (cmd <= 3'd4);
     // a free equilibrium exists after FREE, until reset, UPDATE, or a write of x_t or a parameter
     reg have_free;
@@ -119,6 +123,7 @@ module core (
             if (wr_status) errors <= {NERR{1'b0}};
             if (wr_en && ctrl_busy && !wr_status) errors[STATUS_WRITE_BUSY] <= 1'b1;
             if (rd_en && ctrl_busy && !rd_status) errors[STATUS_READ_BUSY] <= 1'b1;
+            if (rd_en && !ctrl_busy && !rd_status && rw_same) errors[STATUS_RW_SAME] <= 1'b1;
             if (start && ctrl_busy) errors[STATUS_START_BUSY] <= 1'b1;
             if (start && !ctrl_busy && (wr_en || rd_en)) errors[STATUS_START_IO] <= 1'b1;
             if (start && !ctrl_busy && !wr_en && !rd_en && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
@@ -131,7 +136,7 @@ module core (
         end
     end
     assign error = |errors;
-    wire [15:0] status_word = {{(16-8-NERR){1'b0}}, errors, 6'd0, have_free, ctrl_busy};
+    wire [15:0] status_word = {errors, 6'd0, have_free, ctrl_busy};
     // CONST 14, the active lanes: 1..LANES
     localparam [DW-1:0] LANES_D = 48'd1;
     wire lanes_ok = (wr_data != {DW{1'b0}}) && (wr_data <= LANES_D);

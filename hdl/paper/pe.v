@@ -7,11 +7,14 @@
 // all lanes, each lane with its own activation streams and partial sums (docs/hardware.md "Pipelines"):
 //
 //   c0  the controller's index (every PE, every bank)
-//   c1  the PE's input registers: weight (and gradient-sum) read address; the banks' stream registers
-//   c2  weight / S out of the memory, activations out of the PE's input registers
-//   c3  the multiplier's operand registers
-//   c4  the product register (the DSP's output register)
-//   c5  the partial sum (acc, psum), or the gradient sum written back
+//   c1  the PE's input registers: weight (and gradient-sum) read address
+//   c2  the memories' read (a block RAM's array)
+//   c3  the memories' output registers (a block RAM's own: synth/absorb_regs.py), also the
+//       parameter port's; the activations out of the PE's input registers (the banks' streams
+//       leave a register there in c2)
+//   c4  the multiplier's operand registers (the DSP's input registers)
+//   c5  the product register (the DSP's output register)
+//   c6  the partial sum (acc, psum), or the gradient sum written back
 //
 //   forward walk   psum_n = sum_k a_k M[k][n]   -> column reduction -> drive of h1_n   (datapath.md "acc")
 //   backward walk  psum_k = sum_n M[k][n] b_n   -> row reduction    -> drive of x_k / h2 (datapath.md "acc")
@@ -51,9 +54,9 @@ module pe (
     // parameter port: read (data three cycles later: input register, memory, output register;
     // only while no walk runs) and write (one cycle after the input register)
     input  wire [9-1:0]            p_addr,
-    output reg  signed [16-1:0]      p_w,
-    output reg  signed [48-1:0]     p_s,
-    output reg  signed [32-1:0]      p_m,
+    output wire signed [16-1:0]      p_w,
+    output wire signed [48-1:0]     p_s,
+    output wire signed [32-1:0]      p_m,
     input  wire                       wr_w_en,     // weight <- wr_w
     input  wire                       wr_m_en,     // momentum <- wr_m
     input  wire                       wr_s_clr,    // gradient sum <- 0
@@ -112,16 +115,21 @@ module pe (
     localparam integer GSW = 48;
     localparam integer MW = 32;
 
-    // ---- the three memories
-    reg signed [WW-1:0]  w_mem [0:TILE-1];   // weights, fixed.weight Q(16,14)
-    reg signed [GSW-1:0] s_mem [0:TILE-1];   // exact gradient sums, 20 fraction bits
-    reg signed [MW-1:0]  m_mem [0:TILE-1];   // SGD momenta, fixed.moment Q(32,24)
-    reg signed [WW-1:0]  w_q;
-    reg signed [GSW-1:0] s_q;
-    reg signed [MW-1:0]  m_q;
+    // ---- the three memories. no_rw_check: no read whose answer is used meets a write of its
+    // address in one cycle (the accumulation reads and writes each S two cycles apart, the
+    // optimizer reads a parameter long before its write-back, the host port refuses a read
+    // beside a write of its address), so Yosys need not emulate the Verilog read-before-write (a
+    // comparator and a LUT level after the block RAM's output, which the output register then
+    // could not absorb: synth/absorb_regs.py)
+    (* no_rw_check *) reg signed [WW-1:0]  w_mem [0:TILE-1];   // weights, fixed.weight Q(16,14)
+    (* no_rw_check *) reg signed [GSW-1:0] s_mem [0:TILE-1];   // exact gradient sums, 20 fraction bits
+    (* no_rw_check *) reg signed [MW-1:0]  m_mem [0:TILE-1];   // SGD momenta, fixed.moment Q(32,24)
+    reg signed [WW-1:0]  w_q, w_o;
+    reg signed [GSW-1:0] s_q, s_o;
+    reg signed [MW-1:0]  m_q, m_o;
     wire [9-1:0] w_ra = mac_en_i ? widx_i : p_addr_i;
     wire [9-1:0] s_ra = gacc_en_i ? widx_i : p_addr_i;
-    // the accumulation's write (cycle c4) or the parameter port's clear
+    // the accumulation's write (cycle c6) or the parameter port's clear
     wire s_we;
     wire [9-1:0] s_wa;
     wire signed [GSW-1:0] s_wd;
@@ -137,74 +145,62 @@ module pe (
         if (wr_m_en_i) m_mem[wr_addr_i] <= wr_m_i;
         m_q <= m_mem[p_addr_i];
     end
-    // the parameter port's output registers: a block RAM's read (5.8 ns clock-to-output on an ECP5
-    // DP16KD without its output register) ends here, not in the core's unit multiplexer
+    // ---- c3: the memories' output registers, read by nothing else than registers and the
+    // operand multiplexer: a block RAM's read (5.8 ns clock-to-output on an ECP5 DP16KD without
+    // its output register) ends in them, and synth/absorb_regs.py moves them into the block RAM
+    // (REGMODE OUTREG). They are the parameter port's output registers too.
     always @(posedge clk) begin
-        p_w <= w_q;
-        p_s <= s_q;
-        p_m <= m_q;
+        w_o <= w_q;
+        s_o <= s_q;
+        m_o <= m_q;
     end
+    assign p_w = w_o;
+    assign p_s = s_o;
+    assign p_m = m_o;
 
-    // ---- c2: the control of the cycle before, beside the memory outputs and the streams
-    reg mac_1, fwd_1, first_1, last_1, gacc_1, minus_1;
-    reg [5-1:0] idx_1;
-    reg [9-1:0] widx_1;
-    // ---- c3: the operand registers; c4: the product register
+    // ---- the control, one register a stage: _2 beside the memories' read (c2), _3 beside
+    // their output registers (c3), _4 beside the operand registers (c4), _5 beside the product
     reg mac_2, fwd_2, first_2, last_2, gacc_2, minus_2;
     reg [5-1:0] idx_2;
     reg [9-1:0] widx_2;
     reg mac_3, fwd_3, first_3, last_3, gacc_3, minus_3;
     reg [5-1:0] idx_3;
     reg [9-1:0] widx_3;
-    reg signed [GSW-1:0] s_q2;
+    reg mac_4, fwd_4, first_4, last_4, gacc_4, minus_4;
+    reg [5-1:0] idx_4;
+    reg [9-1:0] widx_4;
+    reg mac_5, fwd_5, first_5, last_5, gacc_5, minus_5;
+    reg [5-1:0] idx_5;
+    reg [9-1:0] widx_5;
+    reg signed [GSW-1:0] s_o2;
     always @(posedge clk) begin
         if (rst) begin
-            mac_1 <= 1'b0;
-            gacc_1 <= 1'b0;
-            mac_2 <= 1'b0;
-            gacc_2 <= 1'b0;
-            mac_3 <= 1'b0;
-            gacc_3 <= 1'b0;
+            {mac_2, mac_3, mac_4, mac_5} <= 4'b0000;
+            {gacc_2, gacc_3, gacc_4, gacc_5} <= 4'b0000;
         end else begin
-            mac_1 <= mac_en_i;
-            gacc_1 <= gacc_en_i;
-            mac_2 <= mac_1;
-            gacc_2 <= gacc_1;
-            mac_3 <= mac_2;
-            gacc_3 <= gacc_2;
+            {mac_2, mac_3, mac_4, mac_5} <= {mac_en_i, mac_2, mac_3, mac_4};
+            {gacc_2, gacc_3, gacc_4, gacc_5} <= {gacc_en_i, gacc_2, gacc_3, gacc_4};
         end
-        fwd_1 <= mac_fwd_i;
-        first_1 <= mac_first_i;
-        last_1 <= mac_last_i;
-        minus_1 <= gacc_minus_i;
-        idx_1 <= mac_out_idx_i;
-        widx_1 <= widx_i;
-        fwd_2 <= fwd_1;
-        first_2 <= first_1;
-        last_2 <= last_1;
-        minus_2 <= minus_1;
-        idx_2 <= idx_1;
-        widx_2 <= widx_1;
-        s_q2 <= s_q;
-        fwd_3 <= fwd_2;
-        first_3 <= first_2;
-        last_3 <= last_2;
-        minus_3 <= minus_2;
-        idx_3 <= idx_2;
-        widx_3 <= widx_2;
+        {fwd_2, fwd_3, fwd_4, fwd_5} <= {mac_fwd_i, fwd_2, fwd_3, fwd_4};
+        {first_2, first_3, first_4, first_5} <= {mac_first_i, first_2, first_3, first_4};
+        {last_2, last_3, last_4, last_5} <= {mac_last_i, last_2, last_3, last_4};
+        {minus_2, minus_3, minus_4, minus_5} <= {gacc_minus_i, minus_2, minus_3, minus_4};
+        {idx_2, idx_3, idx_4, idx_5} <= {mac_out_idx_i, idx_2, idx_3, idx_4};
+        {widx_2, widx_3, widx_4, widx_5} <= {widx_i, widx_2, widx_3, widx_4};
+        s_o2 <= s_o;
     end
 
     // The multipliers: w * a_l, w * b_l in every lane l, or (accumulation, lane 0) a * b. The
     // weight operand register is shared by the lanes.
     wire signed [16-1:0] w_ext;
     wire signed [16-1:0] a_ext;
-    fxp_sat #(.WI(WW), .WO(16), .WRAP(1)) u_w_ext (.v(w_q), .q(w_ext));
+    fxp_sat #(.WI(WW), .WO(16), .WRAP(1)) u_w_ext (.v(w_o), .q(w_ext));
     fxp_sat #(.WI(SW), .WO(16), .WRAP(1)) u_a_ext (.v(a_in_i[SW-1:0]), .q(a_ext));
-    wire signed [16-1:0] op_a = gacc_1 ? a_ext : w_ext;
+    wire signed [16-1:0] op_a = gacc_3 ? a_ext : w_ext;
     reg signed [16-1:0] op_a_r;
     always @(posedge clk) op_a_r <= op_a;
     wire signed [32-1:0] prod0;   // lane 0's product: also the gradient accumulation's
-    // ---- c5: partial sums (a product of a weight and a state fits the accumulator exactly)
+    // ---- c6: partial sums (a product of a weight and a state fits the accumulator exactly)
     reg [LANES*AW-1:0] acc;
     wire [LANES*AW-1:0] acc_next;
     genvar l;
@@ -212,7 +208,7 @@ module pe (
         for (l = 0; l < LANES; l = l + 1) begin : g_lane
             wire signed [SW-1:0] a_l = a_in_i[l*SW +: SW];
             wire signed [SW-1:0] b_l = b_in_i[l*SW +: SW];
-            wire signed [SW-1:0] op_b = (fwd_1 && !gacc_1) ? a_l : b_l;
+            wire signed [SW-1:0] op_b = (fwd_3 && !gacc_3) ? a_l : b_l;
             reg signed [SW-1:0] op_b_r;
             reg signed [32-1:0] prod_l;
             always @(posedge clk) begin
@@ -225,36 +221,36 @@ module pe (
             wire signed [AW-1:0] prod_acc;
             fxp_sat #(.WI(32), .WO(AW), .WRAP(1)) u_prod_acc (.v(prod_l), .q(prod_acc));
             wire signed [AW-1:0] acc_l = acc[l*AW +: AW];
-            assign acc_next[l*AW +: AW] = (first_3 ? {AW{1'b0}} : acc_l) + prod_acc;
+            assign acc_next[l*AW +: AW] = (first_5 ? {AW{1'b0}} : acc_l) + prod_acc;
         end
     endgenerate
 
     // only the valid bit is reset: the sums start at each first product and are read when valid
     always @(posedge clk) begin
         if (rst) psum_valid <= 1'b0;
-        else psum_valid <= mac_3 && last_3;
-        if (mac_3) begin
+        else psum_valid <= mac_5 && last_5;
+        if (mac_5) begin
             acc <= acc_next;
-            if (last_3) begin
+            if (last_5) begin
                 psum <= acc_next;
-                psum_fwd <= fwd_3;
-                psum_idx <= idx_3;
+                psum_fwd <= fwd_5;
+                psum_idx <= idx_5;
             end
         end
     end
 
-    // gradient accumulation, one adder a cycle: in the minus item's c3 the delayed memory output
-    // holds the old S and the product register the plus product (the plus item's c4), so
-    // s_part = S - a+ b+; in its c4 the minus product follows and S - a+ b+ + a- b- is written
+    // gradient accumulation, one adder a cycle: in the minus item's c4 the delayed memory output
+    // holds the old S and the product register the plus product (the plus item's c5), so
+    // s_part = S - a+ b+; in its c5 the minus product follows and S - a+ b+ + a- b- is written
     wire signed [GSW-1:0] prod_gs;
     fxp_sat #(.WI(32), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod0), .q(prod_gs));
     reg signed [GSW-1:0] s_part;
     always @(posedge clk) begin
-        if (gacc_2 && minus_2) s_part <= s_q2 - prod_gs;
+        if (gacc_4 && minus_4) s_part <= s_o2 - prod_gs;
     end
-    wire gacc_we = gacc_3 && minus_3;
+    wire gacc_we = gacc_5 && minus_5;
     assign s_we = gacc_we || wr_s_clr_i;
-    assign s_wa = gacc_we ? widx_3 : wr_addr_i;
+    assign s_wa = gacc_we ? widx_5 : wr_addr_i;
     assign s_wd = gacc_we ? s_part + prod_gs : {GSW{1'b0}};
 endmodule
 

@@ -4,7 +4,8 @@
 //   PLUS       from the free equilibrium; T steps with coeff_plus, pull c2_plus * u; keep a+, b+
 //   MINUS_ACC  from the free equilibrium; T steps with coeff_minus, pull c2_minus * u; then the
 //              gradient accumulation S += -(a+ b+ - a- b-) of each active lane in turn (lanes_m1 + 1
-//              of 1; 2 kt nt cycles each, the "+1 step")
+//              of 1; 2 kt nt cycles each, the "+1 step"), then 5 cycles until the PEs' last
+//              gradient-sum write lands
 //   UPDATE     SGD on every parameter: the 1376 parameter indices go one every 29 cycles (the
 //              optimizer's initiation interval) into the core's parameter port and the optimizer,
 //              which writes w, m and S = 0 back; the command ends when the last write-back is done
@@ -14,9 +15,9 @@
 //
 // A relaxation step walks the PE tiles twice, 160 cycles: forward (n outer, k inner:
 // column partial sums for h1), then backward (k outer, n inner: row partial sums for x, h2);
-// then it drains the PE and reduction pipelines (at least 7 cycles) and waits until both neuron
-// pipelines are idle (36 cycles in all), and commits the new activations by turning the
-// banks' activation page (1 cycle): 197 cycles a step. Every command but UPDATE acts on all 1
+// then it drains the PE and reduction pipelines (at least 8 cycles) and waits until both neuron
+// pipelines are idle (37 cycles in all), and commits the new activations by turning the
+// banks' activation page (1 cycle): 198 cycles a step. Every command but UPDATE acts on all 1
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
 // pass, one neuron of one lane a cycle, lanes outer, then 3 cycles for the banks' last write
 // (23 cycles each).
@@ -88,7 +89,7 @@ module controller (
                      CMD_GEN_STEP = 3'd4;
     localparam [3:0] S_IDLE = 4'd0, S_INIT = 4'd1, S_WALK = 4'd2, S_DRAIN = 4'd3, S_COMMIT = 4'd4,
                      S_SAVE = 4'd5, S_GACC = 4'd6, S_UPD = 4'd7, S_DONE = 4'd8,
-                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10;
+                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10, S_ACC_TAIL = 4'd11;
     localparam integer HW = 11;
 
     reg [3:0] state;
@@ -200,8 +201,8 @@ module controller (
                     end
                 end
                 S_DRAIN: begin
-                    if (drain != 4'd7) drain <= drain + 4'd1;
-                    if (drain == 4'd7 && k_idle && n_idle) state <= S_COMMIT;
+                    if (drain != 4'd8) drain <= drain + 4'd1;
+                    if (drain == 4'd8 && k_idle && n_idle) state <= S_COMMIT;
                 end
                 S_COMMIT: begin
                     step <= step + 1'b1;
@@ -235,7 +236,8 @@ module controller (
                                 kk <= {5{1'b0}};
                                 if (glane == lanes_m1) begin
                                     glane <= {1{1'b0}};
-                                    state <= S_DONE;
+                                    drain <= 4'd0;
+                                    state <= S_ACC_TAIL;
                                 end else begin
                                     glane <= glane + 1'b1;
                                 end
@@ -257,6 +259,11 @@ module controller (
                     end
                 end
                 S_UPD_WAIT: if (!upd_pending) state <= S_DONE;
+                S_ACC_TAIL: begin
+                    // until the PEs' last gradient-sum write has landed: a read after done finds it
+                    drain <= drain + 4'd1;
+                    if (drain == 4'd4) state <= S_DONE;
+                end
                 S_CLEAR: begin
                     if (ucnt == 7'd79) begin
                         ucnt <= {7{1'b0}};
