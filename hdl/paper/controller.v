@@ -4,7 +4,7 @@
 //   PLUS       from the free equilibrium; T steps with coeff_plus, pull c2_plus * u; keep a+, b+
 //   MINUS_ACC  from the free equilibrium; T steps with coeff_minus, pull c2_minus * u; then the
 //              gradient accumulation S += -(a+ b+ - a- b-) of each active lane in turn (lanes_m1 + 1
-//              of 1; 2 kt nt cycles each, the "+1 step"), then 5 cycles until the PEs' last
+//              of 1; 2 kt nt cycles each, the "+1 step"), then 6 cycles until the PEs' last
 //              gradient-sum write lands
 //   UPDATE     SGD on every parameter: the 24896 parameter indices go one every 29 cycles (the
 //              optimizer's initiation interval) into the core's parameter port and the optimizer,
@@ -262,7 +262,7 @@ module controller (
                 S_ACC_TAIL: begin
                     // until the PEs' last gradient-sum write has landed: a read after done finds it
                     drain <= drain + 4'd1;
-                    if (drain == 4'd4) state <= S_DONE;
+                    if (drain == 4'd5) state <= S_DONE;
                 end
                 S_CLEAR: begin
                     if (ucnt == 9'd383) begin

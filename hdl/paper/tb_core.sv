@@ -38,7 +38,7 @@ module tb_core;
     // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
     // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
     localparam longint MODEL_FREE = 243356;
-    localparam longint MODEL_MINUS_ACC = 244102;
+    localparam longint MODEL_MINUS_ACC = 244103;
     localparam longint MODEL_UPDATE = 722008;
     localparam longint MODEL_GEN_STEP = 244140;
     localparam longint MODEL_ACC_LANE = 768;   // the accumulation of one lane

@@ -38,7 +38,7 @@ module tb_core;
     // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
     // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
     localparam longint MODEL_FREE = 25376;
-    localparam longint MODEL_MINUS_ACC = 25738;
+    localparam longint MODEL_MINUS_ACC = 25739;
     localparam longint MODEL_UPDATE = 92824;
     localparam longint MODEL_GEN_STEP = 25771;
     localparam longint MODEL_ACC_LANE = 384;   // the accumulation of one lane

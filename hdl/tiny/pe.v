@@ -14,7 +14,7 @@
 //       leave a register there in c2)
 //   c4  the multiplier's operand registers (the DSP's input registers)
 //   c5  the product register (the DSP's output register)
-//   c6  the partial sum (acc, psum), or the gradient sum written back
+//   c6  the partial sum (acc, psum), or the new gradient sum (written in c7)
 //
 //   forward walk   psum_n = sum_k a_k M[k][n]   -> column reduction -> drive of h1_n   (datapath.md "acc")
 //   backward walk  psum_k = sum_n M[k][n] b_n   -> row reduction    -> drive of x_k / h2 (datapath.md "acc")
@@ -129,10 +129,11 @@ module pe (
     reg signed [MW-1:0]  m_q, m_o;
     wire [7-1:0] w_ra = mac_en_i ? widx_i : p_addr_i;
     wire [7-1:0] s_ra = gacc_en_i ? widx_i : p_addr_i;
-    // the accumulation's write (cycle c6) or the parameter port's clear
-    wire s_we;
-    wire [7-1:0] s_wa;
-    wire signed [GSW-1:0] s_wd;
+    // the accumulation's write or the parameter port's clear, registered (c7): the sum's carry
+    // chain and the selects end in flip-flops, and the block RAM's write port starts at them
+    reg s_we;
+    reg [7-1:0] s_wa;
+    reg signed [GSW-1:0] s_wd;
     always @(posedge clk) begin
         if (wr_w_en_i) w_mem[wr_addr_i] <= wr_w_i;
         w_q <= w_mem[w_ra];
@@ -241,7 +242,8 @@ module pe (
 
     // gradient accumulation, one adder a cycle: in the minus item's c4 the delayed memory output
     // holds the old S and the product register the plus product (the plus item's c5), so
-    // s_part = S - a+ b+; in its c5 the minus product follows and S - a+ b+ + a- b- is written
+    // s_part = S - a+ b+; in its c5 the minus product follows and S - a+ b+ + a- b- is
+    // registered (c6) and written (c7)
     wire signed [GSW-1:0] prod_gs;
     fxp_sat #(.WI(32), .WO(GSW), .WRAP(1)) u_prod_gs (.v(prod0), .q(prod_gs));
     reg signed [GSW-1:0] s_part;
@@ -249,9 +251,12 @@ module pe (
         if (gacc_4 && minus_4) s_part <= s_o2 - prod_gs;
     end
     wire gacc_we = gacc_5 && minus_5;
-    assign s_we = gacc_we || wr_s_clr_i;
-    assign s_wa = gacc_we ? widx_5 : wr_addr_i;
-    assign s_wd = gacc_we ? s_part + prod_gs : {GSW{1'b0}};
+    always @(posedge clk) begin
+        if (rst) s_we <= 1'b0;
+        else s_we <= gacc_we || wr_s_clr_i;
+        s_wa <= gacc_we ? widx_5 : wr_addr_i;
+        s_wd <= gacc_we ? s_part + prod_gs : {GSW{1'b0}};
+    end
 endmodule
 
 `default_nettype wire

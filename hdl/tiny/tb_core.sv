@@ -38,7 +38,7 @@ module tb_core;
     // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
     // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
     localparam longint MODEL_FREE = 4008;
-    localparam longint MODEL_MINUS_ACC = 4150;
+    localparam longint MODEL_MINUS_ACC = 4151;
     localparam longint MODEL_UPDATE = 39928;
     localparam longint MODEL_GEN_STEP = 4183;
     localparam longint MODEL_ACC_LANE = 160;   // the accumulation of one lane

@@ -113,7 +113,7 @@ fn hdl_writes_the_core_or_names_the_field_and_writes_nothing() {
     let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tiny.yaml");
     let (ok, err) = floweqprop(&["hdl", "--config", tiny, "--out", out.to_str().unwrap()]);
     assert!(ok, "{err}");
-    assert!(err.contains("1.2465x the ideal"), "{err}");
+    assert!(err.contains("1.2466x the ideal"), "{err}");
     assert!(out.join("core.v").exists() && out.join("tb_core.sv").exists());
 
     let text = std::fs::read_to_string(tiny)
@@ -357,7 +357,7 @@ fn report_without_synthesis_gives_the_cycle_model() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("Cycles per training sample: 12316.2"), "{text}");
+    assert!(text.contains("Cycles per training sample: 12317.2"), "{text}");
     assert_eq!(text.matches("make synth CONFIG=tiny").count(), 3, "{text}");
     assert!(text.contains("100 assumed") && !none.exists(), "{text}");
 }
