@@ -30,8 +30,9 @@ Usage: absorb_regs.py NETLIST_JSON [--out FILE] [--summary FILE]   (in place wit
 """
 import argparse
 import json
-import sys
 from collections import defaultdict
+
+from netlist import Netlist, load_top
 
 
 def ff_ok(cell, clk):
@@ -53,56 +54,14 @@ def width(v):
     return int(v, 2) if set(v) <= {"0", "1"} and len(v) > 8 else int(v)
 
 
-class Netlist:
-    def __init__(self, mod):
-        self.mod = mod
-        self.cells = mod["cells"]
-        self.driver, self.sinks = {}, defaultdict(list)
-        for name, cell in self.cells.items():
-            dirs = cell.get("port_directions", {})
-            for port, bits in cell["connections"].items():
-                for b in bits:
-                    if isinstance(b, int):
-                        if dirs.get(port) == "output":
-                            self.driver[b] = (name, port)
-                        else:
-                            self.sinks[b].append((name, port))
-        self.port_bits = {b for p in mod["ports"].values() for b in p["bits"] if isinstance(b, int)}
-        self.replace = {}   # a deleted flip-flop's Q bit -> the bit that now carries it
-        self.removed = set()
-
-    def bit(self, cell, pin):
-        b = self.cells[cell]["connections"].get(pin, ["x"])[0]
-        return b if isinstance(b, int) else None
-
-    def outputs_to_ffs(self, bits, clk):
-        """Every bit read only by flip-flops the block's output register can replace."""
-        return all(
-            b not in self.port_bits
-            and self.sinks.get(b)
-            and all(port == "DI" and s not in self.removed and ff_ok(self.cells[s], clk) for s, port in self.sinks[b])
-            for b in bits
-        )
-
-    def absorb_outputs(self, cell, pins):
-        """The flip-flops after `pins` of `cell` go; the pins drive what they drove."""
-        c = self.cells[cell]["connections"]
-        for pin in pins:
-            ffs = [s for s, _ in self.sinks[c[pin][0]]]
-            q = self.cells[ffs[0]]["connections"]["Q"][0]
-            c[pin] = [q]
-            for s in ffs:
-                self.replace[self.cells[s]["connections"]["Q"][0]] = q
-                self.removed.add(s)
-
-    def finish(self):
-        for s in self.removed:
-            del self.cells[s]
-        for cell in self.cells.values():
-            for port, bits in cell["connections"].items():
-                cell["connections"][port] = [self.replace.get(b, b) if isinstance(b, int) else b for b in bits]
-        for net in self.mod["netnames"].values():
-            net["bits"] = [self.replace.get(b, b) if isinstance(b, int) else b for b in net["bits"]]
+def outputs_to_ffs(n, bits, clk):
+    """Every bit read only by flip-flops a block's output register can replace."""
+    return all(
+        b not in n.port_bits
+        and n.sinks.get(b)
+        and all(port == "DI" and s not in n.removed and ff_ok(n.cells[s], clk) for s, port in n.sinks[b])
+        for b in bits
+    )
 
 
 def block_rams(n, summary):
@@ -116,7 +75,7 @@ def block_rams(n, summary):
             used = [pin for pin in pins if n.bit(name, pin) is not None and n.sinks.get(n.bit(name, pin))]
             if not used or p.get(f"REGMODE_{side}", "NOREG") != "NOREG":
                 continue
-            if not n.outputs_to_ffs([n.bit(name, pin) for pin in used], c.get(f"CLK{side}")):
+            if not outputs_to_ffs(n, [n.bit(name, pin) for pin in used], c.get(f"CLK{side}")):
                 summary["bram_ports_kept"] += 1
                 continue
             summary["bram_ffs"] += sum(len(n.sinks[n.bit(name, pin)]) for pin in used)
@@ -138,7 +97,7 @@ def multipliers(n, clk, summary):
     registered = set()
     for name in mults:
         used = [f"P{i}" for i in range(36) if n.bit(name, f"P{i}") is not None and n.sinks.get(n.bit(name, f"P{i}"))]
-        if used and n.outputs_to_ffs([n.bit(name, pin) for pin in used], clk):
+        if used and outputs_to_ffs(n, [n.bit(name, pin) for pin in used], clk):
             summary["mult_ffs"] += sum(len(n.sinks[n.bit(name, pin)]) for pin in used)
             n.absorb_outputs(name, used)
             p = n.cells[name]["parameters"]
@@ -193,15 +152,8 @@ def main():
     ap.add_argument("--out", help="where to write the result (default: in place)")
     ap.add_argument("--summary", help="write what changed as JSON here")
     a = ap.parse_args()
-    try:
-        with open(a.netlist) as f:
-            design = json.load(f)
-    except (OSError, ValueError) as e:
-        sys.exit(f"absorb_regs: {a.netlist}: {e}")
-    tops = [name for name, m in design["modules"].items() if m.get("attributes", {}).get("top")]
-    if len(tops) != 1:
-        sys.exit(f"absorb_regs: {a.netlist}: expected one top module, found {tops}")
-    n = Netlist(design["modules"][tops[0]])
+    design, top = load_top(a.netlist, "absorb_regs")
+    n = Netlist(top)
     clocks = {tuple(c["connections"]["CLK"]) for c in n.cells.values() if c["type"] == "TRELLIS_FF"}
     summary = defaultdict(int)
     block_rams(n, summary)

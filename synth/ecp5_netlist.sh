@@ -5,7 +5,7 @@
 # netlist nextpnr-ecp5 reads. The ecp5.json of an earlier synthesis is reused when its rtl/ holds
 # the same Verilog files as DIR/rtl, its Yosys run succeeded with the tools of FPGA_VENV (the
 # "tools" of its flow.json), it is newer than synth/ecp5.ys and synth/absorb_regs.py ran on it
-# (ecp5_absorbed.json, newer than the script): DIR/ecp5 (this script's own
+# (ecp5_absorbed.json, newer than it and synth/netlist.py): DIR/ecp5 (this script's own
 # synthesis) first, then each SYNTH_DIR (make passes make fpga-check's and make fpga's). Otherwise
 # it synthesizes into DIR/ecp5 (FPGA_SYNTH_ONLY=1 synth/fpga.sh, about 2.5 minutes for tiny here).
 # Paths are relative to the repository (the YoWASP Yosys sees the working directory).
@@ -18,7 +18,7 @@ shopt -s nullglob
 
 reusable() { # reusable SYNTH_DIR: whether its ecp5.json is the netlist of DIR/rtl with these tools
     local s=$1 f
-    [ -f "$s/ecp5.json" ] && [ -f "$s/flow.json" ] && [ "$s/ecp5.json" -nt "$here/ecp5.ys" ] && [ "$s/ecp5_absorbed.json" -nt "$here/absorb_regs.py" ] || return 1
+    [ -f "$s/ecp5.json" ] && [ -f "$s/flow.json" ] && [ "$s/ecp5.json" -nt "$here/ecp5.ys" ] && [ "$s/ecp5_absorbed.json" -nt "$here/absorb_regs.py" ] && [ "$s/ecp5_absorbed.json" -nt "$here/netlist.py" ] || return 1
     for f in "$dir"/rtl/*.v; do cmp -s "$f" "$s/rtl/$(basename "$f")" || return 1; done
     for f in "$s"/rtl/*.v; do [ -f "$dir/rtl/$(basename "$f")" ] || return 1; done
     python3 - "$s/flow.json" "$venv/versions.txt" <<'PY'

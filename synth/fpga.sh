@@ -35,7 +35,7 @@ cd "$dir"
 shopt -s nullglob
 rtl=(rtl/*.v)
 [ ${#rtl[@]} -gt 0 ] || { echo "fpga: no Verilog in $dir/rtl"; exit 1; }
-key="$(cat "${rtl[@]}" "$here/absorb_regs.py" | sha256sum | cut -c1-16) $device $package $freq ${lpf:-no-lpf} ${NEXTPNR_ARGS:-}"
+key="$(cat "${rtl[@]}" "$here/absorb_regs.py" "$here/netlist.py" | sha256sum | cut -c1-16) $device $package $freq ${lpf:-no-lpf} ${NEXTPNR_ARGS:-}"
 resume=0
 if [ "${FPGA_SYNTH_ONLY:-0}" != 1 ] && [ "${FPGA_FRESH:-0}" != 1 ] && [ -f placed.json ] && [ -f flow.json ] \
     && [ "$(cat placed.key 2>/dev/null)" = "$key" ]; then

@@ -16,10 +16,11 @@ A routed net costs about 65 ps a tile on the ECP5 (the routed tiny core at e7371
 Usage: long_nets.py PLACED_JSON [--min-span TILES] [--top N]
 """
 import argparse
-import json
 import re
 import sys
 from collections import defaultdict
+
+from netlist import Netlist, load_top
 
 LOC = re.compile(r"X(\d+)/Y(\d+)/")
 INDEX = re.compile(r"\[\d+\]")
@@ -31,36 +32,17 @@ def main():
     ap.add_argument("--min-span", type=int, default=40, help="list nets reaching this many tiles (default 40)")
     ap.add_argument("--top", type=int, default=40, help="groups to list (default 40)")
     a = ap.parse_args()
-    try:
-        with open(a.placed) as f:
-            design = json.load(f)
-    except (OSError, ValueError) as e:
-        sys.exit(f"long_nets: {a.placed}: {e}")
-    modules = design.get("modules", {})
-    if len(modules) != 1:
-        sys.exit(f"long_nets: {a.placed}: expected one module (a design nextpnr wrote), found {len(modules)}")
-    top = next(iter(modules.values()))
-
-    driver = {}   # bit -> (x, y, "CELLTYPE.PORT")
-    sinks = defaultdict(list)
-    unplaced = 0
-    for name, cell in top["cells"].items():
+    _, top = load_top(a.placed, "long_nets")
+    n = Netlist(top)
+    loc = {}   # cell -> (x, y), from nextpnr's placement
+    for name, cell in n.cells.items():
         m = LOC.match(cell.get("attributes", {}).get("NEXTPNR_BEL", ""))
-        if not m:
-            unplaced += 1
-            continue
-        xy = (int(m.group(1)), int(m.group(2)))
-        dirs = cell.get("port_directions", {})
-        for port, bits in cell["connections"].items():
-            for b in bits:
-                if not isinstance(b, int):
-                    continue
-                if dirs.get(port) == "output":
-                    driver[b] = (xy[0], xy[1], f"{cell['type']}.{port}")
-                else:
-                    sinks[b].append(xy)
-    if unplaced and not driver:
+        if m:
+            loc[name] = (int(m.group(1)), int(m.group(2)))
+    if not loc:
         sys.exit(f"long_nets: {a.placed}: no cell carries a NEXTPNR_BEL attribute: not a placed design")
+    driver = {b: (*loc[c], f"{n.cells[c]['type']}.{port}") for b, (c, port) in n.driver.items() if c in loc}
+    sinks = {b: [loc[c] for c, _ in ss if c in loc] for b, ss in n.sinks.items()}
 
     # one entry per net name (the shortest name of a bit: nextpnr keeps aliases)
     name_of = {}
