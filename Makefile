@@ -233,18 +233,21 @@ SMOKE_OUT ?= $(SMOKE_DIR)/report
 fpga-tools:
 	synth/fpga_tools.sh $(FPGA_VENV)
 
-fpga: $(BIN) fpga-tools
+# the core rendered into FPGA_DIR/rtl, then synth/fpga.sh there ($(1): more of its environment)
+define fpga_core
 	@mkdir -p $(FPGA_DIR)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
-	FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
+	$(1) FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
+endef
+
+fpga: $(BIN) fpga-tools
+	$(call fpga_core,)
 	$(BIN) report --fpga-dir $(FPGA_DIR) --config $(CONFIG_FILE)
 
 # Placement only (minutes for tiny and small, about 90 for paper-fpga): nextpnr's Fmax estimate
 # and FPGA_DIR/long_nets.txt; a later `make fpga` with the same settings routes this placement.
 fpga-place: $(BIN) fpga-tools
-	@mkdir -p $(FPGA_DIR)
-	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
-	FPGA_PLACE_ONLY=1 FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
+	$(call fpga_core,FPGA_PLACE_ONLY=1)
 
 # The cheap check CI runs (a place and route of even the tiny core takes most of an hour here):
 # synth_ecp5 of the core only, failing when a memory is left to flip-flops or the netlist needs
