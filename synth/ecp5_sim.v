@@ -122,12 +122,20 @@ module DP16KD(
     wire [35:0] hit_a = wa == wb ? msk_b : 36'd0;
     wire [35:0] hit_b = wa == wb ? msk_a : 36'd0;
     wire [35:0] both = hit_a & hit_b;   // bytes both ports write
-    final
+    // this block RAM's own count, printed with its instance path at the end (the netlist's names
+    // say which memory of the RTL it holds)
+    longint unsigned own_collisions = 0;
+    time first_t = 0;
+    integer first_w = 0;
+    final begin
+        if (own_collisions != 0)
+            $display("ecp5_sim: %m: %0d collision cycles, the first at %0t (word %0d)", own_collisions, first_t, first_w);
         if (!ecp5_sim::reported) begin
             ecp5_sim::reported = 1'b1;
             $display("ecp5_sim: %0d block RAM cycles read or wrote bytes that the other port wrote (undefined): data inverted",
                      ecp5_sim::collisions);
         end
+    end
 
     always @(posedge CLKA) begin
         if (RSTA || RSTB) $fatal(1, "DP16KD %m: RST asserted: the output reset is not modelled");
@@ -148,8 +156,14 @@ module DP16KD(
             else
                 dob <= old_b[17:0] ^ hit_b[17:0];
         end
-        if ((sel_a && !W36 && !WEA && |hit_a) || (sel_b && !WEB && |hit_b) || |both)
+        if ((sel_a && !W36 && !WEA && |hit_a) || (sel_b && !WEB && |hit_b) || |both) begin
             ecp5_sim::collisions = ecp5_sim::collisions + 1;
+            if (own_collisions == 0) begin
+                first_t = $time;
+                first_w = wa;
+            end
+            own_collisions = own_collisions + 1;
+        end
         if (be_a != 4'd0 && be_b != 4'd0 && wa == wb) begin   // x18: both ports write one word
             mem[wa] <= ((new_a[17:0] & msk_a[17:0]) | (new_b[17:0] & ~msk_a[17:0])) ^ both[17:0];
         end else begin
