@@ -42,6 +42,11 @@ impl Error {
         Error::Invalid { field: field.to_string(), value: value.to_string(), why: why.to_string() }
     }
 
+    /// What is wrong in the file `origin` (a missing or malformed field, a failed stage).
+    pub fn data(origin: &Path, message: impl ToString) -> Error {
+        Error::Data { origin: origin.display().to_string(), message: message.to_string() }
+    }
+
     pub fn checkpoint(path: &Path, message: impl ToString) -> Error {
         Error::Checkpoint { path: path.to_path_buf(), message: message.to_string() }
     }

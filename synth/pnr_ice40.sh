@@ -4,7 +4,7 @@
 # Flattens a fresh netlist of synth/ice40.ys and runs nextpnr-ice40 with --report: DIR/ice40_pnr.json
 # holds Fmax and utilisation. When nextpnr fails (packing, placement) or times out, the reason
 # goes to DIR/ice40_pnr_skipped.txt, which the report shows. The device must match
-# report::UP5K (src/report.rs).
+# report::synth::UP5K (src/report/synth.rs).
 set -euo pipefail
 dir=$1 limit=$2
 here=$(cd "$(dirname "$0")" && pwd)

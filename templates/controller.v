@@ -4,7 +4,7 @@
 //   PLUS       from the free equilibrium; T steps with coeff_plus, pull c2_plus * u; keep a+, b+
 //   MINUS_ACC  from the free equilibrium; T steps with coeff_minus, pull c2_minus * u; then the
 //              gradient accumulation S += -(a+ b+ - a- b-) of each active lane in turn (lanes_m1 + 1
-//              of ${ c.lanes }$; 2 kt nt cycles each, the "+1 step"), then ${ crate::hdl::params::ACC_TAIL }$ cycles until the PEs' last
+//              of ${ c.lanes }$; 2 kt nt cycles each, the "+1 step"), then ${ crate::hdl::cycles::ACC_TAIL }$ cycles until the PEs' last
 //              gradient-sum write lands
 //   UPDATE     SGD on every parameter: the ${ c.np() }$ parameter indices go one every ${ c.sgd.interval }$ cycles (the
 //              optimizer's initiation interval) into the core's parameter port and the optimizer,
@@ -19,7 +19,7 @@
 // pipelines are idle (${ c.drain_cycles }$ cycles in all), and commits the new activations by turning the
 // banks' activation page (1 cycle): ${ c.step_cycles }$ cycles a step. Every command but UPDATE acts on all ${ c.lanes }$
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
-// pass, one neuron of one lane a cycle, lanes outer, then ${ crate::hdl::params::PASS_TAIL }$ cycles for the banks' last write
+// pass, one neuron of one lane a cycle, lanes outer, then ${ crate::hdl::cycles::PASS_TAIL }$ cycles for the banks' last write
 // (${ c.pass_cycles() }$ cycles each).
 // The bias gradients ride on the accumulation walk: a K-side neuron's pair of items meets n = 0,
 // an N-side neuron's meets k = 0.
@@ -111,7 +111,7 @@ module controller (
     localparam integer LANES = ${ c.lanes }$;
     // a pass's items while pcount < MAXN; then PASS_TAIL cycles until the banks' last write lands
     // (they register the pass signals, read, register what they read, then write)
-    localparam integer PASS_TAIL = ${ crate::hdl::params::PASS_TAIL }$;
+    localparam integer PASS_TAIL = ${ crate::hdl::cycles::PASS_TAIL }$;
     wire pass_item = ({{(30-${ c.li_w }$){1'b0}}, pcount} < MAXN);
     wire pass_end = ({{(30-${ c.li_w }$){1'b0}}, pcount} == MAXN + PASS_TAIL - 1);
     // the last neuron of a lane: the next lane, or after the last lane the last write
@@ -262,7 +262,7 @@ module controller (
                 S_ACC_TAIL: begin
                     // until the PEs' last gradient-sum write has landed: a read after done finds it
                     drain <= drain + 4'd1;
-                    if (drain == 4'd${ crate::hdl::params::ACC_TAIL - 1 }$) state <= S_DONE;
+                    if (drain == 4'd${ crate::hdl::cycles::ACC_TAIL - 1 }$) state <= S_DONE;
                 end
                 S_CLEAR: begin
                     if (ucnt == ${ c.wi_w }$'d${ c.kt * c.nt - 1 }$) begin

@@ -11,10 +11,11 @@ use crate::config::Config;
 use crate::hdl::TOP_FILE;
 use crate::io::{check_folder_target, replace_folder};
 use crate::report::fpga::FpgaReport;
-use crate::report::{
-    config_name, default_synth_dir, pnr_plan, sweep_configs, write_sweep_configs, AssumedClocks, CoreReport,
-    Shape, SweepReport, Target, SWEEP_CONFIG_DIR, SYNTH_ROOT, UP5K,
+use crate::report::sweep::{sweep_configs, write_sweep_configs, Shape, SweepReport, SWEEP_CONFIG_DIR};
+use crate::report::synth::{
+    config_name, default_synth_dir, pnr_plan, AssumedClocks, CoreReport, SYNTH_ROOT, UP5K,
 };
+use crate::report::yosys::Target;
 use crate::vectors::{emit, VectorOptions, MANIFEST};
 use anyhow::{Context, Result};
 use clap::Args;

@@ -38,6 +38,13 @@ impl Config {
         Config::from_yaml_str(&text, &path.display().to_string())
     }
 
+    /// A config shipped in `configs/` (`tiny` -> `configs/tiny.yaml`), for tests.
+    #[cfg(test)]
+    pub(crate) fn shipped(name: &str) -> Config {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.yaml"));
+        Config::from_yaml_file(&path).unwrap()
+    }
+
     /// Parses YAML text (`origin` names it in errors) and validates the result.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Config, Error> {
         let config: Config = serde_yaml_ng::from_str(text)

@@ -169,15 +169,10 @@ pub fn tb_params(config: &Config, dir: &Path) -> Result<String, Error> {
 mod tests {
     use super::*;
 
-    fn tiny() -> Config {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny.yaml");
-        Config::from_yaml_file(&path).unwrap()
-    }
-
     #[test]
     fn committed_tiny_vectors_give_the_testbench_its_constants() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors/tiny");
-        let svh = tb_params(&tiny(), &dir).unwrap();
+        let svh = tb_params(&Config::shipped("tiny"), &dir).unwrap();
         assert!(svh.contains("localparam integer STEPS = 4;"), "{svh}");
         assert!(svh.contains("localparam longint C_EPS = 64'sd104858;"), "{svh}");
         assert!(svh.contains("SCALE_MANT [STEPS] = '{64'sd1677721600, "), "{svh}");
@@ -186,7 +181,7 @@ mod tests {
     #[test]
     fn vectors_of_another_core_are_named() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors/small");
-        let e = tb_params(&tiny(), &dir).unwrap_err().to_string();
+        let e = tb_params(&Config::shipped("tiny"), &dir).unwrap_err().to_string();
         assert!(e.contains("manifest.json") && e.contains("dims.n_h1"), "{e}");
     }
 }

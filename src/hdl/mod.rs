@@ -7,13 +7,12 @@
 //! [`render`] produces every file in memory; [`crate::io::replace_folder`] puts them in place so
 //! that a failure leaves nothing half-written.
 
+pub mod cycles;
 pub mod manifest;
 pub mod params;
 mod templates;
 
-pub use params::{
-    index_width, neuron_pipelines_keep_up, CoreParams, HOST_READ_LATENCY, PE_STAGES, PHASE_OVERHEAD,
-};
+pub use params::{index_width, neuron_pipelines_keep_up, CoreParams, HOST_READ_LATENCY, PE_STAGES};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -32,15 +31,10 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn config(name: &str) -> Config {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.yaml"));
-        Config::from_yaml_file(&path).unwrap()
-    }
-
     /// Any change to the generated Verilog of the tiny core shows up here for review.
     #[test]
     fn tiny_core_snapshot() {
-        for (name, text) in render(&config("tiny")).unwrap() {
+        for (name, text) in render(&Config::shipped("tiny")).unwrap() {
             insta::assert_snapshot!(format!("tiny__{name}"), text);
         }
     }
@@ -48,7 +42,7 @@ mod tests {
     #[test]
     fn every_config_renders_the_same_file_list() {
         for name in ["tiny", "small", "paper"] {
-            let files = render(&config(name)).unwrap();
+            let files = render(&Config::shipped(name)).unwrap();
             let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(names, templates::FILES, "{name}");
             for (n, text) in &files {
@@ -61,7 +55,7 @@ mod tests {
     #[test]
     fn committed_hdl_is_current() {
         for name in ["tiny", "small", "paper"] {
-            for (file, text) in render(&config(name)).unwrap() {
+            for (file, text) in render(&Config::shipped(name)).unwrap() {
                 let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hdl").join(name).join(&file);
                 let committed = std::fs::read_to_string(&path).unwrap_or_default();
                 assert!(committed == text, "hdl/{name}/{file} is stale: run `make hdl`");

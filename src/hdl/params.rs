@@ -29,24 +29,10 @@ pub const SHIFT_WIDTH: u32 = 12;
 /// register.
 pub const PE_STAGES: usize = 6;
 
-/// Cycles of MINUS_ACC after its last accumulation item, until the PEs' last gradient-sum write
-/// (registered after that item's last PE stage) has landed, so a read after `done` finds it.
-pub const ACC_TAIL: usize = PE_STAGES;
-
-/// Cycles of an init or save pass after its last item until the neuron banks' last write lands:
-/// the banks register the controller's pass signals, read, register what they read once more (a
-/// block RAM's late output), then write (`neuron_bank.v`; the controller's `pass_end`).
-pub const PASS_TAIL: usize = 3;
-
 /// Cycles from a host read (`rd_en`) to its answer (`rd_valid`): the decoded index, the units'
 /// input registers, the memories' read, the units' output registers, the unit multiplexer's two
 /// levels (the unit in its group of 8, then the group and the kind of unit), the answer register.
 pub const HOST_READ_LATENCY: usize = 7;
-
-/// Cycles of an UPDATE beyond the parameters' issue and the optimizer's latency: the cycle that
-/// samples `start`, the optimizer's decoded index (u0), the parameter port's six read stages, the
-/// in-flight count, the done cycle.
-pub const UPDATE_OVERHEAD: usize = 10;
 
 /// Bits of a digit of the optimizer's stream (`sgd_unit.v`): its requantizer and its momentum sum
 /// take one digit of their operands a cycle, least significant first.
@@ -56,11 +42,6 @@ pub const SGD_DIGIT: usize = 32;
 /// limb is 17 unsigned bits, or the signed top of at most 18, so every partial product is one
 /// signed 18 x 18 multiply.
 const LIMB: usize = 17;
-
-/// Cycles of a FREE or PLUS command beyond its steps and its init and save passes: the cycle that
-/// samples `start` and the done cycle. MINUS_ACC (no save pass) adds the `2 kt nt` cycles of
-/// the gradient accumulation; GEN_STEP (no save pass) one more step.
-pub const PHASE_OVERHEAD: usize = 2;
 
 /// Whether a `rows x cols` array of a `K x N` matrix with `lanes` sample lanes leaves its neuron
 /// pipelines enough time: a side's drives arrive every `nt` (K side) or `kt` (N side) cycles, one
@@ -562,60 +543,6 @@ impl CoreParams {
         })
     }
 
-    /// Cycles of an init or a save pass of the neuron banks: one neuron of one lane a cycle over
-    /// the largest bank, then [`PASS_TAIL`] until the last write lands.
-    pub fn pass_cycles(&self) -> usize {
-        self.lanes * self.max_unit() + PASS_TAIL
-    }
-
-    /// Cycles of FREE (and of PLUS): init pass, T steps, save pass.
-    pub fn free_cycles(&self) -> usize {
-        PHASE_OVERHEAD + 2 * self.pass_cycles() + self.t_steps * self.step_cycles
-    }
-
-    /// Cycles of MINUS_ACC with every lane active: init pass, T steps, the gradient accumulation
-    /// (two items a weight, one lane after the other) and its [`ACC_TAIL`].
-    pub fn minus_cycles(&self) -> usize {
-        PHASE_OVERHEAD
-            + self.pass_cycles()
-            + self.t_steps * self.step_cycles
-            + self.lanes * self.ideal_step_cycles
-            + ACC_TAIL
-    }
-
-    /// Cycles of GEN_STEP: init pass, T hidden-only steps and the visible step.
-    pub fn gen_cycles(&self) -> usize {
-        PHASE_OVERHEAD + self.pass_cycles() + (self.t_steps + 1) * self.step_cycles
-    }
-
-    /// Cycles of one group of `lanes` training samples: FREE, PLUS and MINUS_ACC.
-    pub fn group_cycles(&self) -> usize {
-        2 * self.free_cycles() + self.minus_cycles()
-    }
-
-    /// Cycles per training sample: a group's over its lanes.
-    pub fn sample_cycles(&self) -> f64 {
-        self.group_cycles() as f64 / self.lanes as f64
-    }
-
-    /// Cycles of an UPDATE: one parameter every `sgd.interval` cycles into the optimizer, then
-    /// the last one's latency.
-    pub fn update_cycles(&self) -> usize {
-        (self.np() - 1) * self.sgd.interval + 1 + self.sgd.latency + UPDATE_OVERHEAD
-    }
-
-    /// Parameters: M (`K N`), then `[bx ; b1]` (`K`), then `b0` (`N`).
-    pub fn np(&self) -> usize {
-        self.k * self.n + self.k + self.n
-    }
-
-    /// The ideal `(3T + 1) * 2 * (n_x n_h1 + n_h1 n_h2) / (rows cols lanes)` cycles per sample:
-    /// every multiplier busy.
-    pub fn ideal_sample_cycles(&self) -> f64 {
-        ((3 * self.t_steps + 1) * 2 * (self.n_x * self.n_h1 + self.n_h1 * self.n_h2)) as f64
-            / (self.rows * self.cols * self.lanes) as f64
-    }
-
     /// Latencies of the neuron pipeline's three products of stage B (`neuron_pipe.v` aligns them).
     pub fn stage_b_latencies(&self) -> [usize; 3] {
         stage_b_latencies(self.s_w, self.d_w, self.c_w)
@@ -722,11 +649,6 @@ impl CoreParams {
 mod tests {
     use super::*;
 
-    fn config(name: &str) -> Config {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.yaml"));
-        Config::from_yaml_file(&path).unwrap()
-    }
-
     #[test]
     fn index_widths_and_hex() {
         assert_eq!([1, 2, 3, 4, 5, 16, 17].map(index_width), [1, 1, 2, 2, 3, 4, 5]);
@@ -738,7 +660,7 @@ mod tests {
 
     #[test]
     fn tiny_core_values() {
-        let p = CoreParams::new(&config("tiny")).unwrap();
+        let p = CoreParams::new(&Config::shipped("tiny")).unwrap();
         assert_eq!((p.k, p.n, p.kt, p.nt), (80, 16, 20, 4));
         assert_eq!((p.s_w, p.s_f, p.w_w, p.w_f, p.acc_w), (16, 10, 16, 14, 40));
         // fixed.gradient_sum_width
@@ -749,13 +671,6 @@ mod tests {
         // rho(0) = 0, rho'(0) = 1/2 in Q(16,14)
         assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
         assert_eq!(p.rho_hex[512], "0000");
-        assert_eq!(p.ideal_sample_cycles(), (61 * 160) as f64);
-        // measured by the cosimulation (tb_core): FREE 4008, PLUS 4008, MINUS_ACC 4151, UPDATE 39928,
-        // GEN_STEP 4183 (tb_core also checks each against this model)
-        assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (4008, 4151, 4183));
-        assert_eq!(p.group_cycles(), 4008 + 4008 + 4151);
-        assert_eq!(p.sample_cycles(), (4008 + 4008 + 4151) as f64);
-        assert_eq!(p.np(), 80 * 16 + 80 + 16);
         // the optimizer: S scale of 3 x 2 limbs, m mu and m' lr of 2 x 2; streams of g, m' and u
         // of 5, 5 and 4 digits; make hdl-unit measures the latency and runs at the interval (the
         // multiplier's: the next parameter's first partial product in cycle 30, after the last of
@@ -765,8 +680,6 @@ mod tests {
         assert_eq!((s.pass_g.digits, s.pass_m.digits, s.pass_u.digits), (5, 5, 4));
         assert_eq!((s.t_stream_g, s.t_stream_m, s.t_mul_u, s.t_stream_u, s.t_weight), (10, 18, 26, 33, 40));
         assert_eq!((s.latency, s.interval), (42, 29));
-        assert_eq!(p.update_cycles(), 1375 * 29 + 1 + 42 + 10);
-        assert_eq!(p.update_cycles(), 39928);
         assert_eq!(p.neuron_latency, 24);
         assert_eq!(p.step_cycles, 160 + p.pe_drain() + 1 + 4 + p.neuron_latency + 1);
         assert_eq!(p.data_w, 48);
@@ -782,13 +695,13 @@ mod tests {
         assert_eq!((g.drop_max, g.digits), (4, 5));
         // m mu + g in tiny's formats: golden::optim drops at most 126 - 32 bits (3 digits); the
         // sum fits 127 bits from the finer term, less than a digit above the grid: digit 4
-        let p = CoreParams::new(&config("tiny")).unwrap();
+        let p = CoreParams::new(&Config::shipped("tiny")).unwrap();
         assert_eq!((p.sgd.pass_m.drop_max, p.sgd.pass_m.digits), (3, 5));
         // m' lr (64 bits) into u (17 bits): 3 dropped + 1
         assert_eq!((p.sgd.pass_u.drop_max, p.sgd.pass_u.digits), (3, 4));
         // the other cores have tiny's optimizer formats
         for name in ["small", "paper", "paper-fpga"] {
-            assert_eq!(CoreParams::new(&config(name)).unwrap().sgd, p.sgd, "{name}");
+            assert_eq!(CoreParams::new(&Config::shipped(name)).unwrap().sgd, p.sgd, "{name}");
         }
         // tests/data/sgd_wide.yaml, whose unit make hdl-unit tests too: S of 4 limbs, m and the
         // mantissas of 3, results of two digits; the multiplier sets the interval there too (the
@@ -802,41 +715,8 @@ mod tests {
     }
 
     #[test]
-    fn paper_core_meets_the_cycle_target() {
-        let p = CoreParams::new(&config("paper")).unwrap();
-        assert_eq!((p.kt, p.nt, p.ideal_step_cycles), (24, 16, 768));
-        let ratio = p.sample_cycles() / p.ideal_sample_cycles();
-        assert!(ratio < 1.15, "{ratio}");
-    }
-
-    #[test]
-    fn lanes_share_the_weight_walk() {
-        let lanes = Config::from_yaml_file(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/core_lanes.yaml"),
-        )
-        .unwrap();
-        let p = CoreParams::new(&lanes).unwrap();
-        assert_eq!((p.rows, p.cols, p.lanes, p.kt, p.nt), (2, 2, 3, 40, 8));
-        // measured by make cosim-lanes (tb_core checks each against this model, and MINUS_ACC of a
-        // group of 2 active lanes against minus_cycles() - ideal_step_cycles)
-        assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (7038, 8841, 7594));
-        assert_eq!(p.pass_cycles(), 3 * 40 + 3);
-        assert_eq!(p.minus_cycles() - p.free_cycles(), 3 * p.ideal_step_cycles - p.pass_cycles() + ACC_TAIL);
-        assert_eq!(p.group_cycles(), 7038 + 7038 + 8841);
-        // 3 lanes: a third of one lane's MAC bound, and the same steps
-        let mut one = lanes.clone();
-        one.hardware.lanes = 1;
-        let q = CoreParams::new(&one).unwrap();
-        assert_eq!(p.ideal_sample_cycles() * 3.0, q.ideal_sample_cycles());
-        assert_eq!(p.step_cycles, q.step_cycles + 2 * (3 - 1));
-        // states of lane l at l << state_bits(): 96 neurons take 7 bits, 3 lanes 2 more
-        assert_eq!((p.state_bits(), p.lane_w()), (7, 2));
-        assert!(p.host_index_w() >= 9);
-    }
-
-    #[test]
     fn lanes_beyond_the_neuron_pipelines_name_the_field() {
-        let mut c = config("tiny");
+        let mut c = Config::shipped("tiny");
         c.hardware.lanes = 2; // 4 rows x 2 lanes > nt = 4
         let e = CoreParams::new(&c).unwrap_err().to_string();
         assert!(e.contains("hardware.lanes") && e.contains("4 x 2") && e.contains("at most 4"), "{e}");
@@ -847,20 +727,20 @@ mod tests {
 
     #[test]
     fn unsupported_settings_name_their_field() {
-        let mut c = config("tiny");
+        let mut c = Config::shipped("tiny");
         c.fixed.update_rounding = Rounding::Stochastic;
         let e = CoreParams::new(&c).unwrap_err().to_string();
         assert!(e.contains("fixed.update_rounding") && e.contains("stochastic"), "{e}");
-        let mut c = config("tiny");
+        let mut c = Config::shipped("tiny");
         c.fixed.weight = QFormat::new(40, 20).unwrap();
         c.fixed.accumulator_width = 70;
         let e = CoreParams::new(&c).unwrap_err().to_string();
         assert!(e.contains("fixed.weight") && e.contains("32"), "{e}");
-        let mut c = config("tiny");
+        let mut c = Config::shipped("tiny");
         c.fixed.lut.index_bits = 15;
         let e = CoreParams::new(&c).unwrap_err().to_string();
         assert!(e.contains("fixed.lut.index_bits"), "{e}");
-        let mut c = config("tiny");
+        let mut c = Config::shipped("tiny");
         c.hardware.rows = 3;
         let e = CoreParams::new(&c).unwrap_err().to_string();
         assert!(e.contains("hardware.rows"), "{e}");

@@ -11,9 +11,12 @@
 //! config, samples/s at the measured Fmax from the cycle model ([`Cycles`]) beside the A100
 //! reference. No clock is assumed here: the throughput is at nextpnr's Fmax or not given.
 
-use super::{check_kept_rtl, config_name, read_json_from, ClockFmax, Cycles, PnrResult, A100_SAMPLES_PER_S};
+use super::nextpnr::{ClockFmax, PnrResult};
+use super::synth::config_name;
+use super::{check_kept_rtl, read_json_from, A100_SAMPLES_PER_S};
 use crate::config::Config;
 use crate::error::Error;
+use crate::hdl::cycles::Cycles;
 use crate::hdl::CoreParams;
 use crate::io::atomic_write;
 use serde::Serialize;
@@ -68,13 +71,16 @@ pub struct Utilisation {
     pub percent: f64,
 }
 
-/// The [`ECP5_RESOURCES`] of a nextpnr-ecp5 report; a missing one is an error naming the field.
-pub fn ecp5_utilisation(p: &PnrResult) -> Result<Vec<Utilisation>, String> {
+/// The [`ECP5_RESOURCES`] of a nextpnr-ecp5 report (read from `origin`); a missing one is an
+/// error naming the file and the field.
+pub fn ecp5_utilisation(p: &PnrResult, origin: &Path) -> Result<Vec<Utilisation>, Error> {
     ECP5_RESOURCES
         .iter()
         .map(|&(resource, bel)| {
-            let &(used, available) =
-                p.utilisation.get(bel).ok_or_else(|| format!("no \"utilization.{bel}\""))?;
+            let &(used, available) = p
+                .utilisation
+                .get(bel)
+                .ok_or_else(|| Error::data(origin, format!("no \"utilization.{bel}\"")))?;
             let percent = if available > 0 { 100.0 * used as f64 / available as f64 } else { 0.0 };
             Ok(Utilisation { resource: resource.into(), bel: bel.into(), used, available, percent })
         })
@@ -100,19 +106,19 @@ pub struct YosysCells {
     pub other: BTreeMap<String, u64>,
 }
 
-/// `design.num_cells_by_type` of a `stat -json` (a flattened design: its totals).
-fn cells_by_type(stat: &Value) -> Result<BTreeMap<String, u64>, String> {
+/// `design.num_cells_by_type` of a `stat -json` (a flattened design: its totals), read from `origin`.
+fn cells_by_type(stat: &Value, origin: &Path) -> Result<BTreeMap<String, u64>, Error> {
     let types = stat
         .get("design")
         .and_then(|d| d.get("num_cells_by_type"))
         .and_then(Value::as_object)
-        .ok_or("no \"design.num_cells_by_type\"")?;
+        .ok_or_else(|| Error::data(origin, "no \"design.num_cells_by_type\""))?;
     types
         .iter()
         .map(|(t, n)| {
-            n.as_u64()
-                .map(|n| (t.clone(), n))
-                .ok_or_else(|| format!("\"design.num_cells_by_type.{t}\" is not a count"))
+            n.as_u64().map(|n| (t.clone(), n)).ok_or_else(|| {
+                Error::data(origin, format!("\"design.num_cells_by_type.{t}\" is not a count"))
+            })
         })
         .collect()
 }
@@ -125,17 +131,16 @@ impl YosysCells {
             let path = dir.join(file);
             read_json_from(&path, command).map(|v| (path, v))
         };
-        let data = |path: &Path, message: String| Error::Data { origin: path.display().to_string(), message };
         let (path, stat) = read("ecp5_stat.json")?;
         let mut y = YosysCells {
             port_bits: stat
                 .get("design")
                 .and_then(|d| d.get("num_port_bits"))
                 .and_then(Value::as_u64)
-                .ok_or_else(|| data(&path, "no count \"design.num_port_bits\"".into()))?,
+                .ok_or_else(|| Error::data(&path, "no count \"design.num_port_bits\""))?,
             ..YosysCells::default()
         };
-        for (cell, n) in cells_by_type(&stat).map_err(|m| data(&path, m))? {
+        for (cell, n) in cells_by_type(&stat, &path)? {
             match cell.as_str() {
                 "LUT4" => y.luts += n,
                 "TRELLIS_FF" => y.ffs += n,
@@ -149,7 +154,7 @@ impl YosysCells {
         }
         let mems = |file: &str| -> Result<u64, Error> {
             let (path, stat) = read(file)?;
-            Ok(cells_by_type(&stat).map_err(|m| data(&path, m))?.get("$mem_v2").copied().unwrap_or(0))
+            Ok(cells_by_type(&stat, &path)?.get("$mem_v2").copied().unwrap_or(0))
         };
         y.memories_inferred = mems("ecp5_memories.json")?;
         y.memories_to_ffs = mems("ecp5_ffram.json")?;
@@ -185,35 +190,41 @@ pub struct Flow {
 }
 
 impl Flow {
-    pub fn from_json(v: &Value) -> Result<Flow, String> {
-        let text = |v: &Value, f: &str| {
-            v.get(f).and_then(Value::as_str).map(str::to_string).ok_or(format!("no string \"{f}\""))
+    /// From synth/fpga.sh's `flow.json` (read from `origin`); an error names the file and the field.
+    pub fn from_json(v: &Value, origin: &Path) -> Result<Flow, Error> {
+        let bad = |m: String| Error::data(origin, m);
+        let text = |v: &Value, f: &str, what: &str| {
+            v.get(f)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| bad(format!("no string \"{what}\"")))
         };
         let num = |v: &Value, f: &str, what: &str| {
-            v.get(f).and_then(Value::as_f64).ok_or(format!("no number \"{what}\""))
+            v.get(f).and_then(Value::as_f64).ok_or_else(|| bad(format!("no number \"{what}\"")))
         };
-        let stages = v.get("stages").and_then(Value::as_array).ok_or("no \"stages\" list")?;
+        let stages =
+            v.get("stages").and_then(Value::as_array).ok_or_else(|| bad("no \"stages\" list".into()))?;
         let stages = stages
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 let f = |x: &str| format!("stages[{i}].{x}");
                 Ok(Stage {
-                    stage: text(s, "stage").map_err(|_| format!("no string \"{}\"", f("stage")))?,
+                    stage: text(s, "stage", &f("stage"))?,
                     seconds: num(s, "seconds", &f("seconds"))?,
                     peak_rss_mb: num(s, "peak_rss_mb", &f("peak_rss_mb"))?,
                     exit: s
                         .get("exit")
                         .and_then(Value::as_i64)
-                        .ok_or(format!("no number \"{}\"", f("exit")))?,
+                        .ok_or_else(|| bad(format!("no number \"{}\"", f("exit"))))?,
                     timed_out: s.get("timed_out").and_then(Value::as_bool).unwrap_or(false),
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Flow {
-            top: text(v, "top")?,
-            device: text(v, "device")?,
-            package: text(v, "package")?,
+            top: text(v, "top", "top")?,
+            device: text(v, "device", "device")?,
+            package: text(v, "package", "package")?,
             freq_mhz: num(v, "freq_mhz", "freq_mhz")?,
             lpf: v.get("lpf").and_then(Value::as_str).map(str::to_string),
             package_pins: v.get("package_pins").and_then(Value::as_u64),
@@ -291,21 +302,18 @@ impl FpgaReport {
             Some((path, _)) => fpga_command(path),
             None => format!("synth/fpga.sh {} TOP DEVICE PACKAGE FREQ TIMEOUT", dir.display()),
         };
-        let data = |path: &Path, message: String| Error::Data { origin: path.display().to_string(), message };
         let flow_path = dir.join("flow.json");
-        let flow =
-            Flow::from_json(&read_json_from(&flow_path, &command)?).map_err(|m| data(&flow_path, m))?;
+        let flow = Flow::from_json(&read_json_from(&flow_path, &command)?, &flow_path)?;
         if let Some(s) = flow.stages.iter().find(|s| s.exit != 0) {
             let why = if s.timed_out { "timed out" } else { "failed" };
-            return Err(data(
+            return Err(Error::data(
                 &flow_path,
                 format!("the {} stage {why} (exit {}): rerun `{command}`", s.stage, s.exit),
             ));
         }
         let report_path = dir.join("nextpnr_report.json");
-        let pnr = PnrResult::from_report(&read_json_from(&report_path, &command)?)
-            .map_err(|m| data(&report_path, m))?;
-        let resources = ecp5_utilisation(&pnr).map_err(|m| data(&report_path, m))?;
+        let pnr = PnrResult::from_report(&read_json_from(&report_path, &command)?, &report_path)?;
+        let resources = ecp5_utilisation(&pnr, &report_path)?;
         let yosys = YosysCells::from_stats(dir, &command)?;
         let skipped = dir.join("bitstream_skipped.txt");
         let bitstream = if skipped.exists() {
@@ -316,7 +324,7 @@ impl FpgaReport {
             let bytes = std::fs::metadata(dir.join(&file)).ok().map(|m| m.len());
             Bitstream::Written { file, bytes }
         } else {
-            return Err(data(&flow_path, format!("no ecppack stage and no {}", skipped.display())));
+            return Err(Error::data(&flow_path, format!("no ecppack stage and no {}", skipped.display())));
         };
         let throughput = match config {
             None => None,
@@ -527,8 +535,8 @@ mod tests {
 
     #[test]
     fn a_real_nextpnr_ecp5_report_gives_the_resources_of_the_test_design() {
-        let p = PnrResult::from_report(&smoke_report()).unwrap();
-        let u = ecp5_utilisation(&p).unwrap();
+        let p = PnrResult::from_report(&smoke_report(), Path::new("nextpnr_report.json")).unwrap();
+        let u = ecp5_utilisation(&p, Path::new("nextpnr_report.json")).unwrap();
         let got: Vec<(&str, u64, u64)> = u.iter().map(|u| (u.bel.as_str(), u.used, u.available)).collect();
         assert_eq!(
             got,
@@ -547,7 +555,7 @@ mod tests {
 
     #[test]
     fn a_real_nextpnr_ecp5_report_gives_every_clock_against_its_constraint() {
-        let p = PnrResult::from_report(&smoke_report()).unwrap();
+        let p = PnrResult::from_report(&smoke_report(), Path::new("nextpnr_report.json")).unwrap();
         assert_eq!(p.clocks.len(), 1);
         let c = &p.clocks[0];
         assert_eq!(c.net, "$glbnet$clk$TRELLIS_IO_IN");
@@ -595,17 +603,25 @@ mod tests {
     fn a_missing_field_names_the_file_and_the_field() {
         let mut rep = smoke_report();
         rep["utilization"]["DP16KD"].as_object_mut().unwrap().remove("used");
-        let e = PnrResult::from_report(&rep).unwrap_err();
-        assert!(e.contains("utilization.DP16KD.used"), "{e}");
+        let e = PnrResult::from_report(&rep, Path::new("nextpnr_report.json")).unwrap_err();
+        assert!(e.to_string().contains("utilization.DP16KD.used"), "{e}");
+        assert!(e.to_string().contains("nextpnr_report.json"), "{e}");
         let mut rep = smoke_report();
         rep["utilization"].as_object_mut().unwrap().remove("MULT18X18D");
-        let e = ecp5_utilisation(&PnrResult::from_report(&rep).unwrap()).unwrap_err();
-        assert!(e.contains("utilization.MULT18X18D"), "{e}");
+        let e = ecp5_utilisation(
+            &PnrResult::from_report(&rep, Path::new("nextpnr_report.json")).unwrap(),
+            Path::new("nextpnr_report.json"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("utilization.MULT18X18D"), "{e}");
         let mut rep = smoke_report();
         rep["fmax"]["$glbnet$clk$TRELLIS_IO_IN"].as_object_mut().unwrap().remove("achieved");
-        let e = PnrResult::from_report(&rep).unwrap_err();
-        assert!(e.contains("fmax.$glbnet$clk$TRELLIS_IO_IN.achieved"), "{e}");
-        assert!(PnrResult::from_report(&json!({"utilization": {}})).unwrap_err().contains("\"fmax\""));
+        let e = PnrResult::from_report(&rep, Path::new("nextpnr_report.json")).unwrap_err();
+        assert!(e.to_string().contains("fmax.$glbnet$clk$TRELLIS_IO_IN.achieved"), "{e}");
+        assert!(PnrResult::from_report(&json!({"utilization": {}}), Path::new("nextpnr_report.json"))
+            .unwrap_err()
+            .to_string()
+            .contains("\"fmax\""));
 
         // through the loader: the file and the field
         let dir = temp_copy("missing");
@@ -613,7 +629,10 @@ mod tests {
         rep["utilization"]["TRELLIS_FF"].as_object_mut().unwrap().remove("available");
         std::fs::write(dir.join("nextpnr_report.json"), rep.to_string()).unwrap();
         let e = FpgaReport::load(&dir, None).unwrap_err().to_string();
-        assert!(e.contains("nextpnr_report.json") && e.contains("utilization.TRELLIS_FF.available"), "{e}");
+        assert!(
+            e.to_string().contains("nextpnr_report.json") && e.contains("utilization.TRELLIS_FF.available"),
+            "{e}"
+        );
         std::fs::remove_file(dir.join("ecp5_ffram.json")).unwrap();
         std::fs::write(dir.join("nextpnr_report.json"), smoke_report().to_string()).unwrap();
         let e = FpgaReport::load(&dir, None).unwrap_err().to_string();
@@ -623,7 +642,7 @@ mod tests {
         );
         std::fs::write(dir.join("ecp5_ffram.json"), "{\"design\": {}}").unwrap();
         let e = FpgaReport::load(&dir, None).unwrap_err().to_string();
-        assert!(e.contains("ecp5_ffram.json") && e.contains("design.num_cells_by_type"), "{e}");
+        assert!(e.to_string().contains("ecp5_ffram.json") && e.contains("design.num_cells_by_type"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -636,7 +655,7 @@ mod tests {
         flow["stages"][1]["timed_out"] = json!(true);
         std::fs::write(dir.join("flow.json"), flow.to_string()).unwrap();
         let e = FpgaReport::load(&dir, None).unwrap_err().to_string();
-        assert!(e.contains("flow.json") && e.contains("nextpnr stage timed out"), "{e}");
+        assert!(e.to_string().contains("flow.json") && e.contains("nextpnr stage timed out"), "{e}");
 
         std::fs::write(dir.join("flow.json"), &flow_text).unwrap();
         std::fs::copy(dir.join("ecp5_memories.json"), dir.join("ecp5_ffram.json")).unwrap();
@@ -657,7 +676,7 @@ mod tests {
         let cfg = Config::from_yaml_file(&path).unwrap();
         // the folder holds the smoke design, not the tiny core: refused, naming a file and the command
         let e = FpgaReport::load(&dir, Some((&path, &cfg))).unwrap_err().to_string();
-        assert!(e.contains("rtl/") && e.contains("make fpga"), "{e}");
+        assert!(e.to_string().contains("rtl/") && e.contains("make fpga"), "{e}");
         std::fs::create_dir_all(dir.join("rtl")).unwrap();
         for (name, text) in crate::hdl::render(&cfg).unwrap() {
             std::fs::write(dir.join("rtl").join(name), text).unwrap();

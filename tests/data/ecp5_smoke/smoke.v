@@ -2,7 +2,7 @@
 // like the core's memories and datapath must be. A 512 x 36 memory with a synchronous read port
 // (one DP16KD in its 512 x 36 pseudo-dual-port mode) and a signed 16 x 16 multiply with
 // registered operands and product (one MULT18X18D). nextpnr-ecp5's report of it is committed
-// as tests/data/ecp5_smoke_nextpnr_report.json, which src/report.rs parses in its tests.
+// as tests/data/ecp5_smoke/nextpnr_report.json, which src/report/fpga.rs parses in its tests.
 module smoke (
     input  wire               clk,
     input  wire               we,
