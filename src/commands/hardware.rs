@@ -125,12 +125,12 @@ pub fn run_vectors(a: VectorsArgs) -> Result<()> {
 pub fn run_hdl(a: HdlArgs) -> Result<()> {
     check_folder_target(&a.out, Some(TOP_FILE))?;
     let config = load_config(a.config.as_deref(), Use::Core)?;
-    let mut files = crate::hdl::render(&config)?;
+    let c = crate::hdl::CoreParams::new(&config)?;
+    let mut files = crate::hdl::render_core(&c)?;
     if let Some(dir) = &a.vectors {
-        files.push(("tb_params.svh".to_string(), crate::hdl::manifest::tb_params(&config, dir)?));
+        files.push(("tb_params.svh".to_string(), crate::hdl::manifest::tb_params(&c, &config, dir)?));
     }
     replace_folder(&a.out, &files, TOP_FILE)?;
-    let c = crate::hdl::CoreParams::new(&config)?;
     eprintln!(
         "wrote {} files to {}: {}x{} PEs of {}x{} weights, {} lane(s); {} cycles a training sample, {:.4}x the ideal {}",
         files.len(),

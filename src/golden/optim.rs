@@ -186,7 +186,7 @@ impl FixedOptimizer {
 }
 
 /// A nonnegative on-chip constant `mant · 2^-shift`, `0 <= mant < 2^(constant.width - 1)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Constant {
     pub mant: i64,
     pub shift: u32,

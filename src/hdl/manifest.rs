@@ -1,178 +1,101 @@
 //! The testbench's view of a golden-vector folder (`floweqprop vectors`): `tb_params.svh` with
-//! the run's sizes and raw constants from its `manifest.json`, after checking that the manifest
+//! the run's sizes and raw constants from its [`Manifest`], after checking that the manifest
 //! describes the same core as the config (dimensions, array, T, formats, LUT, rounding), so that
 //! stale vectors fail with a named field instead of a flood of mismatches.
 
 use super::params::CoreParams;
+use super::templates::render_tb_params;
 use crate::config::Config;
 use crate::error::Error;
-use serde_json::Value;
+use crate::vectors::{Manifest, MANIFEST};
+use serde::Serialize;
 use std::path::Path;
 
-fn field<'a>(v: &'a Value, path: &str) -> Result<&'a Value, Error> {
-    path.split('.').try_fold(v, |v, key| {
-        v.get(key).ok_or_else(|| Error::invalid(&format!("manifest.json {path}"), "missing", "no such field"))
-    })
+/// The field at `path` of the manifest differs from the core's: `got` there, `want` in the core.
+fn differs(path: &str, got: impl std::fmt::Display, why: &str) -> Error {
+    Error::invalid(&format!("{MANIFEST} {path}"), got, why)
 }
 
-fn int(v: &Value, path: &str) -> Result<i64, Error> {
-    field(v, path)?.as_i64().ok_or_else(|| {
-        Error::invalid(&format!("manifest.json {path}"), field(v, path).unwrap(), "not an integer")
-    })
+/// A choice as the manifest spells it (`half_even`).
+fn spelling(v: impl Serialize) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-/// A `{mant, shift}` constant.
-fn constant(v: &Value, path: &str) -> Result<(i64, i64), Error> {
-    Ok((int(v, &format!("{path}.mant"))?, int(v, &format!("{path}.shift"))?))
-}
-
-/// Checks the manifest against the core and returns `tb_params.svh`.
-pub fn tb_params_from(c: &CoreParams, config: &Config, m: &Value, dir: &Path) -> Result<String, Error> {
+/// Checks that `m` describes the core `c` of `config`; the first field that differs is named by
+/// its path in the JSON.
+fn check(c: &CoreParams, config: &Config, m: &Manifest) -> Result<(), Error> {
     let f = &config.fixed;
-    let same = |path: &str, want: i64| -> Result<(), Error> {
-        let got = int(m, path)?;
-        if got == want {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                &format!("manifest.json {path}"),
-                got,
-                &format!("the config's core has {want}: regenerate the vectors (`floweqprop vectors`)"),
-            ))
-        }
-    };
-    let text = |path: &str, want: &str| -> Result<(), Error> {
-        let got = field(m, path)?.as_str().unwrap_or_default();
-        if got == want {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                &format!("manifest.json {path}"),
-                got,
-                &format!("the config's core has {want}"),
-            ))
-        }
-    };
-    let u = |v: usize| v as i64;
-    same("dims.n_x", u(c.n_x))?;
-    same("dims.n_h1", u(c.n_h1))?;
-    same("dims.n_h2", u(c.n_h2))?;
-    same("rows", u(c.rows))?;
-    same("cols", u(c.cols))?;
-    same("T", u(c.t_steps))?;
-    for (name, q) in [
-        ("state", f.state),
-        ("derivative", f.derivative),
-        ("weight", f.weight),
-        ("constant", f.constant),
-        ("gradient", f.gradient),
-        ("moment", f.moment),
+    let (mf, u) = (&m.formats, |v: usize| v as u64);
+    let mut numbers = vec![
+        ("dims.n_x".to_string(), u(m.dims.n_x), u(c.n_x)),
+        ("dims.n_h1".to_string(), u(m.dims.n_h1), u(c.n_h1)),
+        ("dims.n_h2".to_string(), u(m.dims.n_h2), u(c.n_h2)),
+        ("rows".to_string(), u(m.rows), u(c.rows)),
+        ("cols".to_string(), u(m.cols), u(c.cols)),
+        ("T".to_string(), u(m.t_steps), u(c.t_steps)),
+    ];
+    for (name, got, want) in [
+        ("state", mf.state, f.state),
+        ("derivative", mf.derivative, f.derivative),
+        ("weight", mf.weight, f.weight),
+        ("constant", mf.constant, f.constant),
+        ("gradient", mf.gradient, f.gradient),
+        ("moment", mf.moment, f.moment),
     ] {
-        same(&format!("formats.{name}.width"), q.width().into())?;
-        same(&format!("formats.{name}.frac"), q.frac().into())?;
+        numbers.push((format!("formats.{name}.width"), got.width().into(), want.width().into()));
+        numbers.push((format!("formats.{name}.frac"), got.frac().into(), want.frac().into()));
     }
-    same("accumulator_width", u(c.acc_w))?;
-    same("grad_sum_width", u(c.gs_w))?;
-    same("lut.index_bits", u(c.lut_b))?;
-    same("lut.entries", u(c.lut_entries))?;
-    text("lut.interpolation", if c.lut_linear { "linear" } else { "none" })?;
-    text("rounding", if c.half_even { "half_even" } else { "floor" })?;
-    text("update_rounding", if c.update_half_even { "half_even" } else { "floor" })?;
-    text("overflow", if c.wrap { "wrap" } else { "saturate" })?;
-
-    let steps = int(m, "steps")?;
-    let scales = field(m, "constants.sgd.scale")?.as_array().ok_or_else(|| {
-        Error::invalid("manifest.json constants.sgd.scale", "not a list", "one {mant, shift} per step")
-    })?;
-    if scales.len() as i64 != steps {
-        return Err(Error::invalid(
-            "manifest.json constants.sgd.scale",
-            scales.len(),
-            &format!("one per step: {steps}"),
-        ));
+    numbers.extend([
+        ("accumulator_width".to_string(), m.accumulator_width.into(), u(c.acc_w)),
+        ("grad_sum_width".to_string(), m.grad_sum_width.into(), u(c.gs_w)),
+        ("lut.index_bits".to_string(), m.lut.index_bits.into(), u(c.lut_b)),
+        ("lut.entries".to_string(), u(m.lut.entries), u(c.lut_entries)),
+    ]);
+    for (path, got, want) in numbers {
+        if got != want {
+            let why = format!("the config's core has {want}: regenerate the vectors (`floweqprop vectors`)");
+            return Err(differs(&path, got, &why));
+        }
     }
-    let scale: Vec<(i64, i64)> = scales
-        .iter()
-        .map(|s| Ok((int(s, "mant")?, int(s, "shift")?)))
-        .collect::<Result<_, Error>>()
-        .map_err(|_| {
-            Error::invalid("manifest.json constants.sgd.scale", "malformed", "a list of {mant, shift}")
-        })?;
-    let lr = constant(m, "constants.sgd.lr")?;
-    let momentum = match field(m, "constants.sgd.momentum")? {
-        Value::Null => None,
-        _ => Some(constant(m, "constants.sgd.momentum")?),
-    };
-    // sized literals: an unsized one is 32 bits, too few for a constant of up to 48
-    let lit = |v: i64| match v < 0 {
-        true => format!("-64'sd{}", v.unsigned_abs()),
-        false => format!("64'sd{v}"),
-    };
-    let list = |v: &[i64]| v.iter().map(|&x| lit(x)).collect::<Vec<_>>().join(", ");
-    let (mu, mu_on) = momentum.map_or(((0, 0), 0), |c| (c, 1));
-    let dir_text = dir.display().to_string().replace('\\', "/").replace('"', "\\\"");
-    Ok(format!(
-        "// Generated by `floweqprop hdl --vectors`: the run in {dir_text}/manifest.json, checked\n\
-         // against the config (dimensions, array, T, formats, LUT, rounding, overflow).\n\
-         localparam string VEC_DIR = \"{dir_text}\";\n\
-         localparam integer STEPS = {steps};\n\
-         localparam integer BATCH = {batch};\n\
-         localparam integer GEN_SAMPLES = {gen_samples};\n\
-         localparam integer GEN_STEPS = {gen_steps};\n\
-         localparam longint C_EPS = {eps};\n\
-         localparam longint C_COEFF_FREE = {cf};\n\
-         localparam longint C_COEFF_PLUS = {cp};\n\
-         localparam longint C_COEFF_MINUS = {cm};\n\
-         localparam longint C_C2_PLUS = {c2p};\n\
-         localparam longint C_C2_MINUS = {c2m};\n\
-         localparam longint C_DT_ALPHA = {dta};\n\
-         localparam longint SCALE_MANT [STEPS] = '{{{sm}}};\n\
-         localparam longint SCALE_SHIFT [STEPS] = '{{{ss}}};\n\
-         localparam longint LR_MANT = {lrm};\n\
-         localparam longint LR_SHIFT = {lrs};\n\
-         localparam longint MU_MANT = {mum};\n\
-         localparam longint MU_SHIFT = {mus};\n\
-         localparam longint MOMENTUM = 64'sd{mu_on};\n",
-        batch = int(m, "batch")?,
-        gen_samples = int(m, "gen_samples")?,
-        gen_steps = int(m, "gen_steps")?,
-        eps = lit(int(m, "constants.eps")?),
-        cf = lit(int(m, "constants.coeff.free")?),
-        cp = lit(int(m, "constants.coeff.plus")?),
-        cm = lit(int(m, "constants.coeff.minus")?),
-        c2p = lit(int(m, "constants.c2.plus")?),
-        c2m = lit(int(m, "constants.c2.minus")?),
-        dta = lit(int(m, "constants.dt_alpha")?),
-        sm = list(&scale.iter().map(|s| s.0).collect::<Vec<_>>()),
-        ss = list(&scale.iter().map(|s| s.1).collect::<Vec<_>>()),
-        lrm = lit(lr.0),
-        lrs = lit(lr.1),
-        mum = lit(mu.0),
-        mus = lit(mu.1),
-    ))
+    for (path, got, want) in [
+        ("lut.interpolation", spelling(m.lut.interpolation), spelling(f.lut.interpolation)),
+        ("rounding", spelling(m.rounding), spelling(f.rounding)),
+        ("update_rounding", spelling(m.update_rounding), spelling(f.update_rounding)),
+        ("overflow", spelling(m.overflow), spelling(f.overflow)),
+    ] {
+        if got != want {
+            return Err(differs(path, got, &format!("the config's core has {want}")));
+        }
+    }
+    let scales = m.constants.sgd.scale.len();
+    if scales != m.steps {
+        return Err(differs("constants.sgd.scale", scales, &format!("one per step: {}", m.steps)));
+    }
+    Ok(())
 }
 
-/// `tb_params.svh` for the vectors in `dir` (its `manifest.json`).
-pub fn tb_params(config: &Config, dir: &Path) -> Result<String, Error> {
-    let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let m: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Data { origin: path.display().to_string(), message: e.to_string() })?;
-    let c = CoreParams::new(config)?;
-    tb_params_from(&c, config, &m, dir).map_err(|e| match e {
-        Error::Invalid { .. } => Error::Data { origin: path.display().to_string(), message: e.to_string() },
-        other => other,
-    })
+/// `tb_params.svh` for the vectors in `dir` (its `manifest.json`), checked against the core `c`
+/// of `config`. Errors name the manifest and its field.
+pub fn tb_params(c: &CoreParams, config: &Config, dir: &Path) -> Result<String, Error> {
+    let m = Manifest::read(dir)?;
+    check(c, config, &m).map_err(|e| Error::data(&dir.join(MANIFEST), e))?;
+    let dir_text = dir.display().to_string().replace('\\', "/").replace('"', "\\\"");
+    render_tb_params(&dir_text, &m)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn tiny_tb_params(vectors: &str) -> Result<String, Error> {
+        let config = Config::shipped("tiny");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors").join(vectors);
+        tb_params(&CoreParams::new(&config).unwrap(), &config, &dir)
+    }
+
     #[test]
     fn committed_tiny_vectors_give_the_testbench_its_constants() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors/tiny");
-        let svh = tb_params(&Config::shipped("tiny"), &dir).unwrap();
+        let svh = tiny_tb_params("tiny").unwrap();
         assert!(svh.contains("localparam integer STEPS = 4;"), "{svh}");
         assert!(svh.contains("localparam longint C_EPS = 64'sd104858;"), "{svh}");
         assert!(svh.contains("SCALE_MANT [STEPS] = '{64'sd1677721600, "), "{svh}");
@@ -180,8 +103,7 @@ mod tests {
 
     #[test]
     fn vectors_of_another_core_are_named() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors/small");
-        let e = tb_params(&Config::shipped("tiny"), &dir).unwrap_err().to_string();
+        let e = tiny_tb_params("small").unwrap_err().to_string();
         assert!(e.contains("manifest.json") && e.contains("dims.n_h1"), "{e}");
     }
 }

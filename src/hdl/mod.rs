@@ -22,8 +22,12 @@ pub const TOP_FILE: &str = "core.v";
 
 /// Every generated file of `config`'s core: `(file name, text)`, in a fixed order.
 pub fn render(config: &Config) -> Result<Vec<(String, String)>, Error> {
-    let c = CoreParams::new(config)?;
-    templates::render_all(&c)
+    render_core(&CoreParams::new(config)?)
+}
+
+/// [`render`] from the core's parameters, when the caller has them.
+pub fn render_core(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
+    templates::render_all(c)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use super::params::CoreParams;
 use crate::error::Error;
+use crate::golden::optim::Constant;
+use crate::vectors::Manifest;
 use askama::Template;
 
 /// The generated files, in dependency order (primitives first, the testbench last).
@@ -66,4 +68,44 @@ pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
                 .map_err(|e| Error::invalid("templates", name, &format!("rendering failed: {e}")))
         })
         .collect()
+}
+
+/// The testbench's parameters (`tb_params.svh`): a vector run's sizes and raw constants.
+#[derive(Template)]
+#[template(path = "tb_params.svh")]
+struct TbParams<'a> {
+    /// The vectors' folder as the testbench opens it.
+    dir: &'a str,
+    m: &'a Manifest,
+}
+
+impl TbParams<'_> {
+    /// A sized 64-bit literal: an unsized one is 32 bits, too few for a constant of up to 48.
+    fn lit<T: Copy + Into<i64>>(&self, v: &T) -> String {
+        let v: i64 = (*v).into();
+        match v < 0 {
+            true => format!("-64'sd{}", v.unsigned_abs()),
+            false => format!("64'sd{v}"),
+        }
+    }
+
+    /// Every step's gradient scale: its mantissas, or its shifts.
+    fn scale_list(&self, mantissas: bool) -> String {
+        let scale = &self.m.constants.sgd.scale;
+        let value = |s: &Constant| if mantissas { s.mant } else { s.shift.into() };
+        scale.iter().map(|s| self.lit(&value(s))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The momentum constant, 0 without momentum (`MOMENTUM` = 0 then).
+    fn momentum(&self) -> Constant {
+        self.m.constants.sgd.momentum.unwrap_or(Constant { mant: 0, shift: 0 })
+    }
+}
+
+/// `tb_params.svh` of the vectors in `dir` (written as the testbench opens it) with manifest `m`.
+pub fn render_tb_params(dir: &str, m: &Manifest) -> Result<String, Error> {
+    TbParams { dir, m }
+        .render()
+        .map(|t| t + "\n")
+        .map_err(|e| Error::invalid("templates", "tb_params.svh", &format!("rendering failed: {e}")))
 }

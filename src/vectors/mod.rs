@@ -1,6 +1,6 @@
 //! Golden test vectors for the generated core (`floweqprop vectors`): a few consecutive SGD
 //! training steps and a generation run of the fixed-point golden model, written as `$readmemh`
-//! files with a `manifest.json` that says what each holds. The Verilator testbench compares the
+//! files with a `manifest.json` ([`Manifest`]) that says what each holds. The Verilator testbench compares the
 //! RTL against every one of them; `docs/hardware.md` lists the observation points.
 //!
 //! Every value is written as its two's complement in exactly `ceil(width / 4)` lowercase hex
@@ -25,11 +25,10 @@ use crate::gradep::{gradep_step, three_phases};
 use crate::model::{Dims, Params, States};
 use crate::relax::Packed;
 use crate::saturation::Saturations;
-use serde::Serialize;
-use serde_json::json;
 
-/// The file every vector set holds: what each file is, and the run's constants.
-pub const MANIFEST: &str = "manifest.json";
+pub mod manifest;
+
+pub use manifest::{FileEntry, Manifest, MANIFEST};
 
 /// What to emit.
 #[derive(Debug, Clone)]
@@ -81,14 +80,6 @@ fn states_order(s: &States<i64>, d: Dims) -> Vec<i64> {
         v.extend(&s.h1[i * d.n_h1..(i + 1) * d.n_h1]);
     }
     v
-}
-
-fn format_json(q: QFormat) -> serde_json::Value {
-    json!({"width": q.width(), "frac": q.frac()})
-}
-
-fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).expect("plain data serialises")
 }
 
 /// The config the vectors are made with: the core's SGD recipe (module doc).
@@ -192,46 +183,54 @@ fn emit_with<I: Wide>(a: &Fixed<I>, c: &Config, o: &VectorOptions) -> Result<Vec
     let nudge = r.nudge();
     let ak = r.alpha * r.k;
     let sgd: &SgdConstants = scales.first().expect("steps >= 1");
-    let manifest = json!({
-        "format": "floweqprop-vectors-v1",
-        "dims": {"n_x": d.n_x, "n_h1": d.n_h1, "n_h2": d.n_h2, "K": d.n_x + d.n_h2, "N": d.n_h1},
-        "rows": c.hardware.rows,
-        "cols": c.hardware.cols,
-        "T": r.steps,
-        "steps": o.steps,
-        "batch": o.batch,
-        "gen_samples": o.gen_samples,
-        "gen_steps": o.gen_steps,
-        "formats": {
-            "state": format_json(f.state),
-            "derivative": format_json(f.derivative),
-            "weight": format_json(f.weight),
-            "constant": format_json(f.constant),
-            "gradient": format_json(f.gradient),
-            "moment": format_json(f.moment),
+    let manifest = Manifest {
+        format: manifest::FORMAT.into(),
+        dims: manifest::Dims { n_x: d.n_x, n_h1: d.n_h1, n_h2: d.n_h2, k: d.n_x + d.n_h2, n: d.n_h1 },
+        rows: c.hardware.rows,
+        cols: c.hardware.cols,
+        t_steps: r.steps,
+        steps: o.steps,
+        batch: o.batch,
+        gen_samples: o.gen_samples,
+        gen_steps: o.gen_steps,
+        formats: manifest::Formats {
+            state: f.state,
+            derivative: f.derivative,
+            weight: f.weight,
+            constant: f.constant,
+            gradient: f.gradient,
+            moment: f.moment,
         },
-        "accumulator_width": f.accumulator_width,
-        "grad_sum_width": gw,
-        "lut": {"index_bits": f.lut.index_bits, "interpolation": to_json(&f.lut.interpolation), "entries": lut.rho_table().len()},
-        "rounding": to_json(&f.rounding),
-        "update_rounding": to_json(&f.update_rounding),
-        "overflow": to_json(&f.overflow),
-        "constants": {
-            "eps": a.constant(r.eps),
-            "coeff": {"free": a.constant(r.k), "plus": a.constant(r.k + nudge), "minus": a.constant(r.k - nudge)},
-            "c2": {"plus": a.constant(nudge / ak), "minus": a.constant(-nudge / ak)},
-            "dt_alpha": a.constant(g.dt * r.alpha),
-            "sgd": {
-                "scale": scales.iter().map(|s| to_json(&s.scale)).collect::<Vec<_>>(),
-                "lr": to_json(&sgd.lr),
-                "momentum": to_json(&sgd.momentum),
+        accumulator_width: f.accumulator_width,
+        grad_sum_width: gw,
+        lut: manifest::Lut {
+            index_bits: f.lut.index_bits,
+            interpolation: f.lut.interpolation,
+            entries: lut.rho_table().len(),
+        },
+        rounding: f.rounding,
+        update_rounding: f.update_rounding,
+        overflow: f.overflow,
+        constants: manifest::Constants {
+            eps: a.constant(r.eps),
+            coeff: manifest::Phases {
+                free: a.constant(r.k),
+                plus: a.constant(r.k + nudge),
+                minus: a.constant(r.k - nudge),
+            },
+            c2: manifest::Nudged { plus: a.constant(nudge / ak), minus: a.constant(-nudge / ak) },
+            dt_alpha: a.constant(g.dt * r.alpha),
+            sgd: manifest::Sgd {
+                scale: scales.iter().map(|s| s.scale).collect(),
+                lr: sgd.lr,
+                momentum: sgd.momentum,
             },
         },
-        "saturations": sat.total(),
-        "files": files.iter().map(|(n, t)| json!({"name": n, "values": t.lines().count()})).collect::<Vec<_>>(),
-    });
+        saturations: sat.total(),
+        files: files.iter().map(|(n, t)| FileEntry { name: n.clone(), values: t.lines().count() }).collect(),
+    };
     files.push(("config.yaml".into(), c.to_yaml()));
-    files.push((MANIFEST.into(), serde_json::to_string_pretty(&manifest).expect("json") + "\n"));
+    files.push((MANIFEST.into(), manifest.to_json()));
     Ok(files)
 }
 

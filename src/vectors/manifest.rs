@@ -1,0 +1,173 @@
+//! The manifest of a golden-vector folder (`manifest.json`): what each file holds and the run's
+//! raw constants. `floweqprop vectors` writes it and `floweqprop hdl --vectors` reads it back
+//! (`hdl::manifest`, the testbench's `tb_params.svh`): one type for both, so the writer and the
+//! reader cannot drift apart.
+//!
+//! The JSON keeps serde_json's sorted key order (the committed manifests' order), and a
+//! constant is its raw two's complement value in `fixed.constant`.
+
+use crate::error::Error;
+use crate::golden::lut::Interpolation;
+use crate::golden::optim::Constant;
+use crate::golden::qformat::{Overflow, QFormat, Rounding};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The file every vector set holds.
+pub const MANIFEST: &str = "manifest.json";
+
+/// The manifest's format tag (`format`).
+pub const FORMAT: &str = "floweqprop-vectors-v1";
+
+/// `manifest.json`: the run's sizes, formats, constants and files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`FORMAT`].
+    pub format: String,
+    pub dims: Dims,
+    /// The PE array (`hardware.rows` x `hardware.cols`).
+    pub rows: usize,
+    pub cols: usize,
+    /// Relaxation steps of a phase (`relax.steps`).
+    #[serde(rename = "T")]
+    pub t_steps: usize,
+    /// Training steps, samples a step, generated samples and their Euler steps.
+    pub steps: usize,
+    pub batch: usize,
+    pub gen_samples: usize,
+    pub gen_steps: usize,
+    pub formats: Formats,
+    /// `fixed.accumulator_width` and `fixed.gradient_sum_width`, bits.
+    pub accumulator_width: u32,
+    pub grad_sum_width: u32,
+    pub lut: Lut,
+    pub rounding: Rounding,
+    pub update_rounding: Rounding,
+    pub overflow: Overflow,
+    pub constants: Constants,
+    /// Saturations of the whole run (every signal class).
+    pub saturations: u64,
+    /// Every `$readmemh` file, in the order written, with its count of values (lines).
+    pub files: Vec<FileEntry>,
+}
+
+/// The network and the fused matrix `M` (`K = n_x + n_h2` rows, `N = n_h1` columns).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dims {
+    pub n_x: usize,
+    pub n_h1: usize,
+    pub n_h2: usize,
+    #[serde(rename = "K")]
+    pub k: usize,
+    #[serde(rename = "N")]
+    pub n: usize,
+}
+
+/// The `fixed:` formats of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Formats {
+    pub state: QFormat,
+    pub derivative: QFormat,
+    pub weight: QFormat,
+    pub constant: QFormat,
+    pub gradient: QFormat,
+    pub moment: QFormat,
+}
+
+/// The activation ROMs (`lut_rho.hex`, `lut_drho.hex`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lut {
+    pub index_bits: u32,
+    pub interpolation: Interpolation,
+    pub entries: usize,
+}
+
+/// The constants the host writes, raw in `fixed.constant`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Constants {
+    /// The relaxation step `eps`.
+    pub eps: i64,
+    /// The spring coefficient of each phase: `k`, `k + beta (alpha k)^2`, `k - beta (alpha k)^2`.
+    pub coeff: Phases<i64>,
+    /// The nudge's coefficient of `u`: `+- beta (alpha k)^2 / (alpha k)`.
+    pub c2: Nudged<i64>,
+    /// Generation's Euler step `dt alpha`.
+    pub dt_alpha: i64,
+    pub sgd: Sgd,
+}
+
+/// A value of each phase: free, nudged plus, nudged minus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phases<T> {
+    pub free: T,
+    pub plus: T,
+    pub minus: T,
+}
+
+/// A value of each nudged phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nudged<T> {
+    pub plus: T,
+    pub minus: T,
+}
+
+/// The optimizer's constants (`golden::optim::SgdConstants`): the gradient scale of every step,
+/// the learning rate and the momentum (`null` without).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sgd {
+    pub scale: Vec<Constant>,
+    pub lr: Constant,
+    pub momentum: Option<Constant>,
+}
+
+/// One `$readmemh` file: its name and its number of values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub values: usize,
+}
+
+impl Manifest {
+    /// The JSON text (pretty, keys sorted, a final newline).
+    pub fn to_json(&self) -> String {
+        // through a Value: its map sorts the keys, the order of the committed manifests
+        let value = serde_json::to_value(self).expect("plain data serialises");
+        serde_json::to_string_pretty(&value).expect("plain data serialises") + "\n"
+    }
+
+    /// Reads `dir/manifest.json`. Errors: the file unreadable, or not a manifest (naming the
+    /// file, and serde's field and line).
+    pub fn read(dir: &Path) -> Result<Manifest, Error> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::data(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed manifests read into the type and write back byte for byte.
+    #[test]
+    fn committed_manifests_round_trip() {
+        for name in ["tiny", "small", "paper"] {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors").join(name);
+            let m = Manifest::read(&dir).unwrap();
+            assert_eq!(m.format, FORMAT);
+            assert_eq!(m.to_json(), std::fs::read_to_string(dir.join(MANIFEST)).unwrap(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_manifest_names_the_file_and_the_field() {
+        let dir = std::env::temp_dir().join(format!("fep-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors/tiny/manifest.json");
+        let text = std::fs::read_to_string(committed).unwrap().replace("\"n_h1\"", "\"n_hidden\"");
+        std::fs::write(dir.join(MANIFEST), text).unwrap();
+        let e = Manifest::read(&dir).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.contains("manifest.json") && e.contains("n_h1"), "{e}");
+    }
+}
