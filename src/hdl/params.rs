@@ -57,6 +57,12 @@ pub fn index_width(n: usize) -> u32 {
 }
 
 /// Everything the templates print, for one config.
+///
+/// Names follow the RTL's parameters: `X_w` is a width in bits and `X_f` the fraction bits of a
+/// format, with `s` the state, `d` the derivative `rho'`, `w` the weight, `c` a constant, `g`
+/// the gradient, `m` the momentum (the `fixed:` section of the config); the other widths name
+/// the value they hold (`dsum_w` the drive's sum, `pd_w` the product `rho' drive`, ...), as the
+/// datapath tables of `docs/datapath.md` do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreParams {
     // network and array
@@ -95,8 +101,11 @@ pub struct CoreParams {
     /// Host data ports.
     pub data_w: usize,
     // rounding and overflow
+    /// `fixed.rounding` is half-even (else floor).
     pub half_even: bool,
+    /// `fixed.update_rounding` is half-even (else floor).
     pub update_half_even: bool,
+    /// `fixed.overflow` wraps (else saturates).
     pub wrap: bool,
     // neuron datapath widths (exact intermediates)
     /// `acc + (bias << F_s)`.
@@ -121,6 +130,7 @@ pub struct CoreParams {
     pub li_w: usize,
     /// Local weight index of a PE.
     pub wi_w: usize,
+    /// A constant's shift ([`SHIFT_WIDTH`] bits).
     pub sh_w: usize,
     /// Index of a PE or a neuron unit.
     pub unit_w: usize,
@@ -134,10 +144,13 @@ pub struct CoreParams {
     /// cycle a PE row), the neuron pipeline's latency, one cycle to see it idle.
     pub drain_cycles: usize,
     // LUT
+    /// Index bits of the activation ROMs (`fixed.lut.index_bits`).
     pub lut_b: usize,
     /// Low bits of the state below the LUT address (interpolation fraction).
     pub lut_l: usize,
+    /// `fixed.lut.interpolation` is linear.
     pub lut_linear: bool,
+    /// Entries of each ROM: `2^lut_b`, and the end point with interpolation.
     pub lut_entries: usize,
     /// ROM contents, hex of `s_w` (rho) and `d_w` (rho') bits, in address order.
     pub rho_hex: Vec<String>,
@@ -151,7 +164,9 @@ pub struct CoreParams {
     pub rho0_hex: String,
     pub drho0_hex: String,
     // schedule
+    /// Cycles of one relaxation step: the MACs, the drain and the commit.
     pub step_cycles: usize,
+    /// The MACs alone: `2 kt nt` (the K side's and the N side's drives).
     pub ideal_step_cycles: usize,
 }
 

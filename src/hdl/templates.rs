@@ -1,5 +1,7 @@
 //! The askama templates of the core, one per file (`templates/<name>`), each filled with the
-//! [`CoreParams`] of a config. The templates print values only; `CoreParams` computes them.
+//! [`CoreParams`] of a config. `CoreParams` computes every width, latency, limit and constant;
+//! the templates print them, and form from them only the obvious: a bus of several (`lanes *
+//! s_w` bits), a count minus one for a counter's last value (`kt * nt - 1`).
 
 use super::params::CoreParams;
 use crate::error::Error;
