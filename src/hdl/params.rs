@@ -2,7 +2,7 @@
 //! tiles, every signal width of the datapath (`docs/datapath.md`), the LUT contents, the
 //! schedule's cycle counts. The templates only print these; no arithmetic lives in them.
 
-use crate::config::Config;
+use crate::config::{Config, FixedConfig, HardwareConfig};
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
 use crate::golden::qformat::hex;
@@ -168,6 +168,78 @@ pub struct CoreParams {
     pub step_cycles: usize,
     /// The MACs alone: `2 kt nt` (the K side's and the N side's drives).
     pub ideal_step_cycles: usize,
+}
+
+/// The limits of the generated core on the `fixed:` formats (the golden model accepts more):
+/// deterministic update rounding, data widths, constant widths, LUT index bits. Errors name the
+/// field.
+fn check_formats(f: &FixedConfig) -> Result<(), Error> {
+    if f.update_rounding == Rounding::Stochastic {
+        return Err(invalid(
+            "fixed.update_rounding",
+            "stochastic",
+            "the generated core rounds its updates with floor or half_even; stochastic rounding \
+             (one LFSR sequence over all parameters in order) does not map onto PEs updating in parallel",
+        ));
+    }
+    for (field, q) in
+        [("fixed.state", f.state), ("fixed.derivative", f.derivative), ("fixed.weight", f.weight)]
+    {
+        if q.width() > MAX_DATA_WIDTH {
+            return Err(invalid(
+                field,
+                shown(q),
+                &format!("the generated core supports widths up to {MAX_DATA_WIDTH} bits"),
+            ));
+        }
+    }
+    if f.constant.width() > MAX_CONSTANT_WIDTH || f.constant.width() < 2 {
+        return Err(invalid(
+            "fixed.constant",
+            shown(f.constant),
+            &format!("the generated core supports constant widths 2..={MAX_CONSTANT_WIDTH}"),
+        ));
+    }
+    for (field, q) in [("fixed.gradient", f.gradient), ("fixed.moment", f.moment)] {
+        if q.width() > 64 {
+            return Err(invalid(field, shown(q), "the generated core supports widths up to 64 bits"));
+        }
+    }
+    if f.lut.index_bits > MAX_LUT_INDEX_BITS {
+        return Err(invalid(
+            "fixed.lut.index_bits",
+            f.lut.index_bits,
+            &format!(
+                "the generated core writes its ROMs out entry by entry: at most {MAX_LUT_INDEX_BITS} \
+                 index bits (2^{MAX_LUT_INDEX_BITS} entries)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A side's neuron pipeline takes one drive of a bank and lane a cycle: banks x lanes must fit in
+/// the cycles between two drives (the field named is the lanes when there are several).
+fn check_pipelines_keep_up(h: &HardwareConfig, kt: usize, nt: usize) -> Result<(), Error> {
+    let lanes = h.lanes;
+    let keep_up = |banks: usize, every: usize, (field, side, unit, period): (&str, &str, &str, &str)| {
+        if banks * lanes <= every {
+            return Ok(());
+        }
+        let (field, value) = if lanes > 1 { ("hardware.lanes", lanes) } else { (field, banks) };
+        Err(invalid(
+            field,
+            value,
+            &format!(
+                "the {side} neuron pipeline takes the drives of one PE {unit} and lane a cycle, and \
+                 they arrive every {period} = {every} cycles: {unit}s x lanes = {banks} x {lanes} \
+                 must be at most {every}"
+            ),
+        ))
+    };
+    keep_up(h.rows, nt, ("hardware.rows", "K-side", "row", "n_h1 / hardware.cols"))?;
+    keep_up(h.cols, kt, ("hardware.cols", "N-side", "column", "(n_x + n_h2) / hardware.rows"))?;
+    Ok(())
 }
 
 /// Latency of `mul_pipe` (templates/pipe.v) for `wa x wb` bits: operand and partial-product
@@ -381,47 +453,7 @@ impl CoreParams {
         config.validate()?;
         crate::arith::fixed::check_model(config)?;
         let (m, f, h) = (&config.model, &config.fixed, &config.hardware);
-        if f.update_rounding == Rounding::Stochastic {
-            return Err(invalid(
-                "fixed.update_rounding",
-                "stochastic",
-                "the generated core rounds its updates with floor or half_even; stochastic rounding \
-                 (one LFSR sequence over all parameters in order) does not map onto PEs updating in parallel",
-            ));
-        }
-        for (field, q) in
-            [("fixed.state", f.state), ("fixed.derivative", f.derivative), ("fixed.weight", f.weight)]
-        {
-            if q.width() > MAX_DATA_WIDTH {
-                return Err(invalid(
-                    field,
-                    shown(q),
-                    &format!("the generated core supports widths up to {MAX_DATA_WIDTH} bits"),
-                ));
-            }
-        }
-        if f.constant.width() > MAX_CONSTANT_WIDTH || f.constant.width() < 2 {
-            return Err(invalid(
-                "fixed.constant",
-                shown(f.constant),
-                &format!("the generated core supports constant widths 2..={MAX_CONSTANT_WIDTH}"),
-            ));
-        }
-        for (field, q) in [("fixed.gradient", f.gradient), ("fixed.moment", f.moment)] {
-            if q.width() > 64 {
-                return Err(invalid(field, shown(q), "the generated core supports widths up to 64 bits"));
-            }
-        }
-        if f.lut.index_bits > MAX_LUT_INDEX_BITS {
-            return Err(invalid(
-                "fixed.lut.index_bits",
-                f.lut.index_bits,
-                &format!(
-                    "the generated core writes its ROMs out entry by entry: at most {MAX_LUT_INDEX_BITS} \
-                     index bits (2^{MAX_LUT_INDEX_BITS} entries)"
-                ),
-            ));
-        }
+        check_formats(f)?;
         let lut = f.activation_lut()?;
 
         let (s_w, s_f, d_w, d_f) =
@@ -468,25 +500,7 @@ impl CoreParams {
         let (rho0, drho0) = lut.eval(0);
         let ideal_step_cycles = 2 * kt * nt;
         let lanes = h.lanes;
-        // a side's pipeline takes one drive of a bank and lane a cycle: banks x lanes must fit in
-        // the cycles between two drives (the field named is the lanes when there are several)
-        let keep_up = |banks: usize, every: usize, (field, side, unit, period): (&str, &str, &str, &str)| {
-            if banks * lanes <= every {
-                return Ok(());
-            }
-            let (field, value) = if lanes > 1 { ("hardware.lanes", lanes) } else { (field, banks) };
-            Err(invalid(
-                field,
-                value,
-                &format!(
-                    "the {side} neuron pipeline takes the drives of one PE {unit} and lane a cycle, and \
-                     they arrive every {period} = {every} cycles: {unit}s x lanes = {banks} x {lanes} \
-                     must be at most {every}"
-                ),
-            ))
-        };
-        keep_up(h.rows, nt, ("hardware.rows", "K-side", "row", "n_h1 / hardware.cols"))?;
-        keep_up(h.cols, kt, ("hardware.cols", "N-side", "column", "(n_x + n_h2) / hardware.rows"))?;
+        check_pipelines_keep_up(h, kt, nt)?;
         let neuron_latency = neuron_latency(s_w as usize, d_w as usize, c_w as usize, gv_w as usize);
         let tree_levels = index_width(h.rows.max(h.cols)) as usize;
         let drain_cycles = PE_STAGES + tree_levels + 1 + h.rows * lanes + neuron_latency;
