@@ -13,7 +13,7 @@ use crate::io::{check_folder_target, replace_folder};
 use crate::report::fpga::FpgaReport;
 use crate::report::sweep::{sweep_configs, write_sweep_configs, Shape, SweepReport, SWEEP_CONFIG_DIR};
 use crate::report::synth::{
-    config_name, default_synth_dir, pnr_plan, AssumedClocks, CoreReport, SYNTH_ROOT, UP5K,
+    config_name, default_synth_dir, pnr_plan, AssumedClocks, CoreReport, SynthDir, SYNTH_ROOT, UP5K,
 };
 use crate::report::yosys::Target;
 use crate::vectors::{emit, VectorOptions, MANIFEST};
@@ -177,7 +177,8 @@ pub fn run_report(a: ReportArgs) -> Result<()> {
     if a.sweep.is_empty() {
         // without a synthesis yet, the cycle model alone (each target says how to synthesize it)
         let dir = a.synth_dir.unwrap_or_else(|| default_synth_dir(&config_path));
-        let report = CoreReport::load_or_model(&config_path, &config, &dir, &a.targets, &assumed)?;
+        let report =
+            CoreReport::load(&config_path, &config, SynthDir::IfPresent(&dir), &a.targets, &assumed)?;
         println!("{}", report.markdown());
         if let Some(out) = &a.out {
             report.write(out)?;
@@ -202,12 +203,18 @@ pub fn run_report(a: ReportArgs) -> Result<()> {
     let mut points = Vec::new();
     for shape in &a.sweep {
         let report = if *shape == own {
-            CoreReport::load(&config_path, &config, &root.join(&base), &a.targets, &assumed)?
+            CoreReport::load(
+                &config_path,
+                &config,
+                SynthDir::Required(&root.join(&base)),
+                &a.targets,
+                &assumed,
+            )?
         } else {
             let (name, c) =
                 copies.iter().find(|(n, _)| *n == format!("{base}_{shape}")).expect("a copy per shape");
             let path = config_dir.join(format!("{name}.yaml"));
-            CoreReport::load_or_model(&path, c, &root.join(name), &a.targets, &assumed)?
+            CoreReport::load(&path, c, SynthDir::IfPresent(&root.join(name)), &a.targets, &assumed)?
         };
         points.push((*shape, report));
     }

@@ -345,7 +345,7 @@ impl SweepReport {
 mod tests {
     use super::*;
     use crate::report::fixtures::{temp_dir, write_stats};
-    use crate::report::synth::AssumedClocks;
+    use crate::report::synth::{AssumedClocks, SynthDir};
 
     #[test]
     fn sweep_shapes_tile_the_network_or_are_refused() {
@@ -410,15 +410,27 @@ mod tests {
         let dir = temp_dir("sweep-match");
         write_stats(&dir);
         let path = Path::new("configs/tiny.yaml");
-        let own = CoreReport::load(path, &tiny, &dir, &[Target::Xc7], &AssumedClocks::default()).unwrap();
+        let own = CoreReport::load(
+            path,
+            &tiny,
+            SynthDir::Required(&dir),
+            &[Target::Xc7],
+            &AssumedClocks::default(),
+        )
+        .unwrap();
         // tiny has at most 16 PEs (min(K, N)): the other point is the smaller 2 x 2 array
         let mut narrow = tiny.clone();
         narrow.hardware = crate::config::HardwareConfig { rows: 2, cols: 2, lanes: 1 };
         let narrow_path = Path::new("runs/synth/sweep/tiny_2x2.yaml");
         let (missing, xc7) = (dir.join("tiny_2x2"), [Target::Xc7]);
-        let narrow =
-            CoreReport::load_or_model(narrow_path, &narrow, &missing, &xc7, &AssumedClocks::default())
-                .unwrap();
+        let narrow = CoreReport::load(
+            narrow_path,
+            &narrow,
+            SynthDir::IfPresent(&missing),
+            &xc7,
+            &AssumedClocks::default(),
+        )
+        .unwrap();
         let (slow, fast) = (narrow.cycles.per_sample, own.cycles.per_sample);
         assert!(fast < slow);
         let points = vec![(Shape { rows: 2, cols: 2 }, narrow), (Shape { rows: 4, cols: 4 }, own)];

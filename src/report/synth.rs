@@ -299,41 +299,31 @@ fn load_pnr(dir: &Path, config: &Path) -> Result<Pnr, Error> {
     })
 }
 
+/// Where a config's synthesis is (`make synth`'s folder), and whether it must be there.
+#[derive(Debug, Clone, Copy)]
+pub enum SynthDir<'a> {
+    /// Written by `make synth`: a missing file is an error naming the command.
+    Required(&'a Path),
+    /// Read when the folder exists; otherwise the cycle model alone, every target
+    /// `NotSynthesized` (the sweep's shapes that have no synthesis yet).
+    IfPresent(&'a Path),
+}
+
 impl CoreReport {
-    /// The report of `config` (read from `config_path`) from the files `make synth` wrote into
-    /// `synth_dir`, for `targets`.
+    /// The report of `config` (read from `config_path`) for `targets`: one row per target, the
+    /// synthesis `make synth` wrote into the [`SynthDir`] (or, where there is none, the command
+    /// that writes it), the clock and the samples/s at that clock.
     pub fn load(
         config_path: &Path,
         config: &Config,
-        synth_dir: &Path,
+        synth: SynthDir<'_>,
         targets: &[Target],
         assumed: &AssumedClocks,
     ) -> Result<CoreReport, Error> {
-        CoreReport::build(config_path, config, synth_dir, targets, assumed, true)
-    }
-
-    /// [`CoreReport::load`] when `make synth` has written `synth_dir`; otherwise the cycle model
-    /// alone, every target `NotSynthesized` (the sweep's shapes that have no synthesis yet).
-    pub fn load_or_model(
-        config_path: &Path,
-        config: &Config,
-        synth_dir: &Path,
-        targets: &[Target],
-        assumed: &AssumedClocks,
-    ) -> Result<CoreReport, Error> {
-        CoreReport::build(config_path, config, synth_dir, targets, assumed, synth_dir.exists())
-    }
-
-    /// One row per target: the synthesis read from `synth_dir` (or, when not `synthesized`, the
-    /// command that writes it), the clock and the samples/s at that clock.
-    fn build(
-        config_path: &Path,
-        config: &Config,
-        synth_dir: &Path,
-        targets: &[Target],
-        assumed: &AssumedClocks,
-        synthesized: bool,
-    ) -> Result<CoreReport, Error> {
+        let (synth_dir, synthesized) = match synth {
+            SynthDir::Required(dir) => (dir, true),
+            SynthDir::IfPresent(dir) => (dir, dir.exists()),
+        };
         let p = CoreParams::new(config)?;
         // the RTL as rendered now, which every synthesis read must match (not needed without one)
         let rtl = if synthesized { crate::hdl::render(config)? } else { Vec::new() };
@@ -610,7 +600,9 @@ mod tests {
         let note = std::fs::read_to_string(dir.join("ice40_pnr_skipped.txt")).unwrap();
         assert!(note.contains("9000 LUT4s") && note.contains("UP5K"), "{note}");
 
-        let r = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default()).unwrap();
+        let r =
+            CoreReport::load(path, &cfg, SynthDir::Required(&dir), Target::ALL, &AssumedClocks::default())
+                .unwrap();
         assert_eq!(r.targets.len(), 3);
         let xc7 = r.row(Target::Xc7).unwrap();
         assert_eq!(xc7.clock, Clock::Assumed { mhz: 100.0 });
@@ -629,9 +621,10 @@ mod tests {
         let pe = dir.join("xc7_rtl/pe.v");
         let text = std::fs::read_to_string(&pe).unwrap();
         std::fs::write(&pe, text.replace("Q(16,14)", "Q(16,12)")).unwrap();
-        let e = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default())
-            .unwrap_err()
-            .to_string();
+        let e =
+            CoreReport::load(path, &cfg, SynthDir::Required(&dir), Target::ALL, &AssumedClocks::default())
+                .unwrap_err()
+                .to_string();
         assert!(
             e.contains("xc7_rtl/pe.v") && e.contains("other RTL") && e.contains("make synth CONFIG=tiny"),
             "{e}"
@@ -641,18 +634,27 @@ mod tests {
         // a timed-out target shows its note; a missing one is an error naming the file and the command
         std::fs::remove_file(dir.join("xc7_stat.json")).unwrap();
         std::fs::write(dir.join("xc7_timeout.txt"), "Yosys did not finish within 60 s\n").unwrap();
-        let r = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default()).unwrap();
+        let r =
+            CoreReport::load(path, &cfg, SynthDir::Required(&dir), Target::ALL, &AssumedClocks::default())
+                .unwrap();
         assert!(r
             .markdown()
             .contains("| xc7 | `synth_xilinx -family xc7 -noiopad` | Yosys did not finish within 60 s |"));
         std::fs::remove_file(dir.join("generic_stat.json")).unwrap();
-        let e = CoreReport::load(path, &cfg, &dir, Target::ALL, &AssumedClocks::default())
-            .unwrap_err()
-            .to_string();
+        let e =
+            CoreReport::load(path, &cfg, SynthDir::Required(&dir), Target::ALL, &AssumedClocks::default())
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("generic_stat.json") && e.contains("make synth CONFIG=tiny"), "{e}");
-        let e = CoreReport::load(path, &cfg, &dir.join("none"), &[Target::Ice40], &AssumedClocks::default())
-            .unwrap_err()
-            .to_string();
+        let e = CoreReport::load(
+            path,
+            &cfg,
+            SynthDir::Required(&dir.join("none")),
+            &[Target::Ice40],
+            &AssumedClocks::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("ice40_pnr.json") && e.contains("ice40_pnr_skipped.txt") && e.contains("make synth"),
             "{e}"
@@ -671,9 +673,14 @@ mod tests {
         )
         .unwrap();
         let cfg = Config::shipped("tiny");
-        let r =
-            CoreReport::load(Path::new("x/tiny.yaml"), &cfg, &dir, Target::ALL, &AssumedClocks::default())
-                .unwrap();
+        let r = CoreReport::load(
+            Path::new("x/tiny.yaml"),
+            &cfg,
+            SynthDir::Required(&dir),
+            Target::ALL,
+            &AssumedClocks::default(),
+        )
+        .unwrap();
         let ice = r.row(Target::Ice40).unwrap();
         assert_eq!(ice.clock, Clock::Nextpnr { mhz: 31.25 });
         assert!(r.markdown().contains("31.2 (nextpnr Fmax)"), "{}", r.markdown());
@@ -695,8 +702,14 @@ mod tests {
         let cfg = Config::shipped("tiny");
         let dir = temp_dir("model-only").join("tiny_8x8");
         let path = Path::new("runs/synth/sweep/tiny_8x8.yaml");
-        let r =
-            CoreReport::load_or_model(path, &cfg, &dir, &[Target::Xc7], &AssumedClocks::default()).unwrap();
+        let r = CoreReport::load(
+            path,
+            &cfg,
+            SynthDir::IfPresent(&dir),
+            &[Target::Xc7],
+            &AssumedClocks::default(),
+        )
+        .unwrap();
         assert_eq!(r.cycles, Cycles::of(&CoreParams::new(&cfg).unwrap(), cfg.samples_per_update()));
         let row = r.row(Target::Xc7).unwrap();
         assert_eq!(row.clock, Clock::Assumed { mhz: 100.0 });
@@ -705,7 +718,13 @@ mod tests {
         assert!(r.markdown().contains(command.as_str()));
         // an existing folder without results is still an error that names the missing file
         std::fs::create_dir_all(&dir).unwrap();
-        let e = CoreReport::load_or_model(path, &cfg, &dir, &[Target::Xc7], &AssumedClocks::default());
+        let e = CoreReport::load(
+            path,
+            &cfg,
+            SynthDir::IfPresent(&dir),
+            &[Target::Xc7],
+            &AssumedClocks::default(),
+        );
         assert!(e.unwrap_err().to_string().contains("xc7_rtl"));
     }
 
