@@ -66,8 +66,8 @@ module neuron_pipe #(
     localparam integer LW = ${ c.lane_w() }$;                  // a lane index
     localparam integer NI = R * LANES;         // items per drive
     localparam integer IW = (NI > 1) ? $clog2(NI) : 1;
-    localparam integer GV = ${ c.gv_w }$;             // the gradient g, exact
-    localparam integer DSW = ${ c.dsum_w }$;          // acc + (b << F_s)
+    localparam integer GV = ${ c.neuron_g_w }$;             // the gradient g, exact
+    localparam integer DSW = ${ c.drive_sum_w }$;          // acc + (b << F_s)
     localparam integer HALF_EVEN = ${ c.he() }$;
     localparam integer WRAP = ${ c.wrap_flag() }$;
 

@@ -61,7 +61,7 @@ pub fn index_width(n: usize) -> u32 {
 /// Names follow the RTL's parameters: `X_w` is a width in bits and `X_f` the fraction bits of a
 /// format, with `s` the state, `d` the derivative `rho'`, `w` the weight, `c` a constant, `g`
 /// the gradient, `m` the momentum (the `fixed:` section of the config); the other widths name
-/// the value they hold (`dsum_w` the drive's sum, `pd_w` the product `rho' drive`, ...), as the
+/// the value they hold (`drive_sum_w`, `neuron_g_w`), as the
 /// datapath tables of `docs/datapath.md` do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreParams {
@@ -107,19 +107,12 @@ pub struct CoreParams {
     pub update_half_even: bool,
     /// `fixed.overflow` wraps (else saturates).
     pub wrap: bool,
-    // neuron datapath widths (exact intermediates)
-    /// `acc + (bias << F_s)`.
-    pub dsum_w: usize,
-    /// `rho'(h) * drive`.
-    pub pd_w: usize,
-    /// `coeff * (x - x_t)`.
-    pub sp_w: usize,
-    /// `c2 * u`.
-    pub pu_w: usize,
-    /// The gradient `g` of either rule.
-    pub gv_w: usize,
-    /// `eps * g`.
-    pub et_w: usize,
+    // neuron datapath widths (exact intermediates; the products' widths are their operands')
+    /// The drive's sum `acc + (bias << F_s)`.
+    pub drive_sum_w: usize,
+    /// The neuron update's gradient `g` of either rule (`coeff (x - x_t) + c2 u` and its
+    /// rounding margin), exact.
+    pub neuron_g_w: usize,
     // PE widths
     /// Operand A of the one multiplier (a weight or an activation).
     pub mul_a_w: usize,
@@ -252,9 +245,9 @@ fn mul_latency(wa: usize, wb: usize) -> usize {
 /// bank read, its register and select (3), stage A (2), the three products of stage B aligned to the slowest,
 /// its rounding and the two halves of g (3), `eps g`, its rounding, the difference and the new
 /// state (3), the LUT (4) and the write-back register.
-fn neuron_latency(s_w: usize, d_w: usize, c_w: usize, gv_w: usize) -> usize {
+fn neuron_latency(s_w: usize, d_w: usize, c_w: usize, neuron_g_w: usize) -> usize {
     let b = stage_b_latencies(s_w, d_w, c_w).into_iter().max().unwrap_or(0);
-    16 + b + mul_latency(c_w, gv_w)
+    16 + b + mul_latency(c_w, neuron_g_w)
 }
 
 /// Latencies of the neuron pipeline's three products of stage B: `rho' drive` (`d_w x s_w`),
@@ -472,13 +465,10 @@ impl CoreParams {
                 ),
             ));
         }
-        let dsum_w = acc_w.max(w_w + s_f) + 1;
-        let pd_w = d_w + s_w;
-        let sp_w = c_w + s_w + 1;
-        let pu_w = c_w + s_w;
-        let gv_w = sp_w + 2;
-        let et_w = c_w + gv_w;
-        if et_w + 1 > OPT_WIDTH {
+        let drive_sum_w = acc_w.max(w_w + s_f) + 1;
+        // coeff (x - x_t): c_w + s_w + 1 bits; g adds two of margin; eps g is c_w + g's
+        let neuron_g_w = c_w + s_w + 1 + 2;
+        if c_w + neuron_g_w + 1 > OPT_WIDTH {
             return Err(invalid(
                 "fixed.constant",
                 shown(f.constant),
@@ -501,7 +491,7 @@ impl CoreParams {
         let ideal_step_cycles = 2 * kt * nt;
         let lanes = h.lanes;
         check_pipelines_keep_up(h, kt, nt)?;
-        let neuron_latency = neuron_latency(s_w as usize, d_w as usize, c_w as usize, gv_w as usize);
+        let neuron_latency = neuron_latency(s_w as usize, d_w as usize, c_w as usize, neuron_g_w as usize);
         let tree_levels = index_width(h.rows.max(h.cols)) as usize;
         let drain_cycles = PE_STAGES + tree_levels + 1 + h.rows * lanes + neuron_latency;
         let z = |v: u32| v as usize;
@@ -535,12 +525,8 @@ impl CoreParams {
             half_even: f.rounding == Rounding::HalfEven,
             update_half_even: f.update_rounding == Rounding::HalfEven,
             wrap: f.overflow == Overflow::Wrap,
-            dsum_w: z(dsum_w),
-            pd_w: z(pd_w),
-            sp_w: z(sp_w),
-            pu_w: z(pu_w),
-            gv_w: z(gv_w),
-            et_w: z(et_w),
+            drive_sum_w: z(drive_sum_w),
+            neuron_g_w: z(neuron_g_w),
             mul_a_w: z(mul_a_w),
             prod_w: z(mul_a_w + s_w),
             li_w: z(index_width(kt.max(nt))),
@@ -577,11 +563,11 @@ impl CoreParams {
         stage_b_latencies(self.s_w, self.d_w, self.c_w)
     }
 
-    /// Latencies of the neuron pipeline's product `eps g`: the K side's (`c_w x gv_w`: a visible
+    /// Latencies of the neuron pipeline's product `eps g`: the K side's (`c_w x neuron_g_w`: a visible
     /// neuron's g) and the N side's (`c_w x (s_w + 1)`: a hidden neuron's `g = h - p`), which
     /// `neuron_pipe.v` delays to the former.
     pub fn et_latencies(&self) -> [usize; 2] {
-        [mul_latency(self.c_w, self.gv_w), mul_latency(self.c_w, self.s_w + 1)]
+        [mul_latency(self.c_w, self.neuron_g_w), mul_latency(self.c_w, self.s_w + 1)]
     }
 
     /// Levels of the reductions' adder trees in `pe_array.v` (at least 1).
@@ -694,7 +680,7 @@ mod tests {
         assert_eq!((p.s_w, p.s_f, p.w_w, p.w_f, p.acc_w), (16, 10, 16, 14, 40));
         // fixed.gradient_sum_width
         assert_eq!(p.gs_w, 48);
-        assert_eq!((p.dsum_w, p.pd_w, p.sp_w, p.gv_w, p.et_w), (41, 32, 49, 51, 83));
+        assert_eq!((p.drive_sum_w, p.neuron_g_w), (41, 51));
         assert_eq!((p.li_w, p.wi_w), (5, 7));
         assert_eq!((p.lut_b, p.lut_l, p.lut_entries), (10, 6, 1025));
         // rho(0) = 0, rho'(0) = 1/2 in Q(16,14)
