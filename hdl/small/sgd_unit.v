@@ -337,7 +337,10 @@ module sgd_unit #(
     reg [CIW-1:0] q1, q2;          // the terms' offsets: whole digits
     reg [LDW-1:0] f1, f2;          // and bits
     reg [DDW-1:0] dd;              // digits below the result
-    reg act1, act2;                // the term has reached the grid: its digit is read this step
+    // the term has reached the grid: its digit is read this step. Term 1 is g's product in the
+    // stream of g, else m mu's (m' lr's in the stream of u): one flag each, so a digit's select is
+    // two registers, not the stream's decode, in front of the funnel shifter
+    reg act_g, act_mu, act2;
     wire ld_stream = ld_stream_g || ld_stream_m || ld_stream_u;
     wire [OSW-1:0] o1_n = ld_stream_g ? o1_g : ld_stream_m ? o1_m : o1_u;
     wire use1_n = !ld_stream_m || mom_r;
@@ -347,7 +350,8 @@ module sgd_unit #(
     always @(posedge clk) begin
         if (rst) begin
             s_on <= 1'b0;
-            act1 <= 1'b0;
+            act_g <= 1'b0;
+            act_mu <= 1'b0;
             act2 <= 1'b0;
         end else if (ld_stream) begin
             s_on <= 1'b1;
@@ -360,24 +364,26 @@ module sgd_unit #(
             q2 <= q2_n;
             f2 <= o2_m[LDW-1:0];
             dd <= ld_stream_g ? dd_g : ld_stream_m ? dd_m : dd_u;
-            act1 <= use1_n && (q1_n == {CIW{1'b0}});
+            act_g <= ld_stream_g && use1_n && (q1_n == {CIW{1'b0}});
+            act_mu <= !ld_stream_g && use1_n && (q1_n == {CIW{1'b0}});
             act2 <= ld_stream_m && (q2_n == {CIW{1'b0}});
         end else if (s_on) begin
             sc <= sc1;
             if (sc == s_last) s_on <= 1'b0;
-            act1 <= (sc != s_last) && use1 && (sc1 >= q1);
+            act_g <= (sc != s_last) && (sp == P_G) && use1 && (sc1 >= q1);
+            act_mu <= (sc != s_last) && (sp != P_G) && use1 && (sc1 >= q1);
             act2 <= (sc != s_last) && (sp == P_M) && (sc1 >= q2);
         end
     end
     sgd_term #(.LOW(17 * (NA_S + NB - 2)), .VW(VG_W), .AW(AW), .DW(DW)) u_term_g (
         .clk(clk), .emit(emit && p_p == P_G), .limb(acc[16:0]), .top(top_a && p_a == P_G), .acc(acc),
-        .shift(act1 && sp == P_G), .v(t_g)
+        .shift(act_g), .v(t_g)
     );
     sgd_term #(.LOW(17 * (NA_M + NB - 2)), .VW(VMU_W), .AW(AW), .DW(DW)) u_term_mu (
         .clk(clk), .emit(emit && p_p != P_G), .limb(acc[16:0]), .top(top_a && p_a != P_G), .acc(acc),
-        .shift(act1 && sp != P_G), .v(t_mu)
+        .shift(act_mu), .v(t_mu)
     );
-    wire [DW-1:0] hi1 = !act1 ? {DW{1'b0}} : (sp == P_G) ? t_g[DW-1:0] : t_mu[DW-1:0];
+    wire [DW-1:0] hi1 = ({DW{act_g}} & t_g[DW-1:0]) | ({DW{act_mu}} & t_mu[DW-1:0]);
     wire [DW-1:0] hi2 = act2 ? t_gr[DW-1:0] : {DW{1'b0}};
 
     // c + 1: each term's digit at the grid (its digit and the one below, funnel-shifted by the
