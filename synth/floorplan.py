@@ -105,6 +105,18 @@ class Die:
         row on these dies)."""
         return self.take(min(self.free_ebr, key=lambda s: (abs(self.at[s][0] - x) + abs(self.at[s][1] - y - 12), s)))
 
+    def free_run(self, n, x, y):
+        """n free multiplier sites in a row (consecutive along a DSP row), the run whose middle is
+        nearest (x, y); [] when no row has one."""
+        runs = []
+        for ry, row in self.mult_rows.items():
+            sites = [s for _, s in row]
+            for i in range(len(sites) - n + 1):
+                if all(s in self.free_mult for s in sites[i:i + n]):
+                    mx = self.centre(sites[i:i + n])[0]
+                    runs.append((abs(ry - y), abs(mx - x), ry, i, sites[i:i + n]))
+        return min(runs)[4] if runs else []
+
     def centre(self, sites):
         return (sum(self.at[s][0] for s in sites) / len(sites), sum(self.at[s][1] for s in sites) / len(sites))
 
@@ -152,8 +164,8 @@ def place_pes(pes, die, device, reserve):
 
 def place_units(units, die):
     """Each unit with multipliers (the neuron pipelines, the optimizer), most multipliers first:
-    its multipliers on the free sites nearest the die's centre, on one DSP row where one has room
-    (the row nearest the centre that does), its block RAMs on the free EBR nearest them. Units
+    its multipliers on consecutive free sites of one DSP row, the run nearest the die's centre
+    (else the free sites nearest it), its block RAMs on the free EBR nearest them. Units
     without a multiplier (the banks) are left to nextpnr."""
     locked = {}
     xs = [die.at[s][0] for s in die.at]
@@ -164,13 +176,14 @@ def place_units(units, die):
         n = len(blocks["mult"])
         if n == 0:
             continue
-        free = defaultdict(list)
-        for s in die.free_mult:
-            free[die.at[s][1]].append(s)
-        rows = sorted(free, key=lambda y: (len(free[y]) < n, abs(y - cy), y))
-        mine = []
-        for y in rows:
-            mine += sorted(free[y], key=lambda s: (abs(die.at[s][0] - cx), s))[:n - len(mine)]
+        mine = die.free_run(n, cx, cy)
+        if not mine:
+            # no row has n free sites in a row: the nearest free sites, row by row from the centre
+            free = defaultdict(list)
+            for s in die.free_mult:
+                free[die.at[s][1]].append(s)
+            for y in sorted(free, key=lambda y: (abs(y - cy), y)):
+                mine += sorted(free[y], key=lambda s: (abs(die.at[s][0] - cx), s))[:n - len(mine)]
         if len(mine) < n:
             sys.exit(f"floorplan: {unit} needs {n} multipliers, {len(mine)} are left")
         for name, site in zip(sorted(blocks["mult"]), sorted(mine, key=lambda s: (abs(die.at[s][1] - cy), die.at[s]))):
