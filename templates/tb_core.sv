@@ -173,7 +173,7 @@ module tb_core;
 
     // The host port refuses what would corrupt a run and says so in the status word (core.v:
     // bit 0 busy, 1 free equilibrium held, 8 + STATUS_*): PLUS without a free equilibrium, an
-    // unknown command, a start beside a write, a read beside a write of its address, and during a
+    // unknown command, a start beside a write or after one, a read beside a write of its address, and during a
     // command a write, a read and a second start.
     task automatic check_host_guards();
         logic [DW-1:0] v;
@@ -218,6 +218,21 @@ module tb_core;
         wr_en = 1'b0;
         check("busy after a start beside a write", 0, DW'(busy), DW'(0));
         expect_status("start beside a write", DW'(1 << (8 + 5)));
+        host_write(R_STATUS, 0, DW'(0));
+        // a start in the cycle after a write (the write lands in that cycle's edge)
+        @(negedge clk);
+        wr_en = 1'b1;
+        wr_region = R_XT;
+        wr_index = {HW{1'b0}};
+        wr_data = {DW{1'b0}};
+        @(negedge clk);
+        wr_en = 1'b0;
+        start = 1'b1;
+        cmd = CMD_FREE;
+        @(negedge clk);
+        start = 1'b0;
+        check("busy after a start beside a write in flight", 0, DW'(busy), DW'(0));
+        expect_status("start after a write", DW'(1 << (8 + 5)));
         host_write(R_STATUS, 0, DW'(0));
         // a read of the parameter a write of the same cycle writes (they would meet in a block RAM
         // port pair in one clock edge): the read answers 0, the write lands

@@ -6,7 +6,8 @@
 // Host port. A write (wr_en) takes effect two cycles later; a read (rd_en) answers with rd_valid
 // and rd_data 7 cycles later; one of each per cycle. While busy, only STATUS may be read or
 // written: any other write, any other read, a start, an unknown command, and PLUS or MINUS_ACC
-// without a free equilibrium, and a start in the cycle of a write or a read, are refused and set
+// without a free equilibrium, and a start in the cycle of a write or a read or the cycle after a
+// write (the write still in flight), are refused and set
 // a sticky bit of the status word (a refused read still answers, with 0). A read in the cycle of a write to the same place returns the old value.
 //   region 0 PARAM    (r/w) params order: M row-major (k * 16 + n), then [bx ; b1] (80), then b0 (16)
 //   region 1 CONST    (w)   0 eps, 1 coeff_free, 2 coeff_plus, 3 coeff_minus, 4 c2_plus, 5 c2_minus,
@@ -72,7 +73,7 @@ module core (
     localparam integer STATUS_START_BUSY = 2;   // start while busy: dropped
     localparam integer STATUS_BAD_CMD = 3;      // an unknown command: dropped
     localparam integer STATUS_NO_FREE = 4;      // PLUS or MINUS_ACC without a free equilibrium: dropped
-    localparam integer STATUS_START_IO = 5;     // start in the cycle of a write or a read: dropped
+    localparam integer STATUS_START_IO = 5;     // start in the cycle of a write or a read, or after a write: dropped
     localparam integer STATUS_BAD_CONST = 6;    // active lanes (CONST 14) of 0 or more than 1: dropped
     localparam integer STATUS_RW_SAME = 7;      // a read of the region and index a write of the same cycle writes: answered with 0
     localparam integer NERR = 8;
@@ -110,8 +111,11 @@ module core (
     // a free equilibrium exists after FREE, until reset, UPDATE, or a write of x_t or a parameter
     reg have_free;
     wire needs_free = (cmd == CMD_PLUS) || (cmd == CMD_MINUS_ACC);
-    // a start beside a write or a read would let the command's init pass race them
-    wire start_ok = start && !ctrl_busy && !wr_en && !rd_en && cmd_known && (have_free || !needs_free);
+    // a start beside a write or a read, or beside a write still in flight (w1_*: a write lands a
+    // cycle after the port samples it), would let the command's init pass race them
+    reg w1_any;
+    wire io = wr_en || w1_any || rd_en;
+    wire start_ok = start && !ctrl_busy && !io && cmd_known && (have_free || !needs_free);
     reg [NERR-1:0] errors;
     reg cmd_r_free;    // the command that runs is FREE
     always @(posedge clk) if (start_ok) cmd_r_free <= (cmd == CMD_FREE);
@@ -125,9 +129,9 @@ module core (
             if (rd_en && ctrl_busy && !rd_status) errors[STATUS_READ_BUSY] <= 1'b1;
             if (rd_en && !ctrl_busy && !rd_status && rw_same) errors[STATUS_RW_SAME] <= 1'b1;
             if (start && ctrl_busy) errors[STATUS_START_BUSY] <= 1'b1;
-            if (start && !ctrl_busy && (wr_en || rd_en)) errors[STATUS_START_IO] <= 1'b1;
-            if (start && !ctrl_busy && !wr_en && !rd_en && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
-            if (start && !ctrl_busy && !wr_en && !rd_en && cmd_known && needs_free && !have_free)
+            if (start && !ctrl_busy && io) errors[STATUS_START_IO] <= 1'b1;
+            if (start && !ctrl_busy && !io && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
+            if (start && !ctrl_busy && !io && cmd_known && needs_free && !have_free)
                 errors[STATUS_NO_FREE] <= 1'b1;
             if (wr_ok && wr_region == R_CONST && wr_index[3:0] == 4'd14 && !lanes_ok) errors[STATUS_BAD_CONST] <= 1'b1;
             if (start_ok && (cmd == CMD_FREE || cmd == CMD_UPDATE)) have_free <= 1'b0;
@@ -141,14 +145,45 @@ module core (
     localparam [DW-1:0] LANES_D = 48'd1;
     wire lanes_ok = (wr_data != {DW{1'b0}}) && (wr_data <= LANES_D);
 
-    // ---- runtime constants
+    // ---- the write stage: what the port accepted, registered (the central decode and the
+    //      write-enables of units across the die start at flip-flops, not at the port's guards)
+    reg w1_param, w1_moment, w1_state, w1_xt, w1_u, w1_const;
+    reg [3:0] w1_cidx;     // CONST index
+    reg w1_lanes_ok;
+    /* verilator lint_off UNUSEDSIGNAL */ // the bits of the widest host value not written (GRADSUM is read-only)
+    reg [DW-1:0] w1_data;
+    /* verilator lint_on UNUSEDSIGNAL */
+    always @(posedge clk) begin
+        if (rst_i) begin
+            w1_param <= 1'b0;
+            w1_moment <= 1'b0;
+            w1_state <= 1'b0;
+            w1_xt <= 1'b0;
+            w1_u <= 1'b0;
+            w1_const <= 1'b0;
+            w1_any <= 1'b0;
+        end else begin
+            w1_param <= wr_ok && wr_region == R_PARAM;
+            w1_moment <= wr_ok && wr_region == R_MOMENT;
+            w1_state <= wr_ok && wr_region == R_STATE;
+            w1_xt <= wr_ok && wr_region == R_XT;
+            w1_u <= wr_ok && wr_region == R_U;
+            w1_const <= wr_ok && wr_region == R_CONST;
+            w1_any <= wr_ok;
+        end
+        w1_data <= wr_data;
+        w1_cidx <= wr_index[3:0];
+        w1_lanes_ok <= lanes_ok;
+    end
+
+    // ---- runtime constants (written a cycle after the port accepts them, from the write stage)
     reg signed [CW-1:0] eps, coeff_free, coeff_plus, coeff_minus, c2_plus, c2_minus, dt_alpha;
     reg [CW-2:0] scale_mant, lr_mant, mu_mant;
     reg signed [SHW-1:0] scale_shift, lr_shift, mu_shift;
     reg momentum;
     reg [LW-1:0] lanes_m1;   // active lanes - 1
     /* verilator lint_off UNUSEDSIGNAL */ // the lane count fits LW bits (lanes_ok)
-    wire [DW-1:0] lanes_m1_full = wr_data - 1'b1;
+    wire [DW-1:0] lanes_m1_full = w1_data - 1'b1;
     /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         if (rst_i) begin
@@ -167,23 +202,23 @@ module core (
             mu_shift <= {SHW{1'b0}};
             momentum <= 1'b0;
             lanes_m1 <= LANES[LW-1:0] - 1'b1;
-        end else if (wr_ok && wr_region == R_CONST) begin
-            case (wr_index[3:0])
-                4'd0: eps <= wr_data[CW-1:0];
-                4'd1: coeff_free <= wr_data[CW-1:0];
-                4'd2: coeff_plus <= wr_data[CW-1:0];
-                4'd3: coeff_minus <= wr_data[CW-1:0];
-                4'd4: c2_plus <= wr_data[CW-1:0];
-                4'd5: c2_minus <= wr_data[CW-1:0];
-                4'd6: dt_alpha <= wr_data[CW-1:0];
-                4'd7: scale_mant <= wr_data[CW-2:0];
-                4'd8: scale_shift <= wr_data[SHW-1:0];
-                4'd9: lr_mant <= wr_data[CW-2:0];
-                4'd10: lr_shift <= wr_data[SHW-1:0];
-                4'd11: mu_mant <= wr_data[CW-2:0];
-                4'd12: mu_shift <= wr_data[SHW-1:0];
-                4'd13: momentum <= wr_data[0];
-                4'd14: if (lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
+        end else if (w1_const) begin
+            case (w1_cidx)
+                4'd0: eps <= w1_data[CW-1:0];
+                4'd1: coeff_free <= w1_data[CW-1:0];
+                4'd2: coeff_plus <= w1_data[CW-1:0];
+                4'd3: coeff_minus <= w1_data[CW-1:0];
+                4'd4: c2_plus <= w1_data[CW-1:0];
+                4'd5: c2_minus <= w1_data[CW-1:0];
+                4'd6: dt_alpha <= w1_data[CW-1:0];
+                4'd7: scale_mant <= w1_data[CW-2:0];
+                4'd8: scale_shift <= w1_data[SHW-1:0];
+                4'd9: lr_mant <= w1_data[CW-2:0];
+                4'd10: lr_shift <= w1_data[SHW-1:0];
+                4'd11: mu_mant <= w1_data[CW-2:0];
+                4'd12: mu_shift <= w1_data[SHW-1:0];
+                4'd13: momentum <= w1_data[0];
+                4'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
                 default: ;
             endcase
         end
@@ -299,27 +334,6 @@ module core (
         .pe(w1_pe), .pe_addr(w1_pe_addr), .kunit(w1_kunit), .kaddr(w1_kaddr), .nunit(w1_nunit), .naddr(w1_naddr),
         .lane(w1_lane)
     );
-    reg w1_param, w1_moment, w1_state, w1_xt, w1_u;
-    /* verilator lint_off UNUSEDSIGNAL */ // the bits of the widest host value not written (GRADSUM is read-only)
-    reg [DW-1:0] w1_data;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(posedge clk) begin
-        if (rst_i) begin
-            w1_param <= 1'b0;
-            w1_moment <= 1'b0;
-            w1_state <= 1'b0;
-            w1_xt <= 1'b0;
-            w1_u <= 1'b0;
-        end else begin
-            w1_param <= wr_ok && wr_region == R_PARAM;
-            w1_moment <= wr_ok && wr_region == R_MOMENT;
-            w1_state <= wr_ok && wr_region == R_STATE;
-            w1_xt <= wr_ok && wr_region == R_XT;
-            w1_u <= wr_ok && wr_region == R_U;
-        end
-        w1_data <= wr_data;
-    end
-
     // the optimizer's write-back: tag = {kind (0 PE, 1 K-side bias, 2 N-side bias), unit, address}
     localparam integer TGW = 2 + UW + WIW;
     wire wb_valid;
