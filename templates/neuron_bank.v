@@ -7,7 +7,8 @@
 // or block RAM; no phase copies a vector at once: a phase starts with an init pass and the free
 // and plus phases end with a save pass, one neuron a cycle (docs/hardware.md "Memories and their ports").
 //
-//   stream    act_l[page][out_idx] of every lane l -> act_out, to the PEs of this row (column),
+//   stream    act_l[page][o_i] of every lane l -> act_out, to the PEs of this row (column), where
+//             o_i is the controller's index registered here from its next value (out_idx_next),
 //             registered twice (the memory's read, then the stream's register): the PEs' cycle c2; in the accumulation lane 0's stream carries lane
 //             acc_lane's activations (act_plus in the plus items), which the PEs multiply on lane 0
 //   pipeline  the side's neuron_pipe reads s, rho', x_t, u of (rd_lane, rd_idx) and the bias of
@@ -34,13 +35,13 @@ module neuron_bank #(
 ) (
     input  wire                      clk,
     input  wire                      rst,
-    input  wire                      page,        // the current activations' page (toggles per step)
+    input  wire                      commit,      // the controller's commit: the activation page turns
     // stream to the PEs
     /* verilator lint_off UNUSEDSIGNAL */ // index buses are sized for the largest bank
-    input  wire [${ c.li_w }$-1:0]           out_idx,
+    input  wire [${ c.li_w }$-1:0]           out_idx_next, // the stream's index, next cycle's (registered here)
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire                      out_plus,    // 1: the plus phase's activations (accumulation)
-    input  wire [${ c.lane_w() }$-1:0]            acc_lane,    // the lane the accumulation walks (0 otherwise)
+    input  wire [${ c.lane_w() }$-1:0]            acc_lane_next, // the lane the accumulation walks (0 otherwise), next cycle's
     output wire [LANES*${ c.s_w }$-1:0]      act_out,     // lane l at bits l*${ c.s_w }$
     // the neuron pipeline's read (data two cycles later) and write
     input  wire                      rd_en,
@@ -99,6 +100,11 @@ module neuron_bank #(
     input  wire signed [${ c.m_w }$-1:0]     wr_m,
     input  wire signed [${ c.s_w }$-1:0]     wr_s
 );
+    // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
+    // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
+    // after the core's root, as everywhere (core.v)
+    reg rst_r;
+    (* keep *) always @(posedge clk) rst_r <= rst;
     localparam integer SW = ${ c.s_w }$;
     localparam integer DW = ${ c.d_w }$;
     localparam integer WW = ${ c.w_w }$;
@@ -112,7 +118,15 @@ module neuron_bank #(
     localparam integer LAI = (LANES > 1) ? LW + IW : IW;   // a per-lane array's address {lane, index}
     localparam integer LDEPTH = LANES << IW;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [IW-1:0] o_i = out_idx[IW-1:0];
+    // the stream's index and the accumulation's lane, registered where they arrive from the
+    // controller's next values (one copy a bank: keep, as pe.v's input registers): the nets across
+    // the die end here, and the LUT RAMs' read addresses start at these flip-flops
+    reg [IW-1:0] o_i;
+    reg [LW-1:0] acc_lane;
+    (* keep *) always @(posedge clk) begin
+        o_i <= out_idx_next[IW-1:0];
+        acc_lane <= acc_lane_next;
+    end
     wire [IW-1:0] rd_i = rd_idx[IW-1:0];
     wire [IW-1:0] wb_i = wb_idx[IW-1:0];
     reg [IW-1:0] p_i;                 // the parameter port's address, registered at the input
@@ -134,7 +148,7 @@ module neuron_bank #(
     reg signed [MW-1:0] wr_m_i;
     reg signed [SW-1:0] wr_s_i;
     (* keep *) always @(posedge clk) begin
-        if (rst) begin
+        if (rst_r) begin
             {wr_bias_i, wr_mom_i, wr_gclr_i, wr_state_i, wr_xt_i, wr_u_i} <= 6'b0;
         end else begin
             {wr_bias_i, wr_mom_i, wr_gclr_i, wr_state_i, wr_xt_i, wr_u_i} <= {wr_bias, wr_mom, wr_gclr, wr_state, wr_xt, wr_u};
@@ -239,6 +253,13 @@ module neuron_bank #(
             reg signed [SW-1:0] act_q_l;
             reg rd_pass_l;      // act_rd_pass, this lane's copy
             (* keep *) always @(posedge clk) rd_pass_l <= save_free || save_plus;
+            // the current page, this lane's copy: one bit a lane and bank turning on the
+            // controller's commit, not one broadcast bit with a load in every LUT RAM of the die
+            reg page;
+            (* keep *) always @(posedge clk) begin
+                if (rst_r) page <= 1'b0;
+                else if (commit) page <= ~page;
+            end
             wire [IW:0] act_ra = {page, rd_pass_l ? pass_i : o_i};
             wire we_init = init_2 && (plane_2 == l);
             wire act_we = (wb_en && (wb_lane == l)) || we_init;

@@ -56,6 +56,11 @@ module neuron_pipe #(
     output reg  signed [${ c.d_w }$-1:0]     wb_dact,
     output wire                      idle
 );
+    // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
+    // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
+    // after the core's root, as everywhere (core.v)
+    reg rst_r;
+    (* keep *) always @(posedge clk) rst_r <= rst;
     localparam integer SW = ${ c.s_w }$;
     localparam integer DW = ${ c.d_w }$;
     localparam integer WW = ${ c.w_w }$;
@@ -85,9 +90,9 @@ module neuron_pipe #(
     reg [LW-1:0] lane;
     reg v0;                    // left != 0, as a register: the banks' read enable comes from a flip-flop
     always @(posedge clk) begin
-        v0 <= !rst && (in_valid[0] || (left > {{IW{1'b0}}, 1'b1}));
+        v0 <= !rst_r && (in_valid[0] || (left > {{IW{1'b0}}, 1'b1}));
         if (in_valid[0]) buf_idx <= in_idx;
-        if (rst) begin
+        if (rst_r) begin
             left <= {(IW+1){1'b0}};
             bank <= {RW{1'b0}};
             lane <= {LW{1'b0}};
@@ -124,7 +129,7 @@ module neuron_pipe #(
     // neurons in flight, from issue to write-back
     reg [7:0] in_flight;
     always @(posedge clk) begin
-        if (rst) in_flight <= 8'd0;
+        if (rst_r) in_flight <= 8'd0;
         else in_flight <= in_flight + {7'd0, v0} - {7'd0, |wb_en};
     end
     assign idle = !in_valid[0] && !v0 && (in_flight == 8'd0);
@@ -138,7 +143,7 @@ module neuron_pipe #(
     reg [LIW-1:0] i1;
     reg signed [AW-1:0] acc1;
     always @(posedge clk) begin
-        v1 <= rst ? 1'b0 : v0;
+        v1 <= rst_r ? 1'b0 : v0;
         r1 <= bank;
         l1 <= lane;
         i1 <= buf_idx;
@@ -164,7 +169,7 @@ module neuron_pipe #(
     reg [LIW-1:0] i1b;
     reg signed [AW-1:0] acc1b;
     always @(posedge clk) begin
-        v1b <= rst ? 1'b0 : v1;
+        v1b <= rst_r ? 1'b0 : v1;
         vis1b <= vis1;
         r1b <= r1;
         l1b <= l1;
@@ -180,7 +185,7 @@ module neuron_pipe #(
     reg signed [DW-1:0] dact2;
     reg signed [WW-1:0] bias2;
     always @(posedge clk) begin
-        v2 <= rst ? 1'b0 : v1b;
+        v2 <= rst_r ? 1'b0 : v1b;
         vis2 <= vis1b;
         upd2 <= vis1b ? upd_vis : upd_hid;
         r2 <= r1b;
@@ -208,7 +213,7 @@ module neuron_pipe #(
     reg signed [SW-1:0] s3, u3;
     reg signed [DW-1:0] dact3;
     always @(posedge clk) begin
-        v3 <= rst ? 1'b0 : v2;
+        v3 <= rst_r ? 1'b0 : v2;
         tag3 <= tag2;
         dsum3 <= acc_x + (bias_x <<< ${ c.s_f }$);
         dx3 <= {s2[SW-1], s2} - {xt2[SW-1], xt2};
@@ -229,7 +234,7 @@ module neuron_pipe #(
     /* verilator lint_on UNUSEDSIGNAL */
     reg signed [DW-1:0] dact4;
     always @(posedge clk) begin
-        v4 <= rst ? 1'b0 : v3;
+        v4 <= rst_r ? 1'b0 : v3;
         tag4 <= tag3;
         drive4 <= drive3;
         s4 <= s3;
@@ -294,7 +299,7 @@ module neuron_pipe #(
     reg signed [SW-1:0] p5, pull5;
     reg signed [CW+SW:0] spring5;
     always @(posedge clk) begin
-        v5 <= rst ? 1'b0 : vb;
+        v5 <= rst_r ? 1'b0 : vb;
         tb5 <= tb;
         p5 <= p;
         pull5 <= pull;
@@ -315,7 +320,7 @@ module neuron_pipe #(
     reg signed [SW-1:0] s6;
     reg signed [GV-1:0] ghid6, t1_6, t2_6;
     always @(posedge clk) begin
-        v6 <= rst ? 1'b0 : v5;
+        v6 <= rst_r ? 1'b0 : v5;
         tag6 <= tb5[TB-1:2*SW];
         s6 <= h5;
         ghid6 <= h_g - p_g;
@@ -330,7 +335,7 @@ module neuron_pipe #(
     reg signed [SW-1:0] s7;
     reg signed [GV-1:0] g7;
     always @(posedge clk) begin
-        v7 <= rst ? 1'b0 : v6;
+        v7 <= rst_r ? 1'b0 : v6;
         tag7 <= tag6;
         s7 <= s6;
         g7 <= vis6 ? t1_6 + t2_6 : ghid6;
@@ -373,7 +378,7 @@ module neuron_pipe #(
     reg [TC-1:0] tc8;
     reg signed [CW+GV-1:0] et8;
     always @(posedge clk) begin
-        v8 <= rst ? 1'b0 : vc;
+        v8 <= rst_r ? 1'b0 : vc;
         tc8 <= tc;
         et8 <= et_r;
     end
@@ -383,7 +388,7 @@ module neuron_pipe #(
     reg [TC-1:0] tc85;
     reg signed [CW+GV:0] s_diff;
     always @(posedge clk) begin
-        v85 <= rst ? 1'b0 : v8;
+        v85 <= rst_r ? 1'b0 : v8;
         tc85 <= tc8;
         s_diff <= {{(CW+GV-SW+1){s8[SW-1]}}, s8} - {et8[CW+GV-1], et8};
     end
@@ -395,7 +400,7 @@ module neuron_pipe #(
     reg [TG-1:0] tag9;
     reg signed [SW-1:0] s9;
     always @(posedge clk) begin
-        v9 <= rst ? 1'b0 : v85;
+        v9 <= rst_r ? 1'b0 : v85;
         tag9 <= tc85[TC-1:SW];
         s9 <= upd85 ? s_rule : s85;
     end
@@ -414,7 +419,7 @@ module neuron_pipe #(
     wire [RW-1:0] r11 = tag11_u[LIW+LW+RW-1:LIW+LW];
     integer b;
     always @(posedge clk) begin
-        for (b = 0; b < R; b = b + 1) wb_en[b] <= !rst && v11 && (r11 == b[RW-1:0]);
+        for (b = 0; b < R; b = b + 1) wb_en[b] <= !rst_r && v11 && (r11 == b[RW-1:0]);
         wb_idx <= tag11_u[LIW-1:0];
         wb_lane <= tag11_u[LIW+LW-1:LIW];
         wb_s <= s11;

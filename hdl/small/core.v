@@ -94,9 +94,14 @@ module core (
         if (rst) flush <= FLUSH[7-1:0];
         else if (flush != {7{1'b0}}) flush <= flush - 1'b1;
     end
-    // registered: the internal reset reaches most of the die, so it starts at a flip-flop
+    // registered: the internal reset reaches most of the die, so it starts at a flip-flop (the
+    // root), which drives one register in each unit (the PEs, banks, pipelines, the optimizer, the
+    // array's valid bits: theirs, where they arrive) and rst_i here, for the host port and the
+    // controller: every register sees the reset two cycles after rst
+    reg rst_root;
+    always @(posedge clk) rst_root <= rst || (flush != {7{1'b0}});
     reg rst_i;
-    always @(posedge clk) rst_i <= rst || (flush != {7{1'b0}});
+    (* keep *) always @(posedge clk) rst_i <= rst_root;
 
     // ---- host port guards: what is refused, and the status word
     wire ctrl_busy;
@@ -226,15 +231,15 @@ module core (
 
     // ---- controller
     wire signed [CW-1:0] eps_cur, coeff_cur, c2_cur;
-    wire upd_vis, upd_hid, init_en, save_free, save_plus, page;
+    wire upd_vis, upd_hid, init_en, save_free, save_plus, commit;
     wire [1:0] init_mode;
     wire mac_en, mac_fwd, mac_first, mac_last, gacc_en, gacc_minus, out_plus, bacc_k, bacc_n, clr_en;
     wire k_idle, n_idle;
     wire upd_issue;
     wire upd_pending;
     wire [HW-1:0] upd_p;
-    wire [LIW-1:0] mac_out_idx, k_idx, n_idx, pass_idx;
-    wire [LW-1:0] pass_lane, acc_lane;
+    wire [LIW-1:0] mac_out_idx, k_idx_next, n_idx_next, pass_idx;
+    wire [LW-1:0] pass_lane, acc_lane_next;
     wire [WIW-1:0] widx, clr_idx;
     controller u_ctrl (
         .clk(clk), .rst(rst_i), .start(start_ok), .cmd(cmd), .busy(ctrl_busy), .done(done),
@@ -242,9 +247,9 @@ module core (
         .c2_plus(c2_plus), .c2_minus(c2_minus), .dt_alpha(dt_alpha), .lanes_m1(lanes_m1),
         .eps_cur(eps_cur), .coeff_cur(coeff_cur), .c2_cur(c2_cur), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
-        .page(page), .pass_idx(pass_idx), .pass_lane(pass_lane), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
-        .mac_out_idx(mac_out_idx), .widx(widx), .k_idx(k_idx), .n_idx(n_idx),
-        .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus), .acc_lane(acc_lane),
+        .commit(commit), .pass_idx(pass_idx), .pass_lane(pass_lane), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
+        .mac_out_idx(mac_out_idx), .widx(widx), .k_idx_next(k_idx_next), .n_idx_next(n_idx_next),
+        .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus), .acc_lane_next(acc_lane_next),
         .bacc_k(bacc_k), .bacc_n(bacc_n), .k_idle(k_idle), .n_idle(n_idle),
         .clr_en(clr_en), .clr_idx(clr_idx),
         .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending)
@@ -366,7 +371,7 @@ module core (
         end
     endgenerate
     pe_array u_array (
-        .clk(clk), .rst(rst_i),
+        .clk(clk), .rst(rst_root),
         .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
         .mac_out_idx(mac_out_idx), .widx(widx), .gacc_en(gacc_en), .gacc_minus(gacc_minus),
         .a_rows(a_rows), .b_cols(b_cols),
@@ -405,7 +410,7 @@ module core (
     wire signed [SW-1:0] k_wb_s, k_wb_act, n_wb_s, n_wb_act;
     wire signed [16-1:0] k_wb_dact, n_wb_dact;
     neuron_pipe #(.R(ROWS), .NN(24), .K_SIDE(1), .LANES(LANES)) u_kpipe (
-        .clk(clk), .rst(rst_i), .upd_vis(upd_vis), .upd_hid(upd_hid),
+        .clk(clk), .rst(rst_root), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
         .in_valid(row_valid), .in_idx(row_idx), .in_acc(row_acc),
         .rd_en(k_rd_en), .rd_idx(k_rd_idx), .rd_lane(k_rd_lane), .q_s(k_q_s), .q_dact(k_q_dact), .q_xt(k_q_xt), .q_u(k_q_u),
@@ -413,7 +418,7 @@ module core (
         .wb_dact(k_wb_dact), .idle(k_idle)
     );
     neuron_pipe #(.R(COLS), .NN(8), .K_SIDE(0), .LANES(LANES)) u_npipe (
-        .clk(clk), .rst(rst_i), .upd_vis(upd_vis), .upd_hid(upd_hid),
+        .clk(clk), .rst(rst_root), .upd_vis(upd_vis), .upd_hid(upd_hid),
         .eps(eps_cur), .coeff(coeff_cur), .c2(c2_cur),
         .in_valid(col_valid), .in_idx(col_idx), .in_acc(col_acc),
         .rd_en(n_rd_en), .rd_idx(n_rd_idx), .rd_lane(n_rd_lane), .q_s(n_q_s), .q_dact(n_q_dact), .q_xt(n_q_xt), .q_u(n_q_u),
@@ -425,8 +430,8 @@ module core (
             wire wb_here = wb_valid && wb_kind == 2'd1 && wb_unit == g;
             wire host_here = w1_kunit == g;
             neuron_bank #(.NN(24), .BASE(g * 24), .K_SIDE(1), .LANES(LANES)) u_bank (
-                .clk(clk), .rst(rst_i), .page(page),
-                .out_idx(k_idx), .out_plus(out_plus), .acc_lane(acc_lane), .act_out(a_rows[g*LSW +: LSW]),
+                .clk(clk), .rst(rst_root), .commit(commit),
+                .out_idx_next(k_idx_next), .out_plus(out_plus), .acc_lane_next(acc_lane_next), .act_out(a_rows[g*LSW +: LSW]),
                 .rd_en(k_rd_en), .rd_idx(k_rd_idx), .rd_lane(k_rd_lane), .q_s(k_q_s[g*SW +: SW]), .q_dact(k_q_dact[g*16 +: 16]),
                 .q_xt(k_q_xt[g*SW +: SW]), .q_u(k_q_u[g*SW +: SW]), .q_bias(k_q_bias[g*WW +: WW]),
                 .wb_en(k_wb_en[g]), .wb_idx(k_wb_idx), .wb_lane(k_wb_lane), .wb_s(k_wb_s), .wb_act(k_wb_act), .wb_dact(k_wb_dact),
@@ -449,8 +454,8 @@ module core (
             wire wb_here = wb_valid && wb_kind == 2'd2 && wb_unit == g;
             wire host_here = w1_nunit == g;
             neuron_bank #(.NN(8), .BASE(g * 8), .K_SIDE(0), .LANES(LANES)) u_bank (
-                .clk(clk), .rst(rst_i), .page(page),
-                .out_idx(n_idx), .out_plus(out_plus), .acc_lane(acc_lane), .act_out(b_cols[g*LSW +: LSW]),
+                .clk(clk), .rst(rst_root), .commit(commit),
+                .out_idx_next(n_idx_next), .out_plus(out_plus), .acc_lane_next(acc_lane_next), .act_out(b_cols[g*LSW +: LSW]),
                 .rd_en(n_rd_en), .rd_idx(n_rd_idx), .rd_lane(n_rd_lane), .q_s(n_q_s[g*SW +: SW]), .q_dact(n_q_dact[g*16 +: 16]),
                 .q_xt(n_q_xt[g*SW +: SW]), .q_u(n_q_u[g*SW +: SW]), .q_bias(n_q_bias[g*WW +: WW]),
                 .wb_en(n_wb_en[g]), .wb_idx(n_wb_idx), .wb_lane(n_wb_lane), .wb_s(n_wb_s), .wb_act(n_wb_act), .wb_dact(n_wb_dact),
@@ -589,7 +594,7 @@ module core (
 
     // ---- the optimizer, and the count of parameters in flight (UPDATE ends when it is 0)
     sgd_unit #(.TGW(TGW)) u_sgd (
-        .clk(clk), .rst(rst_i), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
+        .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
         .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w)

@@ -6,7 +6,7 @@
 // inside). One multiplier per sample lane (1), one product each per cycle: every weight read feeds
 // all lanes, each lane with its own activation streams and partial sums (docs/hardware.md "Pipelines"):
 //
-//   c0  the controller's index (every PE, every bank)
+//   c0  the controller's index (every PE; the banks register its next value, so their streams start in c1)
 //   c1  the PE's input registers: weight (and gradient-sum) read address
 //   c2  the memories' read (a block RAM's array)
 //   c3  the memories' output registers (a block RAM's own: synth/absorb_regs.py), also the
@@ -64,6 +64,11 @@ module pe (
     input  wire signed [16-1:0]      wr_w,
     input  wire signed [32-1:0]      wr_m
 );
+    // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
+    // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
+    // after the core's root, as everywhere (core.v)
+    reg rst_r;
+    (* keep *) always @(posedge clk) rst_r <= rst;
 
     // ---- ci: every input registered at the PE's boundary. The controller's walk, the banks'
     // streams and the parameter port each fan out to every PE of the array (a row, a column);
@@ -80,7 +85,7 @@ module pe (
     reg signed [16-1:0] wr_w_i;
     reg signed [32-1:0] wr_m_i;
     (* keep *) always @(posedge clk) begin
-        if (rst) begin
+        if (rst_r) begin
             mac_en_i <= 1'b0;
             gacc_en_i <= 1'b0;
             wr_w_en_i <= 1'b0;
@@ -175,7 +180,7 @@ module pe (
     reg [8-1:0] widx_5;
     reg signed [GSW-1:0] s_o2;
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_r) begin
             {mac_2, mac_3, mac_4, mac_5} <= 4'b0000;
             {gacc_2, gacc_3, gacc_4, gacc_5} <= 4'b0000;
         end else begin
@@ -228,7 +233,7 @@ module pe (
 
     // only the valid bit is reset: the sums start at each first product and are read when valid
     always @(posedge clk) begin
-        if (rst) psum_valid <= 1'b0;
+        if (rst_r) psum_valid <= 1'b0;
         else psum_valid <= mac_5 && last_5;
         if (mac_5) begin
             acc <= acc_next;
@@ -252,7 +257,7 @@ module pe (
     end
     wire gacc_we = gacc_5 && minus_5;
     always @(posedge clk) begin
-        if (rst) s_we <= 1'b0;
+        if (rst_r) s_we <= 1'b0;
         else s_we <= gacc_we || wr_s_clr_i;
         s_wa <= gacc_we ? widx_5 : wr_addr_i;
         s_wd <= gacc_we ? s_part + prod_gs : {GSW{1'b0}};

@@ -46,6 +46,11 @@ module pe_array (
     input  wire [16-1:0]                  wr_w,
     input  wire [32-1:0]                  wr_m
 );
+    // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
+    // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
+    // after the core's root, as everywhere (core.v)
+    reg rst_r;
+    (* keep *) always @(posedge clk) rst_r <= rst;
     localparam integer ROWS = 4;
     localparam integer COLS = 4;
     localparam integer AW = 40;
@@ -119,10 +124,10 @@ module pe_array (
     genvar d;
     generate
         for (d = 0; d < COLS * LANES; d = d + 1) begin : g_col_valid
-            (* keep *) always @(posedge clk) col_valid[d] <= !rst && fl_valid && fl_fwd;
+            (* keep *) always @(posedge clk) col_valid[d] <= !rst_r && fl_valid && fl_fwd;
         end
         for (d = 0; d < ROWS * LANES; d = d + 1) begin : g_row_valid
-            (* keep *) always @(posedge clk) row_valid[d] <= !rst && fl_valid && !fl_fwd;
+            (* keep *) always @(posedge clk) row_valid[d] <= !rst_r && fl_valid && !fl_fwd;
         end
     endgenerate
     always @(posedge clk) begin

@@ -17,7 +17,7 @@
 // column partial sums for h1), then backward (k outer, n inner: row partial sums for x, h2);
 // then it drains the PE and reduction pipelines (at least 8 cycles) and waits until both neuron
 // pipelines are idle (37 cycles in all), and commits the new activations by turning the
-// banks' activation page (1 cycle): 198 cycles a step. Every command but UPDATE acts on all 1
+// banks' activation page (1 cycle, `commit`: each bank lane keeps its own page bit): 198 cycles a step. Every command but UPDATE acts on all 1
 // sample lane(s) at once. A phase starts with the banks' init pass and FREE and PLUS end with their save
 // pass, one neuron of one lane a cycle, lanes outer, then 3 cycles for the banks' last write
 // (23 cycles each).
@@ -54,7 +54,7 @@ module controller (
     output wire [1:0]                init_mode,
     output wire                      save_free,
     output wire                      save_plus,
-    output reg                       page,        // the banks' current activation page
+    output reg                       commit,      // the banks turn their activation page (each keeps its own); state S_COMMIT
     output wire [5-1:0]           pass_idx,    // init and save passes
     output wire [1-1:0]            pass_lane,
     // MAC walk and accumulation
@@ -64,12 +64,12 @@ module controller (
     output wire                      mac_last,
     output wire [5-1:0]           mac_out_idx,
     output wire [7-1:0]           widx,
-    output wire [5-1:0]           k_idx,       // activation a_k streamed to PE rows
-    output wire [5-1:0]           n_idx,       // activation b_n streamed to PE columns
+    output wire [5-1:0]           k_idx_next,  // activation a_k streamed to PE rows (next cycle's)
+    output wire [5-1:0]           n_idx_next,  // activation b_n streamed to PE columns (next cycle's)
     output wire                      gacc_en,
     output wire                      gacc_minus,
     output wire                      out_plus,
-    output wire [1-1:0]            acc_lane,    // the accumulation's lane (0 otherwise)
+    output wire [1-1:0]            acc_lane_next, // the accumulation's lane (0 otherwise), next cycle's
     output wire                      bacc_k,      // a K-side bias gradient item
     output wire                      bacc_n,      // an N-side bias gradient item
     input  wire                      k_idle,      // the neuron pipelines have nothing in flight
@@ -125,6 +125,45 @@ module controller (
     wire nn_last = (nn == 5'd3);
     wire last_hidden_step = (step == 5'd19);
 
+    // The walk's indices (kk, nn) and the accumulation's lane, as their values next cycle: the
+    // banks register them where they arrive (their stream's read address, one copy a bank), so the
+    // controller's nets to the die's banks end in flip-flops, not in every LUT RAM's address.
+    // walk_k: k inner (the forward walk); walk_n: n inner (the backward walk, and the accumulation
+    // after each item pair's minus product).
+    wire walk_k = (state == S_WALK) && fwd;
+    wire walk_n = ((state == S_WALK) && !fwd) || ((state == S_GACC) && pm);
+    wire restart = rst || ((state == S_IDLE) && start);
+    reg [5-1:0] kk_n, nn_n;
+    reg [1-1:0] glane_n;
+    always @(*) begin
+        kk_n = kk;
+        nn_n = nn;
+        glane_n = glane;
+        if (walk_k) begin
+            kk_n = kk_last ? {5{1'b0}} : kk + 1'b1;
+            if (kk_last) nn_n = nn_last ? {5{1'b0}} : nn + 1'b1;
+        end else if (walk_n) begin
+            nn_n = nn_last ? {5{1'b0}} : nn + 1'b1;
+            if (nn_last) kk_n = kk_last ? {5{1'b0}} : kk + 1'b1;
+            if (nn_last && kk_last && (state == S_GACC))
+                glane_n = (glane == lanes_m1) ? {1{1'b0}} : glane + 1'b1;
+        end
+        if (restart) begin
+            kk_n = {5{1'b0}};
+            nn_n = {5{1'b0}};
+            glane_n = {1{1'b0}};
+        end
+    end
+    always @(posedge clk) begin
+        kk <= kk_n;
+        nn <= nn_n;
+        glane <= glane_n;
+    end
+
+    // commit is high exactly while state is S_COMMIT, from a flip-flop: the banks' page bits turn on
+    // it, across the die
+    always @(posedge clk) commit <= !rst && (state == S_DRAIN) && (drain == 4'd8) && k_idle && n_idle;
+
     always @(posedge clk) begin
         if (rst) begin
             state <= S_CLEAR;
@@ -132,13 +171,9 @@ module controller (
             step <= {5{1'b0}};
             gen_final <= 1'b0;
             fwd <= 1'b1;
-            kk <= {5{1'b0}};
-            nn <= {5{1'b0}};
             pm <= 1'b0;
             pcount <= {(5+2){1'b0}};
             plane <= {1{1'b0}};
-            glane <= {1{1'b0}};
-            page <= 1'b0;
             ucnt <= {7{1'b0}};
             pcnt <= {HW{1'b0}};
             gap <= {5{1'b0}};
@@ -150,12 +185,9 @@ module controller (
                     step <= {5{1'b0}};
                     gen_final <= 1'b0;
                     fwd <= 1'b1;
-                    kk <= {5{1'b0}};
-                    nn <= {5{1'b0}};
                     pm <= 1'b0;
                     pcount <= {(5+2){1'b0}};
                     plane <= {1{1'b0}};
-                    glane <= {1{1'b0}};
                     pcnt <= {HW{1'b0}};
                     gap <= {5{1'b0}};
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
@@ -170,34 +202,12 @@ module controller (
                     end
                 end
                 S_WALK: begin
-                    if (fwd) begin
-                        // forward: k inner, n outer
-                        if (kk_last) begin
-                            kk <= {5{1'b0}};
-                            if (nn_last) begin
-                                nn <= {5{1'b0}};
-                                fwd <= 1'b0;
-                            end else begin
-                                nn <= nn + 1'b1;
-                            end
-                        end else begin
-                            kk <= kk + 1'b1;
-                        end
-                    end else begin
-                        // backward: n inner, k outer
-                        if (nn_last) begin
-                            nn <= {5{1'b0}};
-                            if (kk_last) begin
-                                kk <= {5{1'b0}};
-                                fwd <= 1'b1;
-                                drain <= 4'd0;
-                                state <= S_DRAIN;
-                            end else begin
-                                kk <= kk + 1'b1;
-                            end
-                        end else begin
-                            nn <= nn + 1'b1;
-                        end
+                    // the end of the forward walk turns it backward; the end of the backward walk drains
+                    if (walk_k && kk_last && nn_last) fwd <= 1'b0;
+                    if (walk_n && nn_last && kk_last) begin
+                        fwd <= 1'b1;
+                        drain <= 4'd0;
+                        state <= S_DRAIN;
                     end
                 end
                 S_DRAIN: begin
@@ -206,7 +216,6 @@ module controller (
                 end
                 S_COMMIT: begin
                     step <= step + 1'b1;
-                    page <= ~page;
                     if (cmd_r == CMD_GEN_STEP) begin
                         if (gen_final) state <= S_DONE;
                         else begin
@@ -229,24 +238,9 @@ module controller (
                 S_GACC: begin
                     // lanes outer, then k, then n, plus then minus product innermost
                     pm <= ~pm;
-                    if (pm) begin
-                        if (nn_last) begin
-                            nn <= {5{1'b0}};
-                            if (kk_last) begin
-                                kk <= {5{1'b0}};
-                                if (glane == lanes_m1) begin
-                                    glane <= {1{1'b0}};
-                                    drain <= 4'd0;
-                                    state <= S_ACC_TAIL;
-                                end else begin
-                                    glane <= glane + 1'b1;
-                                end
-                            end else begin
-                                kk <= kk + 1'b1;
-                            end
-                        end else begin
-                            nn <= nn + 1'b1;
-                        end
+                    if (walk_n && nn_last && kk_last && glane == lanes_m1) begin
+                        drain <= 4'd0;
+                        state <= S_ACC_TAIL;
                     end
                 end
                 S_UPD: begin
@@ -307,12 +301,12 @@ module controller (
     wire [31:0] widx_full = {{(32-5){1'b0}}, kk} * NT + {{(32-5){1'b0}}, nn};
     /* verilator lint_on UNUSEDSIGNAL */
     assign widx = widx_full[7-1:0];
-    assign k_idx = kk;
-    assign n_idx = nn;
+    assign k_idx_next = kk_n;
+    assign n_idx_next = nn_n;
     assign gacc_en = (state == S_GACC);
     assign gacc_minus = pm;
     assign out_plus = gacc_en && !pm;
-    assign acc_lane = glane;
+    assign acc_lane_next = glane_n;
     assign bacc_k = gacc_en && (nn == {5{1'b0}});
     assign bacc_n = gacc_en && (kk == {5{1'b0}});
     assign clr_en = (state == S_CLEAR);

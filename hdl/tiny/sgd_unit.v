@@ -73,6 +73,11 @@ module sgd_unit #(
     output wire signed [32-1:0]  m_new,
     output reg  signed [16-1:0]  w_new
 );
+    // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
+    // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
+    // after the core's root, as everywhere (core.v)
+    reg rst_r;
+    (* keep *) always @(posedge clk) rst_r <= rst;
     localparam integer GSW = 48;
     localparam integer CW = 32;
     localparam integer GW = 32;
@@ -126,7 +131,7 @@ module sgd_unit #(
     localparam integer LD_STREAM_U = T_STREAM_U - 1;
     reg nxt;                       // the slot the next parameter takes
     always @(posedge clk) begin
-        if (rst) nxt <= 1'b0;
+        if (rst_r) nxt <= 1'b0;
         else if (in_valid) nxt <= !nxt;
     end
     wire [1:0] ld_mul_u_s, ld_stream_g_s, ld_stream_m_s, ld_stream_u_s, at_weight_s;
@@ -142,7 +147,7 @@ module sgd_unit #(
             reg [TGW-1:0] tag_r;
             wire take = in_valid && (nxt == SLOT);
             always @(posedge clk) begin
-                if (rst) begin
+                if (rst_r) begin
                     busy <= 1'b0;
                 end else if (take) begin
                     busy <= 1'b1;
@@ -234,7 +239,7 @@ module sgd_unit #(
     wire col_end = (mi == i_hi);
     wire mul_last = col_end && (mk == na + NB_K - TWO_K);
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_r) begin
             mul_on <= 1'b0;
         end else if (in_valid || ld_mul_u) begin
             // S scale (then m mu), or m' lr
@@ -282,7 +287,7 @@ module sgd_unit #(
     always @(posedge clk) begin
         la <= (mi == na - ONE_K) ? a_top : {1'b0, a_top[16:0]};
         lb <= (mj == NB_K - ONE_K) ? b_top : {1'b0, b_top[16:0]};
-        v_l <= mul_on && !rst;
+        v_l <= mul_on && !rst_r;
         first_l <= (mk == {KW{1'b0}});
         col_l <= (mi == i_lo) && (mk != {KW{1'b0}});
         last_l <= mul_last;
@@ -297,7 +302,7 @@ module sgd_unit #(
     reg [1:0] p_p, p_a;
     always @(posedge clk) begin
         pp <= la * lb;
-        v_p <= v_l && !rst;
+        v_p <= v_l && !rst_r;
         first_p <= first_l;
         col_p <= col_l;
         last_p <= last_l;
@@ -311,7 +316,7 @@ module sgd_unit #(
             else if (col_p) acc <= (acc >>> 17) + pp_x;
             else acc <= acc + pp_x;
         end
-        top_a <= v_p && last_p && !rst;
+        top_a <= v_p && last_p && !rst_r;
         p_a <= p_p;
     end
     wire emit = v_p && col_p;      // acc's low 17 bits are a limb of the product
@@ -348,7 +353,7 @@ module sgd_unit #(
     wire [CIW-1:0] q2_n = {1'b0, o2_m[OSW-1:LDW]};
     wire [CIW-1:0] sc1 = sc + 1'b1;
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst_r) begin
             s_on <= 1'b0;
             act_g <= 1'b0;
             act_mu <= 1'b0;
@@ -403,7 +408,7 @@ module sgd_unit #(
         lo2 <= ld_stream ? {DW{1'b0}} : hi2;
         a1 <= fun1[2*DW-1:DW];
         a2 <= fun2[2*DW-1:DW];
-        v_a <= s_on && !rst;
+        v_a <= s_on && !rst_r;
         last_a <= (sc == s_last);
         c_a <= sc;
         sp_a <= sp;
@@ -420,7 +425,7 @@ module sgd_unit #(
     always @(posedge clk) begin
         dg <= dsum[DW-1:0];
         cy <= dsum[DW];
-        v_d <= v_a && !rst;
+        v_d <= v_a && !rst_r;
         last_d <= last_a;
         c_d <= c_a;
         sp_d <= sp_a;
@@ -463,7 +468,7 @@ module sgd_unit #(
             all_zeros <= (first_d || all_zeros) && !(|(dg & fit_mask));
             sign <= dg[DW-1];
         end
-        last_r <= v_d && last_d && !rst;
+        last_r <= v_d && last_d && !rst_r;
     end
     genvar gk;
     generate
@@ -499,12 +504,12 @@ module sgd_unit #(
     wire signed [WW-1:0] w_q;
     always @(posedge clk) begin
         if (at_weight) wd <= {{2{w_now[WW-1]}}, w_now} - {u_r[UW-1], u_r};
-        v_w <= at_weight && !rst;
+        v_w <= at_weight && !rst_r;
         slot_w <= at_weight_s[1];
     end
     fxp_sat #(.WI(WW + 2), .WO(WW), .WRAP(WRAP)) u_w_sat (.v(wd), .q(w_q));
     always @(posedge clk) begin
-        if (rst) out_valid <= 1'b0;
+        if (rst_r) out_valid <= 1'b0;
         else out_valid <= v_w;
         if (v_w) begin
             w_new <= w_q;
