@@ -33,7 +33,7 @@ BIN   := target/release/floweqprop
 RUN   ?= runs/quick
 EPOCHS ?= 300
 
-.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-variant cosim-lanes cosim-edges cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
+.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-train cosim-variant cosim-lanes cosim-edges cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
 .PHONY: synth-tools synth report synth-sweep report-sweep
 .PHONY: fpga-tools fpga fpga-place fpga-check fpga-report fpga-smoke cosim-netlist
 
@@ -100,6 +100,31 @@ cosim: need-verilator $(BIN)
 		$(if $(filter 1,$(TRACE)),--trace-fst -DTB_TRACE) -Mdir ../obj $(RTL_FILES) tb_core.sv -o tb_core >../build.log 2>&1 || (cat ../build.log; exit 1)
 	cd $(COSIM_DIR) && obj/tb_core +VECTORS=$(abspath $(VECTORS)) $(if $(filter 1,$(CORRUPT)),+CORRUPT)
 	@if [ "$(TRACE)" = 1 ]; then echo "waveform: $(COSIM_DIR)/tb_core.fst"; fi
+
+# Training in simulation (docs/hardware.md, "Training in simulation"): `floweqprop vectors --epochs`
+# trains the golden model for EPOCHS whole epochs (3 unless given; DIGITS: the first D digits, all
+# 1797 unless given; BATCH: samples a step, the config's optim.batch_size unless given) and writes
+# the stream; tb_train trains the core through its host port on it and compares every parameter
+# and momentum after every epoch, bit for bit. Output in runs/cosim-train/X/: rtl_train.csv (a line
+# per epoch: golden loss, mismatches, values compared, cycles, seconds), loss.png, tb_train.log.
+# CORRUPT=1 flips one expected bit (the run must fail). Tiny, 3 epochs: about 3 minutes here.
+TRAIN_EPOCHS := $(if $(filter command line environment,$(origin EPOCHS)),$(EPOCHS),3)
+DIGITS ?=
+BATCH ?=
+TRAIN_BUILD := build/cosim-train/$(CONFIG)
+TRAIN_VECTORS ?= $(TRAIN_BUILD)/vectors
+TRAIN_OUT ?= runs/cosim-train/$(CONFIG)
+cosim-train: SHELL := /bin/bash
+cosim-train: need-verilator $(BIN)
+	$(BIN) vectors --config $(CONFIG_FILE) --out $(TRAIN_VECTORS) --epochs $(TRAIN_EPOCHS) $(if $(DIGITS),--digits $(DIGITS)) $(if $(BATCH),--batch $(BATCH))
+	$(BIN) hdl --config $(CONFIG_FILE) --out $(TRAIN_BUILD)/rtl --vectors $(TRAIN_VECTORS)
+	cd $(TRAIN_BUILD)/rtl && $(VERILATOR) --binary -j 2 --timescale 1ns/1ps -MAKEFLAGS OPT_FAST=-O2 -Wall --top-module tb_train \
+		-Mdir ../obj $(RTL_FILES) tb_train.sv -o tb_train >../build.log 2>&1 || (cat ../build.log; exit 1)
+	@mkdir -p $(TRAIN_OUT)
+	$(TRAIN_BUILD)/obj/tb_train +VECTORS=$(abspath $(TRAIN_VECTORS)) +CSV=$(TRAIN_OUT)/rtl_train.csv $(if $(filter 1,$(CORRUPT)),+CORRUPT) \
+		2>&1 | tee $(TRAIN_OUT)/tb_train.log; exit $${PIPESTATUS[0]}
+	$(BIN) plot-loss --csv $(TRAIN_OUT)/rtl_train.csv --column golden_loss --label "$(CONFIG) core in RTL simulation (golden loss)" \
+		--title "$(CONFIG) core trained in Verilator, bit-exact with the golden model" --png $(TRAIN_OUT)/loss.png
 
 # The RTL's other modes (floor rounding, wrapping overflow, a LUT without interpolation, SGD
 # without momentum, another array shape) against their own golden vectors, kept in build/.

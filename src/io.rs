@@ -101,7 +101,57 @@ fn is_empty_folder(dir: &Path) -> bool {
 /// contents.
 pub fn replace_folder<S: AsRef<[u8]>>(out: &Path, files: &[(String, S)], marker: &str) -> Result<(), Error> {
     check_folder_target(out, Some(marker))?;
-    replace_folder_steps(out, files, true, None)
+    replace_folder_steps(out, |tmp| write_files(tmp, files), true, None)
+}
+
+/// [`replace_folder`] for output too large to hold in memory: `fill` writes the files into the
+/// new folder (its argument, empty) as they come, flushing each to disk ([`synced_file`]); the
+/// swap happens only if it succeeds. Its error is returned with `out` unchanged.
+pub fn replace_folder_with(
+    out: &Path,
+    marker: &str,
+    fill: impl FnOnce(&Path) -> Result<(), Error>,
+) -> Result<(), Error> {
+    check_folder_target(out, Some(marker))?;
+    replace_folder_steps(out, fill, true, None)
+}
+
+/// A file of a folder that [`replace_folder_with`] fills: written through a buffer and flushed
+/// to disk when [`SyncedFile::finish`] is called.
+pub struct SyncedFile {
+    path: PathBuf,
+    w: std::io::BufWriter<std::fs::File>,
+}
+
+/// Creates `path` for writing ([`SyncedFile`]).
+pub fn synced_file(path: &Path) -> Result<SyncedFile, Error> {
+    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    Ok(SyncedFile { path: path.to_path_buf(), w: std::io::BufWriter::new(f) })
+}
+
+impl SyncedFile {
+    /// Appends `text`.
+    pub fn write(&mut self, text: &str) -> Result<(), Error> {
+        self.w.write_all(text.as_bytes()).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Flushes the buffer and the file to disk.
+    pub fn finish(self) -> Result<(), Error> {
+        let path = self.path;
+        let f = self.w.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&path, e))
+    }
+}
+
+/// Writes `files` into the folder `dir`, each flushed to disk.
+fn write_files<S: AsRef<[u8]>>(dir: &Path, files: &[(String, S)]) -> Result<(), Error> {
+    for (file, bytes) in files {
+        let path = dir.join(file);
+        let mut f = synced_file(&path)?;
+        f.w.write_all(bytes.as_ref()).map_err(|e| Error::io(&path, e))?;
+        f.finish()?;
+    }
+    Ok(())
 }
 
 const TMP: &str = "tmp";
@@ -110,9 +160,9 @@ const OLD: &str = "old";
 /// [`replace_folder`], stopping dead after step `kill_after` (counted from 1 over every file
 /// system change) when it is set: how the tests kill it at each step. `try_exchange: false`
 /// takes the fallback of step 3.
-fn replace_folder_steps<S: AsRef<[u8]>>(
+fn replace_folder_steps(
     out: &Path,
-    files: &[(String, S)],
+    fill: impl FnOnce(&Path) -> Result<(), Error>,
     try_exchange: bool,
     kill_after: Option<usize>,
 ) -> Result<(), Error> {
@@ -129,18 +179,14 @@ fn replace_folder_steps<S: AsRef<[u8]>>(
     }
     let pid = std::process::id();
     let tmp = sibling(&parent, &name, TMP, pid);
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir(&tmp)?;
-        for (file, bytes) in files {
-            let mut f = std::fs::File::create(tmp.join(file))?;
-            f.write_all(bytes.as_ref())?;
-            f.sync_all()?;
-        }
-        sync_folder(&tmp)
+    let write = || -> Result<(), Error> {
+        std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        fill(&tmp)?;
+        sync_folder(&tmp).map_err(|e| Error::io(&tmp, e))
     };
     if let Err(e) = write() {
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(Error::io(&tmp, e));
+        return Err(e);
     }
     if killed() {
         return Ok(());
@@ -320,6 +366,34 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A folder filled as it goes: a failed fill leaves the old folder and no sibling; a
+    /// successful one replaces it.
+    #[test]
+    fn replace_folder_with_swaps_only_after_a_whole_fill() {
+        let dir = scratch("with");
+        let out = dir.join("out");
+        replace_folder(&out, &files("old", 3), "f0.txt").unwrap();
+        let failed = replace_folder_with(&out, "f0.txt", |tmp| {
+            let mut f = synced_file(&tmp.join("f0.txt"))?;
+            f.write("half")?;
+            Err(Error::invalid("--epochs", 1, "stopped"))
+        });
+        assert!(failed.unwrap_err().to_string().contains("stopped"));
+        assert_eq!(version(&out), Some("old"));
+        assert_eq!(names(&dir), ["out"]);
+        replace_folder_with(&out, "f0.txt", |tmp| {
+            for (name, text) in files("new", 4) {
+                let mut f = synced_file(&tmp.join(name))?;
+                f.write(&text)?;
+                f.finish()?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(version(&out), Some("new"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A kill after each step, with either swap: `out` holds the old or the new version whole,
     /// and the next write leaves no sibling behind.
     #[test]
@@ -331,7 +405,8 @@ mod tests {
                 let dir = scratch(&format!("kill{kill}{exchange}"));
                 let out = dir.join("vec");
                 replace_folder(&out, &files("old", 3), "f0.txt").unwrap();
-                replace_folder_steps(&out, &files("new", 4), exchange, Some(kill)).unwrap();
+                let new = files("new", 4);
+                replace_folder_steps(&out, |tmp| write_files(tmp, &new), exchange, Some(kill)).unwrap();
                 // a reader right after the kill; two renames leave one gap, healed by the next run
                 let now = if out.exists() { version(&out) } else { None };
                 if exchange || now.is_some() {

@@ -186,6 +186,42 @@ pub fn load_resume(dir: &Path) -> Result<Checkpoint, Error> {
     Ok(ck)
 }
 
+/// What a caller sees of a run as it trains ([`train_watched`]; `floweqprop vectors --epochs`
+/// writes the generated core's training stream from it): the inputs of every update, before it
+/// is made, and the parameters and optimizer state after every epoch. An error stops the run.
+pub trait Watch<A: Arith> {
+    /// Update `step` (from 0) of epoch `epoch` (from 0): its samples' `x_t` and `u`, `n_x`
+    /// values a sample, sample after sample, with learning rate `lr`.
+    fn update(
+        &mut self,
+        epoch: usize,
+        step: usize,
+        x_t: &[A::Num],
+        u: &[A::Num],
+        lr: f64,
+    ) -> Result<(), Error> {
+        let _ = (epoch, step, x_t, u, lr);
+        Ok(())
+    }
+    /// The epoch `record.epoch` (from 1) is done: the parameters and the optimizer after its
+    /// last update, and the epoch's saturations (fixed point; none in float).
+    fn epoch(
+        &mut self,
+        record: &EpochRecord,
+        params: &Params<A::Num>,
+        opt: &A::Optimizer,
+        sat: &Saturations,
+    ) -> Result<(), Error> {
+        let _ = (record, params, opt, sat);
+        Ok(())
+    }
+}
+
+/// Watches nothing ([`train`]).
+pub struct NoWatch;
+
+impl<A: Arith> Watch<A> for NoWatch {}
+
 /// Trains from scratch (`resume = None`) or continues a checkpoint, up to `config.train.epochs`,
 /// in the arithmetic `a`. An interrupted run loses at most the epochs since its last checkpoint,
 /// none if it was stopped through `opts.stop` (then [`Error::Interrupted`]); a run that turns
@@ -198,6 +234,18 @@ pub fn train<A: Arith>(
     images: &[f64],
     resume: Option<&Checkpoint>,
     opts: &RunOptions,
+) -> Result<Trained<A>, Error> {
+    train_watched(a, config, images, resume, opts, &mut NoWatch)
+}
+
+/// [`train`], showing `watch` every update's inputs and every epoch's result as they come.
+pub fn train_watched<A: Arith>(
+    a: &A,
+    config: &Config,
+    images: &[f64],
+    resume: Option<&Checkpoint>,
+    opts: &RunOptions,
+    watch: &mut dyn Watch<A>,
 ) -> Result<Trained<A>, Error> {
     config.validate()?;
     let d = Dims::of(&config.model);
@@ -245,7 +293,8 @@ pub fn train<A: Arith>(
         let diverged = |phase: &str| Error::Diverged { epoch: epoch + 1, phase: phase.to_string() };
         let (mut sq_sum, mut norm_sum, mut updates) = (0.0, 0.0, 0);
         let mut sat = Saturations::default();
-        for (x_t, u) in x_t.chunks(per_update * nx).zip(u.chunks(per_update * nx)) {
+        for (i, (x_t, u)) in x_t.chunks(per_update * nx).zip(u.chunks(per_update * nx)).enumerate() {
+            watch.update(epoch, i, x_t, u, lr)?;
             let step =
                 gradep_step(a, &params, &config.relax, x_t, u).map_err(|p| diverged(&p.to_string()))?;
             sq_sum += step.loss * x_t.len() as f64;
@@ -267,6 +316,7 @@ pub fn train<A: Arith>(
             lr,
             seconds: t0.elapsed().as_secs_f64(),
         };
+        watch.epoch(&record, &params, &opt, &sat)?;
         writeln!(csv, "{}", record.csv_line()).map_err(|e| Error::io(&csv_path, e))?;
         if let Some(log) = &mut sat_log {
             let counts: Vec<String> = Signal::ALL.iter().map(|&s| sat.get(s).to_string()).collect();
@@ -418,6 +468,45 @@ pub fn read_loss_csv(path: &Path) -> Result<Vec<EpochRecord>, Error> {
         .collect()
 }
 
+/// The `epoch` column and the loss column `column` of any CSV with a header line (a `loss.csv`,
+/// or the `rtl_train.csv` of `make cosim-train`, whose loss is `golden_loss`), for plotting: the
+/// records hold the epoch and the loss, their other fields NaN. Errors name the file, the line
+/// and the missing column.
+pub fn read_loss_column(path: &Path, column: &str) -> Result<Vec<EpochRecord>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bad = |line: usize, why: String| Error::Data {
+        origin: path.display().to_string(),
+        message: format!("line {line}: {why}"),
+    };
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let header: Vec<&str> =
+        lines.next().map(|(_, h)| h.split(',').map(str::trim).collect()).unwrap_or_default();
+    let find = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or_else(|| bad(1, format!("no column {name:?} in the header")))
+    };
+    let (epoch_at, loss_at) = (find("epoch")?, find(column)?);
+    lines
+        .map(|(i, l)| {
+            let fields: Vec<&str> = l.split(',').map(str::trim).collect();
+            let field = |at: usize| {
+                let v = fields.get(at).ok_or_else(|| bad(i + 1, format!("{} fields", fields.len())))?;
+                v.parse::<f64>().map_err(|e| bad(i + 1, format!("{v:?}: {e}")))
+            };
+            let nan = f64::NAN;
+            Ok(EpochRecord {
+                epoch: field(epoch_at)? as usize,
+                loss: field(loss_at)?,
+                grad_norm: nan,
+                lr: nan,
+                seconds: nan,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +520,19 @@ mod tests {
         let h: Vec<_> = (1..=7).map(|e| record(e, e as f64)).collect();
         assert_eq!(window_means(&h, 3), vec![(1, 2.0), (4, 5.0)]);
         assert!(window_means(&h, 8).is_empty());
+    }
+
+    /// A column of another CSV reads as the loss; a missing column is named with the file.
+    #[test]
+    fn a_loss_column_of_any_csv_reads_back() {
+        let dir = std::env::temp_dir().join(format!("fep-column-{}", std::process::id()));
+        let path = dir.join("rtl_train.csv");
+        atomic_write(&path, b"epoch,golden_loss,mismatches\n1,2.5,0\n2,0.125,3\n").unwrap();
+        let h = read_loss_column(&path, "golden_loss").unwrap();
+        assert_eq!(h.iter().map(|r| (r.epoch, r.loss)).collect::<Vec<_>>(), vec![(1, 2.5), (2, 0.125)]);
+        let err = read_loss_column(&path, "loss").unwrap_err().to_string();
+        assert!(err.contains("rtl_train.csv") && err.contains("\"loss\""), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

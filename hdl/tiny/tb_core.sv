@@ -1,6 +1,7 @@
 // tb_core: self-checking testbench of the core against the golden vectors of
 // `floweqprop vectors` (tb_params.svh, written by `floweqprop hdl --vectors DIR`, gives the
-// run's sizes and constants; +VECTORS=DIR overrides the folder). Through the host port only, it
+// run's sizes and constants; +VECTORS=DIR overrides the folder; the host-port tasks are
+// tb_host.svh's, shared with tb_train). Through the host port only, it
 // loads the initial parameters and the constants, runs every training step of the vectors
 // (per group of up to 1 samples, one a lane: FREE, PLUS, MINUS_ACC; then UPDATE) and the
 // generation run (GEN_STEP, a group of samples at a time), and
@@ -15,63 +16,14 @@
 module tb_core;
     `include "tb_params.svh"
 
-    localparam integer NX = 64;
-    localparam integer K = 80;
-    localparam integer N = 16;
-    localparam integer NP = K * N + K + N;       // parameters
-    localparam integer NS = K + N;               // states [x | h2 | h1]
-    localparam integer DW = 48;
-    localparam integer HW = 11;
-    localparam integer SW = 16;
     localparam integer DRW = 16;
-    localparam integer WW = 16;
     localparam integer GSW = 48;
-    localparam integer SH = 16;   // bits of a hex line of each width
     localparam integer DH = 16;
-    localparam integer WH = 16;
     localparam integer GH = 48;
     localparam integer LUT_ENTRIES = 1025;
     localparam real IDEAL_SAMPLE = 9760;
-    localparam integer LANES = 1;
-    localparam integer SB = 7;    // a state index: lane << SB | neuron
-    localparam integer RD_LATENCY = 7;
-    // the generator's cycle model (CoreParams::{free,minus,update,gen}_cycles): the run must match it
-    // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
-    localparam longint MODEL_FREE = 4008;
-    localparam longint MODEL_MINUS_ACC = 4151;
-    localparam longint MODEL_UPDATE = 39928;
     localparam longint MODEL_GEN_STEP = 4183;
-    localparam longint MODEL_ACC_LANE = 160;   // the accumulation of one lane
-    localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
-                     R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
-    localparam [2:0] CMD_FREE = 3'd0, CMD_PLUS = 3'd1, CMD_MINUS_ACC = 3'd2, CMD_UPDATE = 3'd3,
-                     CMD_GEN_STEP = 3'd4;
-
-    reg clk = 1'b0;
-    /* verilator lint_off BLKSEQ */ // the testbench's clock generator
-    always #5 clk = ~clk;
-    /* verilator lint_on BLKSEQ */
-    reg rst = 1'b1;
-    reg wr_en = 1'b0;
-    reg [2:0] wr_region = 3'd0;
-    reg [HW-1:0] wr_index = {HW{1'b0}};
-    reg [DW-1:0] wr_data = {DW{1'b0}};
-    reg rd_en = 1'b0;
-    reg [2:0] rd_region = 3'd0;
-    reg [HW-1:0] rd_index = {HW{1'b0}};
-    wire rd_valid;
-    wire [DW-1:0] rd_data;
-    reg start = 1'b0;
-    reg [2:0] cmd = 3'd0;
-    wire busy, done, error;
-    wire [63:0] cycle_count;
-
-    core dut (
-        .clk(clk), .rst(rst), .wr_en(wr_en), .wr_region(wr_region), .wr_index(wr_index),
-        .wr_data(wr_data), .rd_en(rd_en), .rd_region(rd_region), .rd_index(rd_index),
-        .rd_valid(rd_valid), .rd_data(rd_data),
-        .start(start), .cmd(cmd), .busy(busy), .done(done), .error(error), .cycle_count(cycle_count)
-    );
+    `include "tb_host.svh"
 
 `ifdef TB_TRACE
     // make cosim TRACE=1: a waveform of the whole run for a debugger (GTKWave reads FST)
@@ -94,76 +46,8 @@ module tb_core;
     reg [SH-1:0] gen_exp [0:GEN_SAMPLES*NX-1];
 
     string dir;
-    integer errors = 0;
-    integer checked = 0;
     longint cyc_free = 0, cyc_plus = 0, cyc_minus = 0, cyc_update = 0, cyc_gen = 0, cyc_last = 0;
     int rep_lanes = 0;   // the active lanes of the group whose cycles are reported: the first with the most
-
-    // the model's MINUS_ACC with n active lanes: each lane missing saves its accumulation walk
-    function automatic longint minus_model(input int n);
-        return MODEL_MINUS_ACC - (longint'(LANES) - longint'(n)) * MODEL_ACC_LANE;
-    endfunction
-
-    // sign-extends the low w bits of v to DW bits
-    function automatic [DW-1:0] sext(input logic [127:0] v, input integer w);
-        logic [DW-1:0] r;
-        for (int i = 0; i < DW; i++) r[i] = (i < w) ? v[i] : v[w-1];
-        return r;
-    endfunction
-
-    task automatic check(input string what, input integer index, input logic [DW-1:0] got,
-                         input logic [DW-1:0] expected);
-        checked++;
-        if (got !== expected) begin
-            errors++;
-            if (errors <= 1000)
-                $display("MISMATCH %s index %0d: got %0d (0x%0h), expected %0d (0x%0h)", what, index,
-                         $signed(got), got, $signed(expected), expected);
-        end
-    endtask
-
-    /* verilator lint_off UNUSEDSIGNAL */ // indices are integers; the port takes their low bits
-    task automatic host_write(input [2:0] region, input integer index, input logic [DW-1:0] data);
-        @(negedge clk);
-        wr_en = 1'b1;
-        wr_region = region;
-        wr_index = index[HW-1:0];
-        wr_data = data;
-        @(negedge clk);
-        wr_en = 1'b0;
-    endtask
-
-    // a read: rd_en for one cycle, then the answer when rd_valid comes (RD_LATENCY cycles later)
-    task automatic host_read(input [2:0] region, input integer index, output logic [DW-1:0] data);
-        integer waited;
-        @(negedge clk);
-        rd_en = 1'b1;
-        rd_region = region;
-        rd_index = index[HW-1:0];
-        @(negedge clk);
-        rd_en = 1'b0;
-        waited = 1;
-        while (!rd_valid) begin
-            @(negedge clk);
-            waited++;
-        end
-        if (waited != RD_LATENCY) $fatal(1, "tb_core: a read answered after %0d cycles, not %0d", waited, RD_LATENCY);
-        data = rd_data;
-    endtask
-    /* verilator lint_on UNUSEDSIGNAL */
-
-    // runs one command; returns its cycles, from the cycle that samples start to done
-    task automatic run(input [2:0] c, output longint cycles);
-        longint t0;
-        @(negedge clk);
-        start = 1'b1;
-        cmd = c;
-        t0 = cycle_count;
-        @(negedge clk);
-        start = 1'b0;
-        while (!done) @(negedge clk);
-        cycles = cycle_count - t0 + 1;
-    endtask
 
     task automatic expect_status(input string what, input logic [DW-1:0] expected);
         logic [DW-1:0] v;
@@ -329,18 +213,7 @@ module tb_core;
         $display("tb_core: host port guards checked, %0d mismatches so far", errors);
 
         // constants and initial parameters
-        host_write(R_CONST, 0, DW'(C_EPS));
-        host_write(R_CONST, 1, DW'(C_COEFF_FREE));
-        host_write(R_CONST, 2, DW'(C_COEFF_PLUS));
-        host_write(R_CONST, 3, DW'(C_COEFF_MINUS));
-        host_write(R_CONST, 4, DW'(C_C2_PLUS));
-        host_write(R_CONST, 5, DW'(C_C2_MINUS));
-        host_write(R_CONST, 6, DW'(C_DT_ALPHA));
-        host_write(R_CONST, 9, DW'(LR_MANT));
-        host_write(R_CONST, 10, DW'(LR_SHIFT));
-        host_write(R_CONST, 11, DW'(MU_MANT));
-        host_write(R_CONST, 12, DW'(MU_SHIFT));
-        host_write(R_CONST, 13, DW'(MOMENTUM));
+        load_constants();
         $readmemh({dir, "/params_init.hex"}, params_exp);
         for (int i = 0; i < NP; i++) host_write(R_PARAM, i, sext(128'(params_exp[i]), WW));
 

@@ -5,20 +5,23 @@
 #![allow(rustdoc::invalid_html_tags)]
 
 use super::resolve::load_config;
-use super::terminal::choice;
+use super::terminal::{choice, Bar};
 use crate::capability::Use;
 use crate::config::Config;
 use crate::hdl::TOP_FILE;
 use crate::io::{check_folder_target, replace_folder};
+use crate::progress::Progress;
 use crate::report::fpga::FpgaReport;
 use crate::report::sweep::{sweep_configs, write_sweep_configs, Shape, SweepReport, SWEEP_CONFIG_DIR};
 use crate::report::synth::{
     config_name, default_synth_dir, pnr_plan, AssumedClocks, CoreReport, SynthDir, SYNTH_ROOT, UP5K,
 };
 use crate::report::yosys::Target;
-use crate::vectors::{emit, VectorOptions, MANIFEST};
+use crate::vectors::stream::{stream_recipe, StreamProgress, GOLDEN_RUN};
+use crate::vectors::{core_recipe, emit, emit_stream, StreamOptions, VectorOptions, MANIFEST};
 use anyhow::{Context, Result};
 use clap::Args;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -32,15 +35,24 @@ pub struct VectorsArgs {
     /// Consecutive SGD training steps (weights carried from step to step).
     #[arg(long, default_value_t = 4)]
     steps: usize,
-    /// Samples per training step.
-    #[arg(long, default_value_t = 2)]
-    batch: usize,
+    /// Samples per training step [default: 2; with --epochs the config's optim.batch_size, 0
+    /// there meaning the whole epoch].
+    #[arg(long)]
+    batch: Option<usize>,
     /// Samples of the generation run.
     #[arg(long, default_value_t = 2)]
     gen_samples: usize,
     /// Euler steps of the generation run.
     #[arg(long, default_value_t = 3)]
     gen_steps: usize,
+    /// Instead of the few steps: a training stream of this many whole epochs on the digits
+    /// (samples of every step in order, parameters and momenta after every epoch) for
+    /// tb_train (`make cosim-train`).
+    #[arg(long, conflicts_with_all = ["steps", "gen_samples", "gen_steps"])]
+    epochs: Option<usize>,
+    /// With --epochs: train on the first D digits only [default: all 1797].
+    #[arg(long, requires = "epochs", default_value_t = crate::dataset::N_IMAGES)]
+    digits: usize,
 }
 
 #[derive(Args)]
@@ -101,15 +113,19 @@ pub struct ReportArgs {
 pub fn run_vectors(a: VectorsArgs) -> Result<()> {
     check_folder_target(&a.out, Some(MANIFEST))?;
     let config = load_config(a.config.as_deref(), Use::Core)?;
+    if let Some(epochs) = a.epochs {
+        return run_stream(&config, StreamOptions { epochs, batch: a.batch, digits: a.digits }, &a.out);
+    }
     let o = VectorOptions {
         steps: a.steps,
-        batch: a.batch,
+        batch: a.batch.unwrap_or(VectorOptions::default().batch),
         gen_samples: a.gen_samples,
         gen_steps: a.gen_steps,
         ..Default::default()
     };
     let files = emit(&config, &o)?;
     replace_folder(&a.out, &files, MANIFEST)?;
+    eprintln!("recipe: {}", crate::vectors::recipe_note(&config, &core_recipe(&config, &o)));
     eprintln!(
         "wrote {} files to {}: {} SGD steps of {} samples, {} Euler steps of {} samples",
         files.len(),
@@ -118,6 +134,43 @@ pub fn run_vectors(a: VectorsArgs) -> Result<()> {
         o.batch,
         o.gen_steps,
         o.gen_samples
+    );
+    Ok(())
+}
+
+/// `vectors --epochs`: the training stream, with a progress bar over the epochs on a terminal
+/// (else a line every 10 s and at the end).
+fn run_stream(config: &Config, o: StreamOptions, out: &std::path::Path) -> Result<()> {
+    let recipe = stream_recipe(config, &o)?;
+    eprintln!("recipe: {}", crate::vectors::recipe_note(config, &recipe));
+    eprintln!(
+        "training stream: {} epochs of {} digits, {} samples a step, seed {}, into {}",
+        o.epochs,
+        o.digits,
+        recipe.optim.batch_size,
+        recipe.train.seed,
+        out.display()
+    );
+    let terminal = std::io::stderr().is_terminal();
+    let progress = StreamProgress {
+        progress: terminal.then(|| {
+            Box::new(Bar::new("epoch {pos}/{len} {wide_bar} {msg} [{elapsed_precise} eta {eta}]"))
+                as Box<dyn Progress>
+        }),
+        log_every: (!terminal).then(|| std::time::Duration::from_secs(10)),
+    };
+    let m = emit_stream(config, &o, out, progress)?;
+    let t = m.train.as_ref().expect("a stream's manifest has its train section");
+    let losses: Vec<String> = t.loss.iter().map(|l| format!("{l:.6}")).collect();
+    eprintln!(
+        "wrote {} files to {} (and the golden run in {}/{GOLDEN_RUN}): {} epochs of {} steps, loss per epoch {}, {} saturations",
+        m.files.len() + 1,
+        out.display(),
+        out.display(),
+        t.epochs,
+        t.steps_per_epoch,
+        losses.join(" "),
+        m.saturations
     );
     Ok(())
 }

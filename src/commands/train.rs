@@ -11,8 +11,8 @@ use crate::dataset::Digits;
 use crate::io::{atomic_write, check_file_target};
 use crate::progress::Progress;
 use crate::train::{
-    checkpoint_path, claim_run_folder, load_resume, lock_run_folder, loss_curve_png, read_loss_csv, train_in,
-    window_means, RunOptions, LOSS_WINDOW,
+    checkpoint_path, claim_run_folder, load_resume, lock_run_folder, loss_curve_png, read_loss_column,
+    train_in, window_means, RunOptions, LOSS_WINDOW,
 };
 use anyhow::{bail, Result};
 use clap::Args;
@@ -72,6 +72,10 @@ pub struct PlotLossArgs {
     /// Plot title.
     #[arg(long, default_value = "FlowEqProp training loss")]
     title: String,
+    /// The column of each --csv that holds the loss (beside its `epoch` column): any CSV with
+    /// a header can be drawn, e.g. `golden_loss` of make cosim-train's rtl_train.csv.
+    #[arg(long, default_value = "loss")]
+    column: String,
 }
 
 pub fn run_train(a: TrainArgs) -> Result<()> {
@@ -156,7 +160,7 @@ pub fn run_plot_loss(a: PlotLossArgs) -> Result<()> {
     check_file_target(&a.png, "--png")?;
     let mut runs = Vec::new();
     for (i, csv) in a.csv.iter().enumerate() {
-        let history = read_loss_csv(csv)?;
+        let history = read_loss_column(csv, &a.column)?;
         let name = a.label.get(i).cloned().unwrap_or_else(|| csv.display().to_string());
         println!("{name}:");
         let means = window_means(&history, LOSS_WINDOW);

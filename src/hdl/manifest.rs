@@ -7,18 +7,13 @@ use super::params::CoreParams;
 use super::templates::render_tb_params;
 use crate::config::Config;
 use crate::error::Error;
+use crate::vectors::manifest::spelling;
 use crate::vectors::{Manifest, MANIFEST};
-use serde::Serialize;
 use std::path::Path;
 
 /// The field at `path` of the manifest differs from the core's: `got` there, `want` in the core.
 fn differs(path: &str, got: impl std::fmt::Display, why: &str) -> Error {
     Error::invalid(&format!("{MANIFEST} {path}"), got, why)
-}
-
-/// A choice as the manifest spells it (`half_even`).
-fn spelling(v: impl Serialize) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// Checks that `m` describes the core `c` of `config`; the first field that differs is named by

@@ -6,11 +6,12 @@
 use super::params::CoreParams;
 use crate::error::Error;
 use crate::golden::optim::Constant;
+use crate::vectors::manifest::TrainStream;
 use crate::vectors::Manifest;
 use askama::Template;
 
-/// The generated files, in dependency order (primitives first, the testbench last).
-pub const FILES: [&str; 11] = [
+/// The generated files, in dependency order (primitives first, the testbenches last).
+pub const FILES: [&str; 13] = [
     "fxp.v",
     "pipe.v",
     "act_lut.v",
@@ -21,7 +22,9 @@ pub const FILES: [&str; 11] = [
     "neuron_pipe.v",
     "controller.v",
     "core.v",
+    "tb_host.svh",
     "tb_core.sv",
+    "tb_train.sv",
 ];
 
 macro_rules! hdl_template {
@@ -44,7 +47,9 @@ hdl_template!(NeuronBank, "neuron_bank.v");
 hdl_template!(NeuronPipe, "neuron_pipe.v");
 hdl_template!(Controller, "controller.v");
 hdl_template!(Core, "core.v");
+hdl_template!(TbHost, "tb_host.svh");
 hdl_template!(TbCore, "tb_core.sv");
+hdl_template!(TbTrain, "tb_train.sv");
 
 /// Renders every file of [`FILES`].
 pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
@@ -59,7 +64,9 @@ pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
         NeuronPipe { c }.render(),
         Controller { c }.render(),
         Core { c }.render(),
+        TbHost { c }.render(),
         TbCore { c }.render(),
+        TbTrain { c }.render(),
     ];
     FILES
         .iter()
@@ -96,6 +103,11 @@ impl TbParams<'_> {
         let scale = &self.m.constants.sgd.scale;
         let value = |s: &Constant| if mantissas { s.mant } else { s.shift.into() };
         scale.iter().map(|s| self.lit(&value(s))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// A training stream's golden loss of every epoch, as Verilog reals (shortest round trip).
+    fn losses(&self, t: &TrainStream) -> String {
+        t.loss.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ")
     }
 
     /// The momentum constant, 0 without momentum (`MOMENTUM` = 0 then).

@@ -31,7 +31,11 @@ pub struct Manifest {
     /// Relaxation steps of a phase (`relax.steps`).
     #[serde(rename = "T")]
     pub t_steps: usize,
-    /// Training steps, samples a step, generated samples and their Euler steps.
+    /// The training recipe of the vectors (optimizer, learning rate, momentum, batch), and
+    /// whether it replaced the config's (`vectors::core_recipe`).
+    pub recipe: String,
+    /// Training steps, samples a step, generated samples and their Euler steps (a training
+    /// stream: 0 steps and no generation, `batch` samples a step).
     pub steps: usize,
     pub batch: usize,
     pub gen_samples: usize,
@@ -49,6 +53,29 @@ pub struct Manifest {
     pub saturations: u64,
     /// Every `$readmemh` file, in the order written, with its count of values (lines).
     pub files: Vec<FileEntry>,
+    /// A training stream of whole epochs (`floweqprop vectors --epochs`), not step vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<TrainStream>,
+}
+
+/// A training stream (`floweqprop vectors --epochs`): every epoch trains on `digits` samples,
+/// `batch` a step (the last step of an epoch takes the rest), in the order of
+/// `samples_epoch<e>.hex`; `params_epoch<e>.hex` and `moments_epoch<e>.hex` hold the golden
+/// model's parameters and momenta after epoch `e` (from 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainStream {
+    pub epochs: usize,
+    /// Samples an epoch: the first `digits` digits of the data set, paired with noise afresh
+    /// every epoch.
+    pub digits: usize,
+    pub steps_per_epoch: usize,
+    /// Samples of the epoch's last step (`batch` when it divides `digits`), and the gradient
+    /// scale of a full step and of the last.
+    pub last_step: usize,
+    pub scale: Constant,
+    pub last_scale: Constant,
+    /// The golden model's mean loss of each epoch (at the parameters of each update).
+    pub loss: Vec<f64>,
 }
 
 /// The network and the fused matrix `M` (`K = n_x + n_h2` rows, `N = n_h1` columns).
@@ -125,6 +152,11 @@ pub struct Sgd {
 pub struct FileEntry {
     pub name: String,
     pub values: usize,
+}
+
+/// A choice as the manifest spells it (`half_even`).
+pub fn spelling(v: impl Serialize) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 impl Manifest {

@@ -27,8 +27,10 @@ use crate::relax::Packed;
 use crate::saturation::Saturations;
 
 pub mod manifest;
+pub mod stream;
 
 pub use manifest::{FileEntry, Manifest, MANIFEST};
+pub use stream::{emit_stream, StreamOptions};
 
 /// What to emit.
 #[derive(Debug, Clone)]
@@ -95,6 +97,86 @@ pub fn core_recipe(config: &Config, o: &VectorOptions) -> Config {
     c
 }
 
+/// The recipe `c` (from [`core_recipe`] of `config`) in words, for the manifest and the
+/// command's output: what the vectors train with, and whether it replaced the config's.
+pub fn recipe_note(config: &Config, c: &Config) -> String {
+    let o = &c.optim;
+    let recipe = format!(
+        "sgd lr {} momentum {}, {} samples a step, constant learning rate, no clipping, {} update rounding",
+        o.lr,
+        o.momentum,
+        o.batch_size,
+        manifest::spelling(c.fixed.update_rounding)
+    );
+    match config.optim.kind == OptimizerKind::Sgd {
+        true => format!("{recipe} (the config's optimizer)"),
+        false => format!(
+            "{recipe} (replacing the config's optim.kind {} lr {}: the core runs SGD only)",
+            crate::choice::Choice::name(config.optim.kind),
+            config.optim.lr
+        ),
+    }
+}
+
+/// The manifest's description of the core and the run's constants in the golden model `a` of
+/// the recipe `c` (`recipe` its [`recipe_note`]; `sgd` the optimizer's constants, `scale` those
+/// of the steps), without the run's sizes, files and counts (0, none), which the caller sets.
+fn core_manifest<I: Wide>(
+    a: &Fixed<I>,
+    c: &Config,
+    recipe: String,
+    sgd: &SgdConstants,
+    scale: Vec<crate::golden::optim::Constant>,
+) -> Manifest {
+    let (f, d, r, g) = (&c.fixed, Dims::of(&c.model), &c.relax, &c.generate);
+    let nudge = r.nudge();
+    let ak = r.alpha * r.k;
+    Manifest {
+        format: manifest::FORMAT.into(),
+        dims: manifest::Dims { n_x: d.n_x, n_h1: d.n_h1, n_h2: d.n_h2, k: d.n_x + d.n_h2, n: d.n_h1 },
+        rows: c.hardware.rows,
+        cols: c.hardware.cols,
+        t_steps: r.steps,
+        recipe,
+        steps: 0,
+        batch: 0,
+        gen_samples: 0,
+        gen_steps: 0,
+        formats: manifest::Formats {
+            state: f.state,
+            derivative: f.derivative,
+            weight: f.weight,
+            constant: f.constant,
+            gradient: f.gradient,
+            moment: f.moment,
+        },
+        accumulator_width: f.accumulator_width,
+        grad_sum_width: f.gradient_sum_width,
+        lut: manifest::Lut {
+            index_bits: f.lut.index_bits,
+            interpolation: f.lut.interpolation,
+            entries: a.lut().rho_table().len(),
+        },
+        rounding: f.rounding,
+        update_rounding: f.update_rounding,
+        overflow: f.overflow,
+        constants: manifest::Constants {
+            eps: a.constant(r.eps),
+            coeff: manifest::Phases {
+                free: a.constant(r.k),
+                plus: a.constant(r.k + nudge),
+                minus: a.constant(r.k - nudge),
+            },
+            c2: manifest::Nudged { plus: a.constant(nudge / ak), minus: a.constant(-nudge / ak) },
+            dt_alpha: a.constant(g.dt * r.alpha),
+            sgd: manifest::Sgd { scale, lr: sgd.lr, momentum: sgd.momentum },
+        },
+        saturations: 0,
+        files: Vec::new(),
+        train: None,
+    }
+}
+
 /// Runs the golden model and returns the files (manifest last). Fails with a named error
 /// where the config is not one the core runs.
 pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
@@ -123,13 +205,18 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     let gen = format!("{} and {}", o.gen_samples, o.gen_steps);
     crate::io::check_fits_memory("--gen-samples and --gen-steps", gen, generation)?;
     match needs_i128(&c) {
-        true => emit_with(&Fixed::<i128>::new(&c)?, &c, o),
-        false => emit_with(&Fixed::<i64>::new(&c)?, &c, o),
+        true => emit_with(&Fixed::<i128>::new(&c)?, config, &c, o),
+        false => emit_with(&Fixed::<i64>::new(&c)?, config, &c, o),
     }
 }
 
-/// [`emit`] in the golden model `a` of the recipe `c`.
-fn emit_with<I: Wide>(a: &Fixed<I>, c: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
+/// [`emit`] in the golden model `a` of the recipe `c` (made from `config`).
+fn emit_with<I: Wide>(
+    a: &Fixed<I>,
+    config: &Config,
+    c: &Config,
+    o: &VectorOptions,
+) -> Result<Vec<File>, Error> {
     let f = &c.fixed;
     let d = Dims::of(&c.model);
     let images = crate::dataset::Digits::embedded().images;
@@ -179,55 +266,16 @@ fn emit_with<I: Wide>(a: &Fixed<I>, c: &Config, o: &VectorOptions) -> Result<Vec
         files.push((format!("gen_step{e}.hex"), hex_lines(&x, sw)));
     }
 
-    let (r, g) = (&c.relax, &c.generate);
-    let nudge = r.nudge();
-    let ak = r.alpha * r.k;
     let sgd: &SgdConstants = scales.first().expect("steps >= 1");
+    let scale = scales.iter().map(|s| s.scale).collect();
     let manifest = Manifest {
-        format: manifest::FORMAT.into(),
-        dims: manifest::Dims { n_x: d.n_x, n_h1: d.n_h1, n_h2: d.n_h2, k: d.n_x + d.n_h2, n: d.n_h1 },
-        rows: c.hardware.rows,
-        cols: c.hardware.cols,
-        t_steps: r.steps,
         steps: o.steps,
         batch: o.batch,
         gen_samples: o.gen_samples,
         gen_steps: o.gen_steps,
-        formats: manifest::Formats {
-            state: f.state,
-            derivative: f.derivative,
-            weight: f.weight,
-            constant: f.constant,
-            gradient: f.gradient,
-            moment: f.moment,
-        },
-        accumulator_width: f.accumulator_width,
-        grad_sum_width: gw,
-        lut: manifest::Lut {
-            index_bits: f.lut.index_bits,
-            interpolation: f.lut.interpolation,
-            entries: lut.rho_table().len(),
-        },
-        rounding: f.rounding,
-        update_rounding: f.update_rounding,
-        overflow: f.overflow,
-        constants: manifest::Constants {
-            eps: a.constant(r.eps),
-            coeff: manifest::Phases {
-                free: a.constant(r.k),
-                plus: a.constant(r.k + nudge),
-                minus: a.constant(r.k - nudge),
-            },
-            c2: manifest::Nudged { plus: a.constant(nudge / ak), minus: a.constant(-nudge / ak) },
-            dt_alpha: a.constant(g.dt * r.alpha),
-            sgd: manifest::Sgd {
-                scale: scales.iter().map(|s| s.scale).collect(),
-                lr: sgd.lr,
-                momentum: sgd.momentum,
-            },
-        },
         saturations: sat.total(),
         files: files.iter().map(|(n, t)| FileEntry { name: n.clone(), values: t.lines().count() }).collect(),
+        ..core_manifest(a, c, recipe_note(config, c), sgd, scale)
     };
     files.push(("config.yaml".into(), c.to_yaml()));
     files.push((MANIFEST.into(), manifest.to_json()));

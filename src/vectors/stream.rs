@@ -1,0 +1,239 @@
+//! The training stream of the generated core (`floweqprop vectors --epochs N`): whole epochs of
+//! the golden model's training on the digits, written for a testbench (`templates/tb_train.sv`)
+//! that trains the core through its host port and compares its parameters after every epoch.
+//!
+//! The stream comes from the training loop itself ([`crate::train::train_watched`]): a
+//! [`Watch`] writes the samples of every update as the loop draws them and the parameters and
+//! momenta after every epoch, so the stream is what `train` computes with the same recipe and
+//! seed, not a second copy of the loop. The golden run's own files (`config.yaml`, `loss.csv`,
+//! `saturation.csv`, `checkpoint.json`, `loss.png`) go to `golden/` beside them.
+//!
+//! Files (hex as in the module [`crate::vectors`]), each written as it comes, so that an epoch
+//! of samples is never held whole, here or in the testbench (which reads it with `$fscanf`):
+//! - `params_init.hex`: the initial parameters;
+//! - `samples_epoch<e>.hex`: every sample of epoch `e` (from 0) in training order, `x_t` then `u`;
+//!   update `s` takes the next `batch` of them (the epoch's last, the rest);
+//! - `params_epoch<e>.hex`, `moments_epoch<e>.hex`: parameters and SGD momenta after epoch `e`;
+//! - `manifest.json` with its `train` section ([`TrainStream`]): sizes, scales, loss per epoch.
+
+use super::manifest::{FileEntry, TrainStream};
+use super::{core_manifest, core_order, core_recipe, recipe_note, Manifest, VectorOptions, MANIFEST};
+use crate::arith::fixed::{needs_i128, Fixed, Wide};
+use crate::checkpoint::EpochRecord;
+use crate::config::Config;
+use crate::dataset::N_IMAGES;
+use crate::error::Error;
+use crate::golden::optim::{sgd_constants, FixedOptimizer, SgdConstants};
+use crate::golden::qformat::hex_lines;
+use crate::io::{replace_folder_with, synced_file, SyncedFile};
+use crate::model::Params;
+use crate::progress::Progress;
+use crate::saturation::Saturations;
+use crate::train::{train_watched, RunOptions, Watch};
+use std::path::Path;
+use std::time::Duration;
+
+/// What to stream.
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// Whole epochs (`--epochs`).
+    pub epochs: usize,
+    /// Samples a step (`--batch`); `None`: the config's `optim.batch_size` (0: the whole epoch).
+    pub batch: Option<usize>,
+    /// Samples an epoch: the first `digits` of the data set (`--digits`).
+    pub digits: usize,
+}
+
+/// The subfolder of the golden run's own files.
+pub const GOLDEN_RUN: &str = "golden";
+
+/// How a stream reports progress: a display over the epochs, or without one a line on stderr at
+/// least this often ([`RunOptions`]).
+pub struct StreamProgress {
+    pub progress: Option<Box<dyn Progress>>,
+    pub log_every: Option<Duration>,
+}
+
+/// The recipe of a stream: the core's SGD ([`core_recipe`]) with `o`'s batch, for `o.epochs`
+/// epochs with one checkpoint at the end. Errors name the flag out of range.
+pub fn stream_recipe(config: &Config, o: &StreamOptions) -> Result<Config, Error> {
+    if o.epochs == 0 {
+        return Err(Error::invalid("--epochs", 0, "must be at least 1"));
+    }
+    if o.digits == 0 || o.digits > N_IMAGES {
+        return Err(Error::invalid(
+            "--digits",
+            o.digits,
+            &format!("must be 1 to {N_IMAGES}, the data set's digits"),
+        ));
+    }
+    let batch = match o.batch {
+        Some(b) if b == 0 || b > o.digits => {
+            let why = format!("must be 1 to --digits ({}): samples a step of an epoch", o.digits);
+            return Err(Error::invalid("--batch", b, &why));
+        }
+        Some(b) => b,
+        None => match config.optim.batch_size {
+            0 => o.digits,
+            b => b.min(o.digits),
+        },
+    };
+    let mut c = core_recipe(config, &VectorOptions { batch, ..Default::default() });
+    c.train.epochs = o.epochs;
+    c.train.checkpoint_every = o.epochs;
+    crate::capability::check(&c, crate::capability::Use::Core)?;
+    Ok(c)
+}
+
+/// Trains the golden model as `o` says and writes the stream into the folder `out` (replaced
+/// whole, only if every epoch is written). Returns the manifest.
+pub fn emit_stream(
+    config: &Config,
+    o: &StreamOptions,
+    out: &Path,
+    p: StreamProgress,
+) -> Result<Manifest, Error> {
+    let c = stream_recipe(config, o)?;
+    let mut manifest = None;
+    replace_folder_with(out, MANIFEST, |dir| {
+        manifest = Some(match needs_i128(&c) {
+            true => stream_with(&Fixed::<i128>::new(&c)?, config, &c, o.digits, dir, p)?,
+            false => stream_with(&Fixed::<i64>::new(&c)?, config, &c, o.digits, dir, p)?,
+        });
+        Ok(())
+    })?;
+    Ok(manifest.expect("the folder was filled"))
+}
+
+/// [`emit_stream`] in the golden model `a` of the recipe `c` (made from `config`), into `dir`.
+fn stream_with<I: Wide>(
+    a: &Fixed<I>,
+    config: &Config,
+    c: &Config,
+    digits: usize,
+    dir: &Path,
+    p: StreamProgress,
+) -> Result<Manifest, Error> {
+    let (f, d) = (&c.fixed, crate::model::Dims::of(&c.model));
+    let batch = c.optim.batch_size;
+    let steps = digits.div_ceil(batch);
+    let last_step = digits - (steps - 1) * batch;
+    let constants = |n: usize| sgd_constants(f, &c.optim, c.relax.beta, c.optim.lr, n);
+    let (full, last): (SgdConstants, SgdConstants) = (constants(batch)?, constants(last_step)?);
+    let images = crate::dataset::Digits::embedded().images;
+    let mut w = StreamWriter {
+        dir,
+        n_x: d.n_x,
+        widths: (f.state.width(), f.weight.width(), f.moment.width()),
+        lr: c.optim.lr,
+        step_sizes: (0..steps).map(|s| if s + 1 == steps { last_step } else { batch }).collect(),
+        samples: None,
+        files: Vec::new(),
+        loss: Vec::new(),
+        saturations: 0,
+    };
+    let init =
+        crate::model::Params::<f64>::init(d, c.model.init_gain, &mut crate::flow::init_rng(c.train.seed));
+    w.write_file(
+        "params_init.hex",
+        &core_order(&init.map(|v| crate::arith::Arith::param(a, v))),
+        w.widths.1,
+    )?;
+    let opts =
+        RunOptions { out: dir.join(GOLDEN_RUN), progress: p.progress, log_every: p.log_every, stop: None };
+    let trained = train_watched(a, c, &images[..digits * d.n_x], None, &opts, &mut w)?;
+    debug_assert_eq!(trained.history.len(), c.train.epochs);
+    let manifest = Manifest {
+        batch,
+        saturations: w.saturations,
+        files: w.files,
+        train: Some(TrainStream {
+            epochs: c.train.epochs,
+            digits,
+            steps_per_epoch: steps,
+            last_step,
+            scale: full.scale,
+            last_scale: last.scale,
+            loss: w.loss,
+        }),
+        ..core_manifest(a, c, recipe_note(config, c), &full, Vec::new())
+    };
+    let mut file = synced_file(&dir.join(MANIFEST))?;
+    file.write(&manifest.to_json())?;
+    file.finish()?;
+    Ok(manifest)
+}
+
+/// The [`Watch`] that writes the stream's files as training goes.
+struct StreamWriter<'a> {
+    dir: &'a Path,
+    n_x: usize,
+    /// Bits of a state, a weight, a moment.
+    widths: (u32, u32, u32),
+    /// The recipe's learning rate: the core's is a constant the host writes once.
+    lr: f64,
+    /// Samples of each update of an epoch, as the recipe says `train` splits it.
+    step_sizes: Vec<usize>,
+    /// The open samples file of the current epoch: its epoch, the file, its values.
+    samples: Option<(usize, SyncedFile, usize)>,
+    files: Vec<FileEntry>,
+    loss: Vec<f64>,
+    /// Saturations of the whole run, every signal class.
+    saturations: u64,
+}
+
+impl StreamWriter<'_> {
+    fn write_file(&mut self, name: &str, values: &[i64], width: u32) -> Result<(), Error> {
+        let mut file = synced_file(&self.dir.join(name))?;
+        file.write(&hex_lines(values, width))?;
+        file.finish()?;
+        self.files.push(FileEntry { name: name.to_string(), values: values.len() });
+        Ok(())
+    }
+}
+
+impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
+    fn update(&mut self, epoch: usize, step: usize, x_t: &[i64], u: &[i64], lr: f64) -> Result<(), Error> {
+        let n = x_t.len() / self.n_x;
+        if self.step_sizes.get(step) != Some(&n) || lr != self.lr {
+            // the testbench replays the recipe's split and constants: a loop that differs is a bug here
+            let why =
+                format!("expected {:?} samples at learning rate {}", self.step_sizes.get(step), self.lr);
+            return Err(Error::invalid(
+                "training stream",
+                format!("epoch {epoch} step {step}: {n} samples at {lr}"),
+                &why,
+            ));
+        }
+        if step == 0 {
+            let name = format!("samples_epoch{epoch}.hex");
+            self.samples = Some((epoch, synced_file(&self.dir.join(name))?, 0));
+        }
+        let (_, file, values) = self.samples.as_mut().expect("opened at step 0");
+        let sw = self.widths.0;
+        for (x, u) in x_t.chunks(self.n_x).zip(u.chunks(self.n_x)) {
+            file.write(&hex_lines(x, sw))?;
+            file.write(&hex_lines(u, sw))?;
+            *values += 2 * self.n_x;
+        }
+        Ok(())
+    }
+
+    fn epoch(
+        &mut self,
+        record: &EpochRecord,
+        params: &Params<i64>,
+        opt: &FixedOptimizer,
+        sat: &Saturations,
+    ) -> Result<(), Error> {
+        let (epoch, file, values) = self.samples.take().expect("an epoch has updates");
+        file.finish()?;
+        self.files.push(FileEntry { name: format!("samples_epoch{epoch}.hex"), values });
+        let (_, ww, mw) = self.widths;
+        self.write_file(&format!("params_epoch{epoch}.hex"), &core_order(params), ww)?;
+        self.write_file(&format!("moments_epoch{epoch}.hex"), &core_order(&opt.moment), mw)?;
+        self.loss.push(record.loss);
+        self.saturations += sat.total();
+        Ok(())
+    }
+}
