@@ -8,7 +8,9 @@
 #   make hdl        render the Verilog of the tiny, small and paper cores into hdl/
 #   make cosim      Verilator cosimulation of a core against its golden vectors (CONFIG=tiny|small|paper)
 #   make cosim-variant    the same for a core in the RTL's other rounding, overflow and LUT modes
-#   make cosim-selftest   the cosimulation must fail on a corrupted vector (CORRUPT=1)
+#   make cosim-train      the core trained in Verilator for whole epochs (CONFIG, EPOCHS=3, DIGITS, BATCH),
+#                   every parameter and momentum compared with the golden model's after every epoch
+#   make cosim-selftest   the cosimulation and the training check must fail on a corrupted vector (CORRUPT=1)
 #   make lint-hdl   verilator --lint-only -Wall on the generated Verilog of every committed core
 #   make hdl-unit   the pipelined multiplier and the sequential optimizer against references
 #   make synth      Yosys synthesis of a core (generic, Xilinx 7-series, iCE40) and nextpnr-ice40 where
@@ -111,7 +113,7 @@ cosim: need-verilator $(BIN)
 TRAIN_EPOCHS := $(if $(filter command line environment,$(origin EPOCHS)),$(EPOCHS),3)
 DIGITS ?=
 BATCH ?=
-TRAIN_BUILD := build/cosim-train/$(CONFIG)
+TRAIN_BUILD ?= build/cosim-train/$(CONFIG)
 TRAIN_VECTORS ?= $(TRAIN_BUILD)/vectors
 TRAIN_OUT ?= runs/cosim-train/$(CONFIG)
 cosim-train: SHELL := /bin/bash
@@ -144,6 +146,10 @@ cosim-edges:
 	$(MAKE) --no-print-directory cosim CONFIG=wide CONFIG_FILE=tests/data/core_wide.yaml VECTORS=build/vectors/wide
 	$(MAKE) --no-print-directory cosim CONFIG=const48 CONFIG_FILE=tests/data/core_const48.yaml VECTORS=build/vectors/const48
 
+# Both testbenches must fail with a mismatch when one expected bit is flipped: tb_core on its step
+# vectors, and tb_train on a short training stream (1 epoch of 4 digits in 2 steps, into its own
+# folders) whose expected parameter 0 after the epoch is corrupted.
+SELFTEST_TRAIN := EPOCHS=1 DIGITS=4 BATCH=2 TRAIN_BUILD=build/cosim-selftest-train/$(CONFIG) TRAIN_OUT=build/cosim-selftest-train/$(CONFIG)/out
 cosim-selftest: need-verilator
 	@mkdir -p build
 	@if $(MAKE) --no-print-directory cosim CONFIG=$(CONFIG) CORRUPT=1 >build/cosim-selftest.log 2>&1; then \
@@ -151,6 +157,12 @@ cosim-selftest: need-verilator
 	else \
 		if grep -m1 MISMATCH build/cosim-selftest.log; then echo "cosim-selftest: ok (a corrupted vector fails the cosimulation)"; \
 		else tail -n 5 build/cosim-selftest.log; echo "cosim-selftest: FAILED: the cosimulation failed without a mismatch (build/cosim-selftest.log)"; exit 1; fi; \
+	fi
+	@if $(MAKE) --no-print-directory cosim-train CONFIG=$(CONFIG) $(SELFTEST_TRAIN) CORRUPT=1 >build/cosim-selftest-train.log 2>&1; then \
+		echo "cosim-selftest: FAILED: the training check passed with a corrupted parameter"; exit 1; \
+	else \
+		if grep -m1 MISMATCH build/cosim-selftest-train.log; then echo "cosim-selftest: ok (a corrupted parameter fails the training check)"; \
+		else tail -n 5 build/cosim-selftest-train.log; echo "cosim-selftest: FAILED: the training check failed without a mismatch (build/cosim-selftest-train.log)"; exit 1; fi; \
 	fi
 
 # The pipelined multiplier (templates/pipe.v) and the sequential optimizer (templates/sgd_unit.v),

@@ -522,6 +522,58 @@ mod tests {
         assert!(window_means(&h, 8).is_empty());
     }
 
+    /// The watch sees every update of every epoch in order, with its samples, and every epoch
+    /// once, after its last update, with the record the run returns.
+    #[test]
+    fn the_watch_sees_every_update_and_every_epoch() {
+        #[derive(Default)]
+        struct Count {
+            updates: Vec<(usize, usize, usize)>,
+            epochs: Vec<(usize, f64, usize)>,
+        }
+        impl<A: Arith> Watch<A> for Count {
+            fn update(
+                &mut self,
+                epoch: usize,
+                step: usize,
+                x_t: &[A::Num],
+                u: &[A::Num],
+                lr: f64,
+            ) -> Result<(), Error> {
+                assert_eq!((x_t.len(), lr), (u.len(), 1e-3));
+                self.updates.push((epoch, step, x_t.len() / 64));
+                Ok(())
+            }
+            fn epoch(
+                &mut self,
+                record: &EpochRecord,
+                _: &Params<A::Num>,
+                _: &A::Optimizer,
+                _: &Saturations,
+            ) -> Result<(), Error> {
+                self.epochs.push((record.epoch, record.loss, self.updates.len()));
+                Ok(())
+            }
+        }
+        let config = Config::from_yaml_str(
+            "model: {n_h1: 8, n_h2: 8}\nrelax: {steps: 8}\noptim: {batch_size: 4}\ntrain: {epochs: 3, checkpoint_every: 3}\n",
+            "test",
+        )
+        .unwrap();
+        let out = std::env::temp_dir().join(format!("fep-watch-{}", std::process::id()));
+        let opts = RunOptions { out: out.clone(), progress: None, log_every: None, stop: None };
+        let images = &crate::dataset::Digits::embedded().images[..10 * 64];
+        let mut count = Count::default();
+        let a = crate::arith::float::Float::<f32>::new();
+        let run = train_watched(&a, &config, images, None, &opts, &mut count).unwrap();
+        let steps = |e| [(e, 0, 4), (e, 1, 4), (e, 2, 2)];
+        assert_eq!(count.updates, [steps(0), steps(1), steps(2)].concat());
+        let seen: Vec<_> =
+            run.history.iter().enumerate().map(|(i, r)| (r.epoch, r.loss, 3 * (i + 1))).collect();
+        assert_eq!(count.epochs, seen);
+        std::fs::remove_dir_all(out).unwrap();
+    }
+
     /// A column of another CSV reads as the loss; a missing column is named with the file.
     #[test]
     fn a_loss_column_of_any_csv_reads_back() {

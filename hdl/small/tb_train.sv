@@ -81,6 +81,7 @@ module tb_train;
             if ((done_in_epoch * 10) / DIGITS != ((done_in_epoch + g) * 10) / DIGITS && done_in_epoch + g < DIGITS)
                 $display("tb_train: epoch %0d/%0d: %0d of %0d samples, %0d mismatches so far, %.1f s", e + 1, EPOCHS,
                          done_in_epoch + g, DIGITS, errors, real'(wall_ms() - epoch_t0) / 1000.0);
+            $fflush;   // the lines reach a pipe (make cosim-train's tee) as they come
             done_in_epoch += g;
         end
         host_write(R_CONST, 7, mant);
@@ -149,7 +150,7 @@ module tb_train;
                      real'(wall_ms() - t0) / 1000.0);
             $fdisplay(csv, "%0d,%.17g,%0d,%0d,%0d,%.3f", e + 1, GOLDEN_LOSS[e], errors - errors0,
                       compared - compared0, cycle_count - c0, real'(wall_ms() - t0) / 1000.0);
-            $fflush(csv);
+            $fflush;
         end
         $fclose(csv);
 

@@ -96,6 +96,31 @@ mod tests {
         assert!(svh.contains("SCALE_MANT [STEPS] = '{64'sd1677721600, "), "{svh}");
     }
 
+    /// A training stream's manifest gives tb_train its sizes, scales and losses, and none of
+    /// tb_core's step constants.
+    #[test]
+    fn a_training_stream_gives_tb_train_its_constants() {
+        let config = Config::shipped("tiny");
+        let dir = std::env::temp_dir().join(format!("fep-tb-stream-{}", std::process::id()));
+        let o = crate::vectors::StreamOptions { epochs: 2, batch: Some(2), digits: 3 };
+        let quiet = crate::vectors::stream::StreamProgress { progress: None, log_every: None };
+        let m = crate::vectors::emit_stream(&config, &o, &dir, quiet).unwrap();
+        let svh = tb_params(&CoreParams::new(&config).unwrap(), &config, &dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let loss = m.train.unwrap().loss;
+        for line in [
+            "`define TB_TRAIN_STREAM".to_string(),
+            "localparam integer EPOCHS = 2;".to_string(),
+            "localparam integer STEPS_PER_EPOCH = 2;".to_string(),
+            "localparam integer LAST_STEP = 1;".to_string(),
+            format!("localparam real GOLDEN_LOSS [EPOCHS] = '{{{:?}, {:?}}};", loss[0], loss[1]),
+            format!("// Recipe: {}", m.recipe),
+        ] {
+            assert!(svh.contains(&line), "{line}\n{svh}");
+        }
+        assert!(!svh.contains("STEPS =") && !svh.contains("GEN_SAMPLES"), "{svh}");
+    }
+
     #[test]
     fn vectors_of_another_core_are_named() {
         let e = tiny_tb_params("small").unwrap_err().to_string();

@@ -237,3 +237,97 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{epoch_rng, flow_batch};
+    use crate::train::{train, RunOptions};
+    use std::path::PathBuf;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fep-stream-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn quiet() -> StreamProgress {
+        StreamProgress { progress: None, log_every: None }
+    }
+
+    /// The stream is what `train` computes with the same recipe and seed: each epoch's samples
+    /// in the order the epoch's flow batch draws them (x_t then u, sample after sample), and the
+    /// parameters after every epoch those of a plain `train` run of that many epochs; the
+    /// manifest's losses are `train`'s, and its sizes say how the epochs were split.
+    #[test]
+    fn the_stream_is_what_train_computes() {
+        let config = Config::shipped("tiny");
+        let o = StreamOptions { epochs: 2, batch: Some(3), digits: 7 };
+        let out = scratch("equal");
+        let m = emit_stream(&config, &o, &out, quiet()).unwrap();
+        let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+        let t = m.train.as_ref().unwrap();
+        assert_eq!((t.epochs, t.digits, t.steps_per_epoch, t.last_step, m.batch), (2, 7, 3, 1, 3));
+        assert_ne!(t.scale, t.last_scale);
+        assert!(m.recipe.contains("sgd lr 0.01 momentum 0.9, 3 samples a step") && m.recipe.contains("adam"));
+
+        let c = stream_recipe(&config, &o).unwrap();
+        let a = Fixed::<i64>::new(&c).unwrap();
+        let (d, sw) = (crate::model::Dims::of(&c.model), c.fixed.state.width());
+        let images = &crate::dataset::Digits::embedded().images[..7 * d.n_x];
+        for e in 0..2 {
+            let batch = flow_batch::<f64, _>(&mut epoch_rng(c.train.seed, e), images, d.n_x);
+            let q = |v: &[f64]| v.iter().map(|&v| crate::arith::Arith::state(&a, v)).collect::<Vec<i64>>();
+            let (x_t, u) = (q(&batch.x_t), q(&batch.u));
+            let mut order = String::new();
+            for (x, u) in x_t.chunks(d.n_x).zip(u.chunks(d.n_x)) {
+                order += &(hex_lines(x, sw) + &hex_lines(u, sw));
+            }
+            assert_eq!(read(&format!("samples_epoch{e}.hex")), order, "epoch {e}");
+
+            let mut plain = c.clone();
+            plain.train.epochs = e + 1;
+            let run = scratch(&format!("train{e}"));
+            let opts = RunOptions { out: run.clone(), progress: None, log_every: None, stop: None };
+            let trained = train(&a, &plain, images, None, &opts).unwrap();
+            let params = hex_lines(&core_order(&trained.params), c.fixed.weight.width());
+            assert_eq!(read(&format!("params_epoch{e}.hex")), params, "epoch {e}");
+            let ck = crate::checkpoint::Checkpoint::load(&run.join("checkpoint.json")).unwrap();
+            let opt = crate::arith::Arith::load_optimizer(&a, c.optim.kind, &ck.optimizer).unwrap();
+            let moments = hex_lines(&core_order(&opt.moment), c.fixed.moment.width());
+            assert_eq!(read(&format!("moments_epoch{e}.hex")), moments, "epoch {e}");
+            assert_eq!(t.loss[..=e], trained.history.iter().map(|r| r.loss).collect::<Vec<_>>()[..]);
+            std::fs::remove_dir_all(run).unwrap();
+        }
+        assert_ne!(read("params_epoch0.hex"), read("params_epoch1.hex"));
+        for f in &m.files {
+            assert_eq!(read(&f.name).lines().count(), f.values, "{}", f.name);
+        }
+        assert_eq!(m, Manifest::read(&out).unwrap());
+        assert!(out.join(GOLDEN_RUN).join("loss.csv").exists());
+        std::fs::remove_dir_all(out).unwrap();
+    }
+
+    /// Out-of-range options are refused naming their flag and value, before anything is written;
+    /// a batch left to the config (tiny: 0, the whole epoch) is the epoch's digits.
+    #[test]
+    fn bad_options_name_their_flag() {
+        let config = Config::shipped("tiny");
+        let one = StreamOptions { epochs: 1, batch: None, digits: 5 };
+        for (o, flag, value) in [
+            (StreamOptions { epochs: 0, ..one.clone() }, "--epochs", "0"),
+            (StreamOptions { digits: 0, ..one.clone() }, "--digits", "0"),
+            (StreamOptions { digits: 1798, ..one.clone() }, "--digits", "1798"),
+            (StreamOptions { batch: Some(0), ..one.clone() }, "--batch", "0"),
+            (StreamOptions { batch: Some(6), ..one.clone() }, "--batch", "6"),
+        ] {
+            let out = scratch("bad");
+            let err = emit_stream(&config, &o, &out, quiet()).unwrap_err().to_string();
+            assert!(err.contains(&format!("{flag}: {value}")), "{err}");
+            assert!(!out.exists(), "{flag} {value}: nothing written");
+        }
+        assert_eq!(stream_recipe(&config, &one).unwrap().optim.batch_size, 5);
+        let all = StreamOptions { digits: N_IMAGES, ..one };
+        assert_eq!(stream_recipe(&config, &all).unwrap().optim.batch_size, N_IMAGES);
+    }
+}

@@ -512,3 +512,25 @@ fn vectors_beyond_the_memory_are_refused_up_front() {
         assert!(!ok && err.contains(named) && err.contains("GB of memory"), "{flag}: {err}");
     }
 }
+
+/// `vectors --epochs`: a count out of range is refused naming its flag and value, before any
+/// work, and --digits only goes with --epochs.
+#[test]
+fn training_stream_options_out_of_range_are_named() {
+    let out = std::env::temp_dir().join(format!("fep-cli-stream-{}", std::process::id()));
+    let out = out.to_str().unwrap();
+    for (args, named) in [
+        (&["--epochs", "0"][..], "--epochs: 0"),
+        (&["--epochs", "1", "--digits", "0"][..], "--digits: 0"),
+        (&["--epochs", "1", "--digits", "1798"][..], "--digits: 1798"),
+        (&["--epochs", "1", "--digits", "4", "--batch", "5"][..], "--batch: 5"),
+        (&["--digits", "4"][..], "--epochs"),
+        (&["--epochs", "1", "--steps", "3"][..], "--steps"),
+    ] {
+        let mut all = vec!["vectors", "--config", "configs/tiny.yaml", "--out", out];
+        all.extend(args);
+        let (ok, err) = floweqprop(&all);
+        assert!(!ok && err.contains(named), "{args:?}: {err}");
+        assert!(!std::path::Path::new(out).exists(), "{args:?}: nothing written");
+    }
+}
