@@ -109,7 +109,8 @@ cosim: need-verilator $(BIN)
 # the stream; tb_train trains the core through its host port on it and compares every parameter
 # and momentum after every epoch, bit for bit. Output in runs/cosim-train/X/: rtl_train.csv (a line
 # per epoch: golden loss, mismatches, values compared, cycles, seconds), loss.png, tb_train.log.
-# CORRUPT=1 flips one expected bit (the run must fail). Tiny, 3 epochs: about 3 minutes here.
+# CORRUPT=1 flips one expected bit (the run must fail). Tiny, 3 epochs: 5.6 and 8.2 minutes measured
+# on 2 cores shared with another job (docs/hardware.md).
 TRAIN_EPOCHS := $(if $(filter command line environment,$(origin EPOCHS)),$(EPOCHS),3)
 DIGITS ?=
 BATCH ?=

@@ -16,7 +16,9 @@
 `default_nettype none
 
 module tb_train;
+    /* verilator lint_off UNUSEDPARAM */ // a folder of step vectors (tb_core's) is refused below
     `include "tb_params.svh"
+    /* verilator lint_on UNUSEDPARAM */
 `ifndef TB_TRAIN_STREAM
     initial $fatal(1, "tb_train: %s holds step vectors (tb_core's): make a training stream with `floweqprop vectors --epochs`", VEC_DIR);
 `else
