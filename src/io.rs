@@ -130,9 +130,9 @@ pub fn synced_file(path: &Path) -> Result<SyncedFile, Error> {
 }
 
 impl SyncedFile {
-    /// Appends `text`.
-    pub fn write(&mut self, text: &str) -> Result<(), Error> {
-        self.w.write_all(text.as_bytes()).map_err(|e| Error::io(&self.path, e))
+    /// Appends `bytes` (text or not).
+    pub fn write(&mut self, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
+        self.w.write_all(bytes.as_ref()).map_err(|e| Error::io(&self.path, e))
     }
 
     /// Flushes the buffer and the file to disk.
@@ -146,9 +146,8 @@ impl SyncedFile {
 /// Writes `files` into the folder `dir`, each flushed to disk.
 fn write_files<S: AsRef<[u8]>>(dir: &Path, files: &[(String, S)]) -> Result<(), Error> {
     for (file, bytes) in files {
-        let path = dir.join(file);
-        let mut f = synced_file(&path)?;
-        f.w.write_all(bytes.as_ref()).map_err(|e| Error::io(&path, e))?;
+        let mut f = synced_file(&dir.join(file))?;
+        f.write(bytes)?;
         f.finish()?;
     }
     Ok(())

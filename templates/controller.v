@@ -162,7 +162,8 @@ module controller (
 
     // commit is high exactly while state is S_COMMIT, from a flip-flop: the banks' page bits turn on
     // it, across the die
-    always @(posedge clk) commit <= !rst && (state == S_DRAIN) && (drain == 4'd${ c.pe_drain() }$) && k_idle && n_idle;
+    wire drain_done = (state == S_DRAIN) && (drain == 4'd${ c.pe_drain() }$) && k_idle && n_idle;   // S_COMMIT next
+    always @(posedge clk) commit <= !rst && drain_done;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -212,7 +213,7 @@ module controller (
                 end
                 S_DRAIN: begin
                     if (drain != 4'd${ c.pe_drain() }$) drain <= drain + 4'd1;
-                    if (drain == 4'd${ c.pe_drain() }$ && k_idle && n_idle) state <= S_COMMIT;
+                    if (drain_done) state <= S_COMMIT;
                 end
                 S_COMMIT: begin
                     step <= step + 1'b1;

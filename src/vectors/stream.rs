@@ -159,7 +159,7 @@ fn stream_with<I: Wide>(
         ..core_manifest(a, c, recipe_note(config, c), &full, Vec::new())
     };
     let mut file = synced_file(&dir.join(MANIFEST))?;
-    file.write(&manifest.to_json())?;
+    file.write(manifest.to_json())?;
     file.finish()?;
     Ok(manifest)
 }
@@ -185,7 +185,7 @@ struct StreamWriter<'a> {
 impl StreamWriter<'_> {
     fn write_file(&mut self, name: &str, values: &[i64], width: u32) -> Result<(), Error> {
         let mut file = synced_file(&self.dir.join(name))?;
-        file.write(&hex_lines(values, width))?;
+        file.write(hex_lines(values, width))?;
         file.finish()?;
         self.files.push(FileEntry { name: name.to_string(), values: values.len() });
         Ok(())
@@ -212,8 +212,8 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         let (_, file, values) = self.samples.as_mut().expect("opened at step 0");
         let sw = self.widths.0;
         for (x, u) in x_t.chunks(self.n_x).zip(u.chunks(self.n_x)) {
-            file.write(&hex_lines(x, sw))?;
-            file.write(&hex_lines(u, sw))?;
+            file.write(hex_lines(x, sw))?;
+            file.write(hex_lines(u, sw))?;
             *values += 2 * self.n_x;
         }
         Ok(())
