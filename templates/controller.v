@@ -49,6 +49,7 @@ module controller (
     output wire signed [${ c.c_w }$-1:0]     c2_cur,
     output wire                      upd_vis,
     output wire                      upd_hid,
+    output wire                      first_step,  // the phase's first relaxation step (overflow counting)
     // neuron banks: init and save passes
     output wire                      init_en,
     output wire [1:0]                init_mode,
@@ -285,6 +286,7 @@ module controller (
                     (cmd_r == CMD_MINUS_ACC) ? c2_minus : {${ c.c_w }${1'b0}};
     assign upd_vis = (cmd_r != CMD_GEN_STEP) || gen_final;
     assign upd_hid = (cmd_r != CMD_GEN_STEP) || !gen_final;
+    assign first_step = (step == {${ c.step_w() }${1'b0}});
 
     assign init_en = (state == S_INIT) && pass_item;
     assign pass_idx = pcount[${ c.li_w }$-1:0];

@@ -54,7 +54,16 @@ module neuron_pipe #(
     output reg  signed [${ c.s_w }$-1:0]     wb_s,
     output reg  signed [${ c.s_w }$-1:0]     wb_act,
     output reg  signed [${ c.d_w }$-1:0]     wb_dact,
-    output wire                      idle
+    output wire                      idle,
+    // overflow counting (core.v's counters): the items of the active lanes (lane <= lanes_m1)
+    // whose rule applies count, the pull only in a phase's first step (golden::relax computes it
+    // once a phase); a pulse per item that overflowed, golden::saturation::Signal's classes
+    input  wire [${ c.lane_w() }$-1:0]            lanes_m1,
+    input  wire                      first_step,
+    output reg                       ovf_drive,
+    output reg                       ovf_product,
+    output reg                       ovf_state,
+    output reg                       ovf_pull
 );
     // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
     // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
@@ -176,7 +185,15 @@ module neuron_pipe #(
         i1b <= i1;
         acc1b <= acc1;
     end
-    reg v2, vis2, upd2;
+    // the counting inputs hold still during a command (a CONST write is refused while busy, the
+    // step changes between steps): registered here, beside the pipeline
+    reg [LW-1:0] lanes_m1_r;
+    reg first_r;
+    always @(posedge clk) begin
+        lanes_m1_r <= lanes_m1;
+        first_r <= first_step;
+    end
+    reg v2, vis2, upd2, cnt2;
     reg [RW-1:0] r2;
     reg [LW-1:0] l2;
     reg [LIW-1:0] i2;
@@ -188,6 +205,7 @@ module neuron_pipe #(
         v2 <= rst_r ? 1'b0 : v1b;
         vis2 <= vis1b;
         upd2 <= vis1b ? upd_vis : upd_hid;
+        cnt2 <= (vis1b ? upd_vis : upd_hid) && (l1b <= lanes_m1_r);
         r2 <= r1b;
         l2 <= l1b;
         i2 <= i1b;
@@ -199,8 +217,8 @@ module neuron_pipe #(
         bias2 <= q_bias[r1b*WW +: WW];
     end
     // the item's identity and what later stages need, carried as one tag
-    localparam integer TG = 1 + 1 + RW + LW + LIW;     // vis, upd, bank, lane, index
-    wire [TG-1:0] tag2 = {vis2, upd2, r2, l2, i2};
+    localparam integer TG = 1 + 1 + 1 + RW + LW + LIW;     // vis, upd, counted, bank, lane, index
+    wire [TG-1:0] tag2 = {vis2, upd2, cnt2, r2, l2, i2};
 
     // ---- A1: dsum = acc + (b << F_s) exact; dx = x - x_t
     wire signed [DSW-1:0] acc_x, bias_x;
@@ -224,7 +242,10 @@ module neuron_pipe #(
 
     // ---- A2: drive = sat_state(round_{F_w}(dsum))
     wire signed [SW-1:0] drive3;
-    fxp_round_sat #(.WI(DSW), .F(${ c.w_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_drive (.v(dsum3), .q(drive3));
+    wire drive_ovf;
+    fxp_round_sat #(.WI(DSW), .F(${ c.w_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_drive (
+        .v(dsum3), .q(drive3), .ovf(drive_ovf)
+    );
     reg v4;
     reg [TG-1:0] tag4;
     reg signed [SW-1:0] drive4, s4;
@@ -234,6 +255,7 @@ module neuron_pipe #(
     /* verilator lint_on UNUSEDSIGNAL */
     reg signed [DW-1:0] dact4;
     always @(posedge clk) begin
+        ovf_drive <= !rst_r && v3 && tag3[TG-3] && drive_ovf;
         v4 <= rst_r ? 1'b0 : v3;
         tag4 <= tag3;
         drive4 <= drive3;
@@ -289,16 +311,23 @@ module neuron_pipe #(
 
     // ---- B2: p = sat(round_{F_d}(pd)); spring = round_{F_c}(sp); pull = sat(round_{F_c}(pu))
     wire signed [SW-1:0] p;
-    fxp_round_sat #(.WI(DW + SW), .F(${ c.d_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_p (.v(pd), .q(p));
+    wire p_ovf, pull_ovf;
+    fxp_round_sat #(.WI(DW + SW), .F(${ c.d_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_p (.v(pd), .q(p), .ovf(p_ovf));
     wire signed [CW+SW:0] spring;
     fxp_round #(.WI(CW + SW + 1), .F(${ c.c_f }$), .HALF_EVEN(HALF_EVEN)) u_spring_round (.v(sp), .q(spring));
     wire signed [SW-1:0] pull;
-    fxp_round_sat #(.WI(CW + SW), .F(${ c.c_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_pull (.v(pu), .q(pull));
+    fxp_round_sat #(.WI(CW + SW), .F(${ c.c_f }$), .WO(SW), .HALF_EVEN(HALF_EVEN), .WRAP(WRAP)) u_pull (
+        .v(pu), .q(pull), .ovf(pull_ovf)
+    );
+    // a hidden neuron's rho' drive, a visible neuron's pull (golden: Product, Pull)
+    wire vis_b = tb[TB-1], cnt_b = tb[TB-3];
     reg v5;
     reg [TB-1:0] tb5;
     reg signed [SW-1:0] p5, pull5;
     reg signed [CW+SW:0] spring5;
     always @(posedge clk) begin
+        ovf_product <= !rst_r && vb && cnt_b && !vis_b && p_ovf;
+        ovf_pull <= !rst_r && vb && cnt_b && vis_b && first_r && pull_ovf;
         v5 <= rst_r ? 1'b0 : vb;
         tb5 <= tb;
         p5 <= p;
@@ -395,11 +424,15 @@ module neuron_pipe #(
     wire signed [SW-1:0] s85 = tc85[SW-1:0];
     wire signed [SW-1:0] s_rule;
     fxp_sat #(.WI(CW + GV + 1), .WO(SW), .WRAP(WRAP)) u_state_sat (.v(s_diff), .q(s_rule));
+    wire state_fits;
+    fxp_fits #(.WI(CW + GV + 1), .WO(SW)) u_state_fits (.v(s_diff), .fits(state_fits));
     wire upd85 = tc85[TC-2];
+    wire cnt85 = tc85[TC-3];
     reg v9;
     reg [TG-1:0] tag9;
     reg signed [SW-1:0] s9;
     always @(posedge clk) begin
+        ovf_state <= !rst_r && v85 && cnt85 && !state_fits;
         v9 <= rst_r ? 1'b0 : v85;
         tag9 <= tc85[TC-1:SW];
         s9 <= upd85 ? s_rule : s85;
@@ -413,7 +446,7 @@ module neuron_pipe #(
     wire [TG-1:0] tag11;
     wire signed [SW-1:0] s11;
     pipe_delay #(.W(1 + TG + SW), .N(4)) u_al_lut (.clk(clk), .d({v9, tag9, s9}), .q({v11, tag11, s11}));
-    /* verilator lint_off UNUSEDSIGNAL */ // the upd flag is spent
+    /* verilator lint_off UNUSEDSIGNAL */ // the upd and counted flags are spent
     wire [TG-1:0] tag11_u = tag11;
     /* verilator lint_on UNUSEDSIGNAL */
     wire [RW-1:0] r11 = tag11_u[LIW+LW+RW-1:LIW+LW];

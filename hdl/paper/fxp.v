@@ -67,11 +67,31 @@ module fxp_sat #(
             if (WRAP != 0) begin : g_wrap
                 assign q = v[WO-1:0];
             end else begin : g_clamp
-                // fits when the bits from WO-1 up are all copies of the sign
-                wire [WI-WO:0] top = v[WI-1:WO-1];
-                wire fits = (&top) | ~(|top);
+                wire fits;
+                fxp_fits #(.WI(WI), .WO(WO)) u_fits (.v(v), .fits(fits));
                 assign q = fits ? v[WO-1:0] : {v[WI-1], {(WO-1){~v[WI-1]}}};
             end
+        end
+    endgenerate
+endmodule
+
+// fxp_fits: v fits WO bits (its bits from WO-1 up are all copies of the sign): what fxp_sat
+// tests, and whose negation the overflow counters count (golden::qformat::QFormat::fit).
+module fxp_fits #(
+    parameter integer WI = 16,
+    parameter integer WO = 8
+) (
+    /* verilator lint_off UNUSEDSIGNAL */ // the low bits fit any width
+    input  wire signed [WI-1:0] v,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire                 fits
+);
+    generate
+        if (WI <= WO) begin : g_narrower
+            assign fits = 1'b1;
+        end else begin : g_top
+            wire [WI-WO:0] top = v[WI-1:WO-1];
+            assign fits = (&top) | ~(|top);
         end
     endgenerate
 endmodule
@@ -82,6 +102,7 @@ endmodule
 // WO bits when its bits from WO - 1 up copy its sign; the rounded value then leaves the range only
 // from 0111..1 up, and a floor out of range saturates by its sign (the rounding's one way back in,
 // MIN - 1 up to MIN, gives MIN too). Wrapping keeps the low WO bits of floor + up: the WO-bit sum.
+// ovf: round_F(v) does not fit WO bits (saturated or wrapped), golden::qformat's overflow count.
 module fxp_round_sat #(
     parameter integer WI = 32,
     parameter integer F = 8,
@@ -90,7 +111,8 @@ module fxp_round_sat #(
     parameter integer WRAP = 0
 ) (
     input  wire signed [WI-1:0] v,
-    output wire signed [WO-1:0] q
+    output wire signed [WO-1:0] q,
+    output wire                 ovf
 );
     localparam integer XW = (WI > WO) ? WI : WO;
     wire signed [XW-1:0] vx;
@@ -99,33 +121,49 @@ module fxp_round_sat #(
     wire up;
     fxp_round_up #(.WI(XW), .F(F), .HALF_EVEN(HALF_EVEN)) u_up (.v(vx), .fl(fl), .up(up));
     wire [XW-WO:0] top = fl[XW-1:WO-1];
+    // the floor is MIN - 1: its bits from WO up all ones, bit WO - 1 zero (the low bits: in
+    // fxp_inc_sat); a floor of WO bits or fewer always fits
+    wire min_m1;
+    generate
+        if (XW > WO) begin : g_min_m1
+            assign min_m1 = (top == {{(XW-WO){1'b1}}, 1'b0});
+        end else begin : g_fits
+            assign min_m1 = 1'b0;
+        end
+    endgenerate
     fxp_inc_sat #(.WO(WO), .WRAP(WRAP)) u_inc (
-        .lo(fl[WO-1:0]), .up(up), .fits((&top) | ~(|top)), .neg(fl[XW-1]), .q(q)
+        .lo(fl[WO-1:0]), .up(up), .fits((&top) | ~(|top)), .neg(fl[XW-1]), .min_m1(min_m1), .q(q), .ovf(ovf)
     );
 endmodule
 
 // fxp_inc_sat: q = sat_WO(x + up) (or its low WO bits, WRAP = 1) of a value x given as its low WO
 // bits, whether it fits WO bits and its sign: the increment's carry runs through WO bits only.
+// ovf: x + up does not fit WO bits. x out of range comes back in only from MIN - 1 (min_m1: x's
+// bits from WO up are all ones; with lo = 0111..1 that is MIN - 1) rounded up.
 module fxp_inc_sat #(
     parameter integer WO = 16,
     parameter integer WRAP = 0
 ) (
     input  wire [WO-1:0] lo,
     input  wire          up,
-    /* verilator lint_off UNUSEDSIGNAL */ // wrapping needs neither
     input  wire          fits,
+    /* verilator lint_off UNUSEDSIGNAL */ // wrapping needs no sign
     input  wire          neg,
     /* verilator lint_on UNUSEDSIGNAL */
-    output wire [WO-1:0] q
+    input  wire          min_m1,
+    output wire [WO-1:0] q,
+    output wire          ovf
 );
     localparam [WO-1:0] QMAX = {1'b0, {(WO-1){1'b1}}};
     localparam [WO-1:0] QMIN = {1'b1, {(WO-1){1'b0}}};
     wire [WO-1:0] inc = lo + {{(WO-1){1'b0}}, up};
+    wire at_max = up && (lo == QMAX);
+    assign ovf = fits ? at_max : !(min_m1 && at_max);
     generate
         if (WRAP != 0) begin : g_wrap
             assign q = inc;
         end else begin : g_clamp
-            assign q = !fits ? (neg ? QMIN : QMAX) : (up && lo == QMAX) ? QMAX : inc;
+            assign q = !fits ? (neg ? QMIN : QMAX) : at_max ? QMAX : inc;
         end
     endgenerate
 endmodule

@@ -71,7 +71,12 @@ module sgd_unit #(
     output reg                     out_valid,
     output reg  [TGW-1:0]          out_tag,
     output wire signed [32-1:0]  m_new,
-    output reg  signed [16-1:0]  w_new
+    output reg  signed [16-1:0]  w_new,
+    // with out_valid: the parameter's roundings that overflowed (saturated or wrapped), counted by
+    // golden::optim as Gradient (g), Moment (m') and Weight (u or w - u)
+    output reg                     out_ovf_g,
+    output reg                     out_ovf_m,
+    output reg                     out_ovf_w
 );
     // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
     // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
@@ -137,6 +142,10 @@ module sgd_unit #(
     wire [1:0] ld_mul_u_s, ld_stream_g_s, ld_stream_m_s, ld_stream_u_s, at_weight_s;
     wire [2*WW-1:0] w_s;
     wire [2*TGW-1:0] tag_s;
+    wire [5:0] ovf_s;              // per slot: the overflows of its g, m' and u streams
+    reg ss_r, last_r;              // a stream's slot and its last digit, at its result (below)
+    reg [1:0] sp_r;
+    wire res_ovf;
     genvar gs;
     generate
         for (gs = 0; gs < 2; gs = gs + 1) begin : g_slot
@@ -145,6 +154,7 @@ module sgd_unit #(
             reg [STW-1:0] st;
             reg [WW-1:0] w_r;
             reg [TGW-1:0] tag_r;
+            reg [2:0] ovf_r;
             wire take = in_valid && (nxt == SLOT);
             always @(posedge clk) begin
                 if (rst_r) begin
@@ -160,6 +170,8 @@ module sgd_unit #(
                     w_r <= w;
                     tag_r <= in_tag;
                 end
+                if (take) ovf_r <= 3'b000;
+                else if (last_r && ss_r == SLOT) ovf_r[sp_r] <= res_ovf;
             end
             assign ld_mul_u_s[gs] = busy && (st == LD_MUL_U[STW-1:0]);
             assign ld_stream_g_s[gs] = busy && (st == LD_STREAM_G[STW-1:0]);
@@ -168,6 +180,7 @@ module sgd_unit #(
             assign at_weight_s[gs] = busy && (st == T_WEIGHT[STW-1:0]);
             assign w_s[gs*WW +: WW] = w_r;
             assign tag_s[gs*TGW +: TGW] = tag_r;
+            assign ovf_s[gs*3 +: 3] = ovf_r;
         end
     endgenerate
     wire ld_mul_u = |ld_mul_u_s;
@@ -337,6 +350,7 @@ module sgd_unit #(
     localparam integer LAST_U = NC_U - 1;
     reg s_on;                      // a stream is walking
     reg [1:0] sp;                  // which
+    reg ss;                        // the slot of its parameter
     reg [CIW-1:0] sc, s_last;      // its digit, and its last
     reg use1;                      // term 1 is used (m mu is not without momentum)
     reg [CIW-1:0] q1, q2;          // the terms' offsets: whole digits
@@ -361,6 +375,7 @@ module sgd_unit #(
         end else if (ld_stream) begin
             s_on <= 1'b1;
             sp <= ld_stream_g ? P_G : ld_stream_m ? P_M : P_U;
+            ss <= ld_stream_g ? ld_stream_g_s[1] : ld_stream_m ? ld_stream_m_s[1] : ld_stream_u_s[1];
             sc <= {CIW{1'b0}};
             s_last <= ld_stream_g ? LAST_G[CIW-1:0] : ld_stream_m ? LAST_M[CIW-1:0] : LAST_U[CIW-1:0];
             use1 <= use1_n;
@@ -402,6 +417,7 @@ module sgd_unit #(
     reg v_a, last_a;
     reg [CIW-1:0] c_a;
     reg [1:0] sp_a;
+    reg ss_a;
     reg [DDW-1:0] dd_a;
     always @(posedge clk) begin
         lo1 <= ld_stream ? {DW{1'b0}} : hi1;
@@ -412,6 +428,7 @@ module sgd_unit #(
         last_a <= (sc == s_last);
         c_a <= sc;
         sp_a <= sp;
+        ss_a <= ss;
         dd_a <= dd;
     end
 
@@ -421,6 +438,7 @@ module sgd_unit #(
     wire [DW:0] dsum = {1'b0, a1} + {1'b0, a2} + {{DW{1'b0}}, cy && (c_a != {CIW{1'b0}})};
     reg [CIW-1:0] c_d;
     reg [1:0] sp_d;
+    reg ss_d;
     reg [DDW-1:0] dd_d;
     always @(posedge clk) begin
         dg <= dsum[DW-1:0];
@@ -429,6 +447,7 @@ module sgd_unit #(
         last_d <= last_a;
         c_d <= c_a;
         sp_d <= sp_a;
+        ss_d <= ss_a;
         dd_d <= dd_a;
     end
 
@@ -454,18 +473,30 @@ module sgd_unit #(
     wire kept = (c_d >= dd_d);
     wire [CIW-1:0] k = c_d - dd_d;                   // the result's digit
     wire [DW-1:0] fit_mask = !kept ? {DW{1'b0}} : (k == kf) ? fm : (k > kf) ? {DW{1'b1}} : {DW{1'b0}};
+    // the bits above the result's top bit (for the overflow flag: is the floor MIN - 1, which
+    // rounds back in?)
+    localparam integer KH_G = GW / DW;
+    localparam integer KH_M = MW / DW;
+    localparam integer KH_U = UW / DW;
+    localparam [DW-1:0] FH_G = {DW{1'b1}} << (GW % DW);
+    localparam [DW-1:0] FH_M = {DW{1'b1}} << (MW % DW);
+    localparam [DW-1:0] FH_U = {DW{1'b1}} << (UW % DW);
+    wire [CIW-1:0] kh = (sp_d == P_G) ? KH_G[CIW-1:0] : (sp_d == P_M) ? KH_M[CIW-1:0] : KH_U[CIW-1:0];
+    wire [DW-1:0] fh = (sp_d == P_G) ? FH_G : (sp_d == P_M) ? FH_M : FH_U;
+    wire [DW-1:0] hi_mask = !kept ? {DW{1'b0}} : (k == kh) ? fh : (k > kh) ? {DW{1'b1}} : {DW{1'b0}};
     /* verilator lint_off UNUSEDSIGNAL */ // bits above the widest result
     reg [KR_X*DW-1:0] r;           // the floor's low digits
     /* verilator lint_on UNUSEDSIGNAL */
-    reg guard, sticky, all_ones, all_zeros, sign, last_r;
-    reg [1:0] sp_r;
+    reg guard, sticky, all_ones, all_zeros, hi_ones, sign;
     always @(posedge clk) begin
         sp_r <= sp_d;
+        ss_r <= ss_d;
         if (v_d) begin
             sticky <= (!first_d && sticky) || (dropped && |dg) || (guard_here && |dg[DW-2:0]);
             guard <= guard_here ? dg[DW-1] : (!first_d && guard);
             all_ones <= (first_d || all_ones) && &(dg | ~fit_mask);
             all_zeros <= (first_d || all_zeros) && !(|(dg & fit_mask));
+            hi_ones <= (first_d || hi_ones) && &(dg | ~hi_mask);
             sign <= dg[DW-1];
         end
         last_r <= v_d && last_d && !rst_r;
@@ -485,9 +516,18 @@ module sgd_unit #(
     wire [GW-1:0] g_q;
     wire [MW-1:0] m_q;
     wire [UW-1:0] u_q;
-    fxp_inc_sat #(.WO(GW), .WRAP(WRAP)) u_round_g (.lo(r[GW-1:0]), .up(up), .fits(fits), .neg(sign), .q(g_q));
-    fxp_inc_sat #(.WO(MW), .WRAP(WRAP)) u_round_m (.lo(r[MW-1:0]), .up(up), .fits(fits), .neg(sign), .q(m_q));
-    fxp_inc_sat #(.WO(UW), .WRAP(WRAP)) u_round_u (.lo(r[UW-1:0]), .up(up), .fits(fits), .neg(sign), .q(u_q));
+    wire min_m1 = sign && hi_ones;   // with the low bits 0111..1 (fxp_inc_sat): MIN - 1
+    wire ovf_g, ovf_m, ovf_u;
+    fxp_inc_sat #(.WO(GW), .WRAP(WRAP)) u_round_g (
+        .lo(r[GW-1:0]), .up(up), .fits(fits), .neg(sign), .min_m1(min_m1), .q(g_q), .ovf(ovf_g)
+    );
+    fxp_inc_sat #(.WO(MW), .WRAP(WRAP)) u_round_m (
+        .lo(r[MW-1:0]), .up(up), .fits(fits), .neg(sign), .min_m1(min_m1), .q(m_q), .ovf(ovf_m)
+    );
+    fxp_inc_sat #(.WO(UW), .WRAP(WRAP)) u_round_u (
+        .lo(r[UW-1:0]), .up(up), .fits(fits), .neg(sign), .min_m1(min_m1), .q(u_q), .ovf(ovf_u)
+    );
+    assign res_ovf = (sp_r == P_G) ? ovf_g : (sp_r == P_M) ? ovf_m : ovf_u;
     reg signed [UW-1:0] u_r;
     always @(posedge clk) begin
         if (last_r && sp_r == P_G) t_gr <= {{(VGR_W-GW){g_q[GW-1]}}, g_q};
@@ -508,12 +548,16 @@ module sgd_unit #(
         slot_w <= at_weight_s[1];
     end
     fxp_sat #(.WI(WW + 2), .WO(WW), .WRAP(WRAP)) u_w_sat (.v(wd), .q(w_q));
+    wire w_fits;
+    fxp_fits #(.WI(WW + 2), .WO(WW)) u_w_fits (.v(wd), .fits(w_fits));
+    wire [2:0] ovf_w = slot_w ? ovf_s[3 +: 3] : ovf_s[0 +: 3];
     always @(posedge clk) begin
         if (rst_r) out_valid <= 1'b0;
         else out_valid <= v_w;
         if (v_w) begin
             w_new <= w_q;
             out_tag <= slot_w ? tag_s[TGW +: TGW] : tag_s[0 +: TGW];
+            {out_ovf_w, out_ovf_m, out_ovf_g} <= {ovf_w[P_U] || !w_fits, ovf_w[P_M], ovf_w[P_G]};
         end
     end
 endmodule

@@ -20,8 +20,11 @@
 //                           before GEN_STEP
 //   region 5 GRADSUM  (r)   exact gradient sums, params order, 48 bits
 //   region 6 MOMENT   (r/w) SGD momenta, params order
-//   region 7 STATUS   (r/w) bit 0 busy, 1 have a free equilibrium, 8.. sticky errors (STATUS_* below);
-//                           a write clears the errors
+//   region 7 STATUS   (r/w) index 0: bit 0 busy, 1 have a free equilibrium, 8.. sticky errors (STATUS_*
+//                           below); a write clears the errors. Index 1 + c: the overflow count of
+//                           class c (golden::saturation::Signal: 0 drive, 1 product, 2 state, 3 pull,
+//                           4 gradient, 5 moment, 6 second moment (0: no Adam), 7 weight), 48 bits,
+//                           held at its maximum; a write to any index but 0 clears every count
 // After reset the core is busy for 80 cycles (clearing gradient sums and momenta).
 // Commands (start with cmd for one cycle; busy until done pulses): 0 FREE, 1 PLUS, 2 MINUS_ACC,
 // 3 UPDATE, 4 GEN_STEP. cycle_count counts every cycle since reset.
@@ -129,7 +132,7 @@ module core (
             errors <= {NERR{1'b0}};
             have_free <= 1'b0;
         end else begin
-            if (wr_status) errors <= {NERR{1'b0}};
+            if (wr_status && wr_index == {HW{1'b0}}) errors <= {NERR{1'b0}};
             if (wr_en && ctrl_busy && !wr_status) errors[STATUS_WRITE_BUSY] <= 1'b1;
             if (rd_en && ctrl_busy && !rd_status) errors[STATUS_READ_BUSY] <= 1'b1;
             if (rd_en && !ctrl_busy && !rd_status && rw_same) errors[STATUS_RW_SAME] <= 1'b1;
@@ -231,7 +234,7 @@ module core (
 
     // ---- controller
     wire signed [CW-1:0] eps_cur, coeff_cur, c2_cur;
-    wire upd_vis, upd_hid, init_en, save_free, save_plus, commit;
+    wire upd_vis, upd_hid, first_step, init_en, save_free, save_plus, commit;
     wire [1:0] init_mode;
     wire mac_en, mac_fwd, mac_first, mac_last, gacc_en, gacc_minus, out_plus, bacc_k, bacc_n, clr_en;
     wire k_idle, n_idle;
@@ -246,7 +249,7 @@ module core (
         .eps(eps), .coeff_free(coeff_free), .coeff_plus(coeff_plus), .coeff_minus(coeff_minus),
         .c2_plus(c2_plus), .c2_minus(c2_minus), .dt_alpha(dt_alpha), .lanes_m1(lanes_m1),
         .eps_cur(eps_cur), .coeff_cur(coeff_cur), .c2_cur(c2_cur), .upd_vis(upd_vis), .upd_hid(upd_hid),
-        .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
+        .first_step(first_step), .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
         .commit(commit), .pass_idx(pass_idx), .pass_lane(pass_lane), .mac_en(mac_en), .mac_fwd(mac_fwd), .mac_first(mac_first), .mac_last(mac_last),
         .mac_out_idx(mac_out_idx), .widx(widx), .k_idx_next(k_idx_next), .n_idx_next(n_idx_next),
         .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus), .acc_lane_next(acc_lane_next),
@@ -415,7 +418,8 @@ module core (
         .in_valid(row_valid), .in_idx(row_idx), .in_acc(row_acc),
         .rd_en(k_rd_en), .rd_idx(k_rd_idx), .rd_lane(k_rd_lane), .q_s(k_q_s), .q_dact(k_q_dact), .q_xt(k_q_xt), .q_u(k_q_u),
         .q_bias(k_q_bias), .wb_en(k_wb_en), .wb_idx(k_wb_idx), .wb_lane(k_wb_lane), .wb_s(k_wb_s), .wb_act(k_wb_act),
-        .wb_dact(k_wb_dact), .idle(k_idle)
+        .wb_dact(k_wb_dact), .idle(k_idle), .lanes_m1(lanes_m1), .first_step(first_step),
+        .ovf_drive(k_ovf[0]), .ovf_product(k_ovf[1]), .ovf_state(k_ovf[2]), .ovf_pull(k_ovf[3])
     );
     neuron_pipe #(.R(COLS), .NN(4), .K_SIDE(0), .LANES(LANES)) u_npipe (
         .clk(clk), .rst(rst_root), .upd_vis(upd_vis), .upd_hid(upd_hid),
@@ -423,7 +427,8 @@ module core (
         .in_valid(col_valid), .in_idx(col_idx), .in_acc(col_acc),
         .rd_en(n_rd_en), .rd_idx(n_rd_idx), .rd_lane(n_rd_lane), .q_s(n_q_s), .q_dact(n_q_dact), .q_xt(n_q_xt), .q_u(n_q_u),
         .q_bias(n_q_bias), .wb_en(n_wb_en), .wb_idx(n_wb_idx), .wb_lane(n_wb_lane), .wb_s(n_wb_s), .wb_act(n_wb_act),
-        .wb_dact(n_wb_dact), .idle(n_idle)
+        .wb_dact(n_wb_dact), .idle(n_idle), .lanes_m1(lanes_m1), .first_step(first_step),
+        .ovf_drive(n_ovf[0]), .ovf_product(n_ovf[1]), .ovf_state(n_ovf[2]), .ovf_pull(n_ovf[3])
     );
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_kbank
@@ -574,13 +579,13 @@ module core (
     fxp_sat #(.WI(GSW), .WO(DW), .WRAP(1)) u_rx_s (.v(r3_s), .q(rx_s));
     fxp_sat #(.WI(MW), .WO(DW), .WRAP(1)) u_rx_m (.v(r3_m), .q(rx_m));
     fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
-    // the status word as the read of it reaches r3
-    wire [15:0] status_r3;
-    pipe_delay #(.W(16), .N(6)) u_status (.clk(clk), .d(status_word), .q(status_r3));
+    // a STATUS read's answer as of the read's cycle (the status word or a count), as it reaches r3
+    wire [DW-1:0] status_r3;
+    pipe_delay #(.W(DW), .N(6)) u_status (.clk(clk), .d(status_any), .q(status_r3));
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;
-        if (r3_status) rd_data <= {{(DW-16){1'b0}}, status_r3};
+        if (r3_status) rd_data <= status_r3;
         else begin
             case (r3_region)
                 R_PARAM: rd_data <= rx_w;
@@ -597,8 +602,60 @@ module core (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
-        .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w)
+        .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
+        .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2])
     );
+
+    // ---- overflow counters (STATUS 1 + class): a pulse per overflowing value from each neuron
+    //      pipeline (registered here: they come from across the die) and from the optimizer (beside
+    //      the core's logic; counted in the cycle after its write-back, before UPDATE's done)
+    wire [3:0] k_ovf;            // drive, product, state, pull
+    /* verilator lint_off UNUSEDSIGNAL */ // the N side has no pull
+    wire [3:0] n_ovf;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [2:0] opt_ovf;          // gradient, moment, weight
+    reg [3:0] k_ovf_r;
+    reg [2:0] n_ovf_r;
+    always @(posedge clk) begin
+        k_ovf_r <= k_ovf;
+        n_ovf_r <= n_ovf[2:0];
+    end
+    localparam integer NOVF = 8;
+    /* verilator lint_off UNUSEDSIGNAL */ // the second moment's (no Adam)
+    wire [2*NOVF-1:0] ovf_inc = {
+        1'b0, wb_valid && opt_ovf[2],                              // 7 weight
+        2'd0,                                                      // 6 second moment
+        1'b0, wb_valid && opt_ovf[1],                              // 5 moment
+        1'b0, wb_valid && opt_ovf[0],                              // 4 gradient
+        1'b0, k_ovf_r[3],                                          // 3 pull
+        {1'b0, k_ovf_r[2]} + {1'b0, n_ovf_r[2]},                   // 2 state
+        {1'b0, k_ovf_r[1]} + {1'b0, n_ovf_r[1]},                   // 1 product
+        {1'b0, k_ovf_r[0]} + {1'b0, n_ovf_r[0]}                    // 0 drive
+    };
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire ovf_clear = wr_status && (wr_index != {HW{1'b0}});
+    wire [NOVF*DW-1:0] ovf_count;
+    generate
+        for (g = 0; g < NOVF; g = g + 1) begin : g_ovf
+            if (g == 6) begin : g_none
+                assign ovf_count[g*DW +: DW] = {DW{1'b0}};
+            end else begin : g_count
+                reg [DW-1:0] count;
+                wire [DW:0] sum = {1'b0, count} + {{(DW-1){1'b0}}, ovf_inc[2*g +: 2]};
+                always @(posedge clk) begin
+                    if (rst_i || ovf_clear) count <= {DW{1'b0}};
+                    else count <= sum[DW] ? {DW{1'b1}} : sum[DW-1:0];
+                end
+                assign ovf_count[g*DW +: DW] = count;
+            end
+        end
+    endgenerate
+    // a STATUS read: the status word at index 0, count c at 1 + c, 0 beyond
+    /* verilator lint_off UNUSEDSIGNAL */ // a class fits 3 bits
+    wire [HW-1:0] ovf_sel = rd_index - 1'b1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [DW-1:0] status_any = (rd_index == {HW{1'b0}}) ? {{(DW-16){1'b0}}, status_word}
+                             : (rd_index <= NOVF[HW-1:0]) ? ovf_count[ovf_sel[2:0]*DW +: DW] : {DW{1'b0}};
     reg [HW:0] in_flight;
     always @(posedge clk) begin
         if (rst_i) in_flight <= {(HW+1){1'b0}};

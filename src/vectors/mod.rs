@@ -8,7 +8,9 @@
 //! - parameters: the fused matrix `M = [W0^T ; W1]` (`K = n_x + n_h2` rows, `N = n_h1` columns)
 //!   row-major, then the K-side biases `[bx ; b1]`, then the N-side biases `b0`;
 //! - a sample: `x_t` then `u` (`n_x` each); an equilibrium: `[x | h2 | h1]`;
-//! - gradient sums: the parameters' order, `fixed.gradient_sum_width` bits.
+//! - gradient sums: the parameters' order, `fixed.gradient_sum_width` bits;
+//! - overflow counts (`overflows.hex`, 64 bits): the golden model's per-class counts so far
+//!   ([`Signal::ALL`]'s order), after each step's update and once more after generation.
 //!
 //! The training recipe is the core's: SGD (the config's `optim.lr` and `optim.momentum` when it
 //! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update.
@@ -24,7 +26,7 @@ use crate::golden::qformat::{hex_lines, QFormat};
 use crate::gradep::{gradep_step, three_phases};
 use crate::model::{Dims, Params, States};
 use crate::relax::Packed;
-use crate::saturation::Saturations;
+use crate::saturation::{Saturations, Signal};
 
 pub mod manifest;
 pub mod stream;
@@ -116,6 +118,12 @@ pub fn recipe_note(config: &Config, c: &Config) -> String {
             config.optim.lr
         ),
     }
+}
+
+/// The overflow counts so far, one per [`Signal`] in [`Signal::ALL`]'s order (the core's STATUS
+/// 1 + class): a line each in `overflows.hex`, after every step's update and after generation.
+fn overflow_counts(sat: &Saturations) -> Vec<u64> {
+    Signal::ALL.iter().map(|&c| sat.get(c)).collect()
 }
 
 /// The manifest's description of the core and the run's constants in the golden model `a` of
@@ -232,6 +240,7 @@ fn emit_with<I: Wide>(
     files.push(("params_init.hex".into(), hex_lines(&core_order(&params), ww)));
     let mut opt = a.optimizer(d, c);
     let mut sat = Saturations::default();
+    let mut overflows = Vec::new();
     let mut scales = Vec::new();
     for s in 0..o.steps {
         let batch = flow_batch::<f64, _>(&mut epoch_rng(c.train.seed, s), &images, d.n_x);
@@ -255,6 +264,7 @@ fn emit_with<I: Wide>(
         scales.push(sgd_constants(f, &c.optim, c.relax.beta, c.optim.lr, o.batch)?);
         a.update(&mut opt, c, c.optim.lr, &mut params, &step.sum, step.n, &mut sat)?;
         files.push((format!("params_step{s}.hex"), hex_lines(&core_order(&params), ww)));
+        overflows.extend(overflow_counts(&sat));
     }
 
     let noise = gaussian_noise(&mut init_rng(c.train.seed.wrapping_add(1)), o.gen_samples, d.n_x);
@@ -265,6 +275,8 @@ fn emit_with<I: Wide>(
         euler_step(a, &packed, &c.relax, &c.generate, &mut x, &mut sat);
         files.push((format!("gen_step{e}.hex"), hex_lines(&x, sw)));
     }
+    overflows.extend(overflow_counts(&sat));
+    files.push(("overflows.hex".into(), hex_lines(&overflows, 64)));
 
     let sgd: &SgdConstants = scales.first().expect("steps >= 1");
     let scale = scales.iter().map(|s| s.scale).collect();
@@ -350,5 +362,34 @@ mod tests {
         assert!(moved.count() > k * n / 2);
         // Reproducible: the same config gives the same bits.
         assert_eq!(emit(&c, &o).unwrap(), files);
+    }
+
+    /// `overflows.hex` of the overflow core (make cosim-overflow): counts that only grow, reach
+    /// every class the SGD core counts (so the cosimulation's comparison of them can fail), agree
+    /// with the manifest's total, and none for the second moment, which SGD never rounds.
+    #[test]
+    fn overflow_counts_reach_every_class_of_the_sgd_core() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/core_overflow.yaml");
+        let c = Config::from_yaml_file(&path).unwrap();
+        let o = VectorOptions::default();
+        let files = emit(&c, &o).unwrap();
+        let get = |n: &str| &files.iter().find(|(f, _)| f == n).unwrap_or_else(|| panic!("{n}")).1;
+        let counts: Vec<u64> =
+            get("overflows.hex").lines().map(|l| u64::from_str_radix(l, 16).unwrap()).collect();
+        let n = Signal::ALL.len();
+        assert_eq!(counts.len(), (o.steps + 1) * n);
+        let rows: Vec<&[u64]> = counts.chunks(n).collect();
+        for pair in rows.windows(2) {
+            assert!(pair[0].iter().zip(pair[1]).all(|(a, b)| a <= b), "{pair:?}");
+        }
+        let last = rows[o.steps];
+        for (i, class) in Signal::ALL.iter().enumerate() {
+            match class {
+                Signal::SecondMoment => assert_eq!(last[i], 0),
+                _ => assert!(last[i] > 0, "no {} overflow: {last:?}", class.name()),
+            }
+        }
+        let manifest: serde_json::Value = serde_json::from_str(get(MANIFEST)).unwrap();
+        assert_eq!(manifest["saturations"], last.iter().sum::<u64>());
     }
 }

@@ -4,7 +4,8 @@
 // (half-even + saturate, floor + wrap): random gradient sums, momenta, weights and constants,
 // with and without momentum, shifts from realistic to extreme (every shift of the scale and the
 // learning rate, the momentum's within golden::optim's check_sum bound), ties and values at the
-// saturation boundaries. Parameters enter back to back at the unit's initiation interval, two in
+// saturation boundaries; the overflow flags (out_ovf_g, _m, _w) against the reference's too.
+// Parameters enter back to back at the unit's initiation interval, two in
 // flight; the latency is measured against the unit's. The formats are the parameters below
 // (tiny's; make hdl-unit also runs tests/data/sgd_wide.yaml's with -G). Exits non-zero on any
 // mismatch.
@@ -34,21 +35,24 @@ module tb #(
   wire [15:0] t1, t2;
   wire signed [MW-1:0] m1, m2;
   wire signed [WW-1:0] w1, w2;
+  wire [2:0] o1, o2;   // the overflow flags {w, m, g}
   sgd_unit #(.TGW(16), .HALF_EVEN(1), .WRAP(0)) u_he (
     .clk(clk), .rst(rst), .in_valid(in_valid), .in_tag(in_tag), .s(s), .m(m), .w(w),
     .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
     .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
-    .out_valid(v1), .out_tag(t1), .m_new(m1), .w_new(w1));
+    .out_valid(v1), .out_tag(t1), .m_new(m1), .w_new(w1),
+    .out_ovf_g(o1[0]), .out_ovf_m(o1[1]), .out_ovf_w(o1[2]));
   sgd_unit #(.TGW(16), .HALF_EVEN(0), .WRAP(1)) u_fw (
     .clk(clk), .rst(rst), .in_valid(in_valid), .in_tag(in_tag), .s(s), .m(m), .w(w),
     .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
     .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
-    .out_valid(v2), .out_tag(t2), .m_new(m2), .w_new(w2));
+    .out_valid(v2), .out_tag(t2), .m_new(m2), .w_new(w2),
+    .out_ovf_g(o2[0]), .out_ovf_m(o2[1]), .out_ovf_w(o2[2]));
 
   // golden::qformat::requantize: drop sh fraction bits (floor or half-even) or shift left, then
-  // saturate or wrap into wo bits
+  // saturate or wrap into wo bits; ovf: the rounded value did not fit
   function automatic signed [XW-1:0] requant(input signed [XW-1:0] v, input integer sh, input integer wo,
-                                             input integer he, input integer wrap);
+                                             input integer he, input integer wrap, output reg ovf);
     reg signed [XW-1:0] r, hi, lo;
     reg [XW-1:0] rem, half;
     integer k;
@@ -65,6 +69,7 @@ module tb #(
       end
       hi = ({{(XW-1){1'b0}}, 1'b1} <<< (wo - 1)) - 1;
       lo = -hi - 1;
+      ovf = (r > hi) || (r < lo);
       if (wrap != 0) requant = (r <<< (XW - wo)) >>> (XW - wo);
       else requant = (r > hi) ? hi : (r < lo) ? lo : r;
     end
@@ -72,45 +77,52 @@ module tb #(
 
   // the rows of golden::optim's datapath table (the old pipelined unit's header)
   task automatic sgd_ref(input integer he, input integer wrap, output reg signed [MW-1:0] m_o,
-                         output reg signed [WW-1:0] w_o);
+                         output reg signed [WW-1:0] w_o, output reg [2:0] o);
     reg signed [XW-1:0] g, t1v, msum, mn, u, wd;
+    reg og, om, ou, ow;
     integer f1, z;
     begin
       g = requant($signed({{(XW-GSW){s[GSW-1]}}, s}) * $signed({{(XW-CW+1){1'b0}}, scale_mant}),
-                  SUM_FRAC + scale_shift - G_F, GW, he, wrap);
+                  SUM_FRAC + scale_shift - G_F, GW, he, wrap, og);
       f1 = momentum ? M_F + mu_shift : M_F;
       z = (f1 > G_F) ? f1 : G_F;
       t1v = momentum ? $signed({{(XW-MW){m[MW-1]}}, m}) * $signed({{(XW-CW+1){1'b0}}, mu_mant}) : {XW{1'b0}};
       msum = (t1v <<< (z - f1)) + (g <<< (z - G_F));
-      mn = requant(msum, z - M_F, MW, he, wrap);
-      u = requant(mn * $signed({{(XW-CW+1){1'b0}}, lr_mant}), M_F + lr_shift - W_F, 64, he, wrap);
+      mn = requant(msum, z - M_F, MW, he, wrap, om);
+      u = requant(mn * $signed({{(XW-CW+1){1'b0}}, lr_mant}), M_F + lr_shift - W_F, 64, he, wrap, ou);
       wd = $signed({{(XW-WW){w[WW-1]}}, w}) - u;
       m_o = mn[MW-1:0];
-      w_o = requant(wd, 0, WW, he, wrap);
+      w_o = requant(wd, 0, WW, he, wrap, ow);
+      o = {ou || ow, om, og};   // golden::optim: Weight once per element, u or w - u
     end
   endtask
 
   // expected results, in order
   reg signed [MW-1:0] em1 [0:255], em2 [0:255];
   reg signed [WW-1:0] ew1 [0:255], ew2 [0:255];
+  reg [2:0] eo1 [0:255], eo2 [0:255];
+  integer flags [0:2];   // parameters whose flag g, m, w was set (in either mode): the test reaches them
+  initial for (int c = 0; c < 3; c++) flags[c] = 0;
   reg [15:0] head1 = 0, head2 = 0;
   integer errs = 0, n = 0, got1 = 0, got2 = 0;
   always @(posedge clk) begin
     if (v1) begin
-      if (t1 != head1 || m1 !== em1[head1[7:0]] || w1 !== ew1[head1[7:0]]) begin
+      if (t1 != head1 || m1 !== em1[head1[7:0]] || w1 !== ew1[head1[7:0]] || o1 !== eo1[head1[7:0]]) begin
         errs++;
-        if (errs < 12) $display("HE/SAT MISMATCH #%0d tag %0d: m %0d (expected %0d), w %0d (expected %0d)",
-                                head1, t1, m1, em1[head1[7:0]], w1, ew1[head1[7:0]]);
+        if (errs < 12) $display("HE/SAT MISMATCH #%0d tag %0d: m %0d (expected %0d), w %0d (expected %0d), overflows %b (expected %b)",
+                                head1, t1, m1, em1[head1[7:0]], w1, ew1[head1[7:0]], o1, eo1[head1[7:0]]);
       end
+      for (int c = 0; c < 3; c++) if (o1[c]) flags[c]++;
       head1 <= head1 + 1;
       got1++;
     end
     if (v2) begin
-      if (t2 != head2 || m2 !== em2[head2[7:0]] || w2 !== ew2[head2[7:0]]) begin
+      if (t2 != head2 || m2 !== em2[head2[7:0]] || w2 !== ew2[head2[7:0]] || o2 !== eo2[head2[7:0]]) begin
         errs++;
-        if (errs < 12) $display("FLOOR/WRAP MISMATCH #%0d tag %0d: m %0d (expected %0d), w %0d (expected %0d)",
-                                head2, t2, m2, em2[head2[7:0]], w2, ew2[head2[7:0]]);
+        if (errs < 12) $display("FLOOR/WRAP MISMATCH #%0d tag %0d: m %0d (expected %0d), w %0d (expected %0d), overflows %b (expected %b)",
+                                head2, t2, m2, em2[head2[7:0]], w2, ew2[head2[7:0]], o2, eo2[head2[7:0]]);
       end
+      for (int c = 0; c < 3; c++) if (o2[c]) flags[c]++;
       head2 <= head2 + 1;
       got2++;
     end
@@ -166,6 +178,7 @@ module tb #(
   integer interval, lat, rep, i, mu_lo, mu_hi, k;
   reg signed [MW-1:0] xm1, xm2;
   reg signed [WW-1:0] xw1, xw2;
+  reg [2:0] xo1, xo2;
   initial begin
     mu_lo = 2048;
     mu_hi = -2049;
@@ -185,8 +198,8 @@ module tb #(
     mu_mant = {2'b11, {(CW-3){1'b0}}}; mu_shift = 12'sd31; momentum = 1;
     repeat (8) @(negedge clk);
     s = GSW'(123456789); m = MW'(1000); w = WW'(100);
-    sgd_ref(1, 0, xm1, xw1); em1[0] = xm1; ew1[0] = xw1;
-    sgd_ref(0, 1, xm2, xw2); em2[0] = xm2; ew2[0] = xw2;
+    sgd_ref(1, 0, xm1, xw1, xo1); em1[0] = xm1; ew1[0] = xw1; eo1[0] = xo1;
+    sgd_ref(0, 1, xm2, xw2, xo2); em2[0] = xm2; ew2[0] = xw2; eo2[0] = xo2;
     in_valid = 1; in_tag = 0; n = 1;
     @(negedge clk); in_valid = 0;
     lat = 1;
@@ -210,8 +223,8 @@ module tb #(
         m = rand_m($urandom_range(0, 3));
         w = WW'($urandom);
         if ($urandom_range(0, 7) == 0) w = $urandom_range(0, 1) ? {1'b1, {(WW-1){1'b0}}} : {1'b0, {(WW-1){1'b1}}};
-        sgd_ref(1, 0, xm1, xw1); em1[n % 256] = xm1; ew1[n % 256] = xw1;
-        sgd_ref(0, 1, xm2, xw2); em2[n % 256] = xm2; ew2[n % 256] = xw2;
+        sgd_ref(1, 0, xm1, xw1, xo1); em1[n % 256] = xm1; ew1[n % 256] = xw1; eo1[n % 256] = xo1;
+        sgd_ref(0, 1, xm2, xw2, xo2); em2[n % 256] = xm2; ew2[n % 256] = xw2; eo2[n % 256] = xo2;
         in_valid = 1; in_tag = 16'(n); n++;
         @(negedge clk); in_valid = 0;
         repeat (interval - 1) @(negedge clk);
@@ -222,8 +235,13 @@ module tb #(
       $display("sgd_unit: %0d and %0d results of %0d parameters", got1, got2, n);
       errs++;
     end
+    for (int c = 0; c < 3; c++) if (flags[c] == 0) begin
+      $display("sgd_unit: no parameter set overflow flag %0d (g, m, w): the test does not reach it", c);
+      errs++;
+    end
     if (errs != 0) $fatal(1, "sgd_unit: %0d mismatches in %0d parameters", errs, n);
-    $display("sgd_unit: %0d parameters in each mode, 0 mismatches", n);
+    $display("sgd_unit: %0d parameters in each mode, 0 mismatches; overflow flags g %0d, m %0d, w %0d times",
+             n, flags[0], flags[1], flags[2]);
     $finish;
   end
 endmodule
