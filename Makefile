@@ -11,6 +11,8 @@
 #   make cosim-overflow   the same for a core whose narrow formats overflow in every class the core counts
 #   make cosim-train      the core trained in Verilator for whole epochs (CONFIG, EPOCHS=3, DIGITS, BATCH),
 #                   every parameter and momentum compared with the golden model's after every epoch
+#   make cosim-schedule   a cosine learning-rate schedule on chip (tests/data/core_cosine.yaml): make cosim
+#                   on its step vectors and a short make cosim-train, the host writing every update's constants
 #   make cosim-selftest   the cosimulation and the training check must fail on a corrupted vector (CORRUPT=1)
 #   make lint-hdl   verilator --lint-only -Wall on the generated Verilog of every committed core
 #   make hdl-unit   the pipelined multiplier and the sequential optimizer against references
@@ -36,7 +38,7 @@ BIN   := target/release/floweqprop
 RUN   ?= runs/quick
 EPOCHS ?= 300
 
-.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-train cosim-variant cosim-overflow cosim-lanes cosim-edges cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
+.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-train cosim-variant cosim-overflow cosim-lanes cosim-edges cosim-schedule cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
 .PHONY: synth-tools synth report synth-sweep report-sweep
 .PHONY: fpga-tools fpga fpga-place fpga-check fpga-report fpga-smoke cosim-netlist
 
@@ -155,6 +157,14 @@ cosim-lanes:
 cosim-edges:
 	$(MAKE) --no-print-directory cosim CONFIG=wide CONFIG_FILE=tests/data/core_wide.yaml VECTORS=build/vectors/wide
 	$(MAKE) --no-print-directory cosim CONFIG=const48 CONFIG_FILE=tests/data/core_const48.yaml VECTORS=build/vectors/const48
+
+# A learning-rate schedule on chip: tests/data/core_cosine.yaml (SGD, cosine from 0.005 to 0.0001)
+# on its 4 step vectors (a learning rate a step), then trained for 2 epochs of 70 digits in steps of
+# 16 (the last of 6: its own gradient scale), the testbenches writing every update's constants.
+cosim-schedule:
+	$(MAKE) --no-print-directory cosim CONFIG=cosine CONFIG_FILE=tests/data/core_cosine.yaml VECTORS=build/vectors/cosine
+	$(MAKE) --no-print-directory cosim-train CONFIG=cosine CONFIG_FILE=tests/data/core_cosine.yaml EPOCHS=2 DIGITS=70 BATCH=16 \
+		TRAIN_OUT=build/cosim-train/cosine/out
 
 # Both testbenches must fail with a mismatch when one expected bit is flipped: tb_core on its step
 # vectors, and tb_train on a short training stream (1 epoch of 4 digits in 2 steps, into its own

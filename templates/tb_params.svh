@@ -10,10 +10,7 @@ localparam integer DIGITS = ${ t.digits }$;
 localparam integer BATCH = ${ m.batch }$;
 localparam integer STEPS_PER_EPOCH = ${ t.steps_per_epoch }$;
 localparam integer LAST_STEP = ${ t.last_step }$;
-localparam longint SCALE_MANT = ${ self.lit(t.scale.mant) }$;
-localparam longint SCALE_SHIFT = ${ self.lit(t.scale.shift) }$;
-localparam longint LAST_SCALE_MANT = ${ self.lit(t.last_scale.mant) }$;
-localparam longint LAST_SCALE_SHIFT = ${ self.lit(t.last_scale.shift) }$;
+// each update's constants (CONST 7 to 10) are in constants_epoch<e>.hex
 localparam real GOLDEN_LOSS [EPOCHS] = '{${ self.losses(t) }$};
 {%- else %}
 // step vectors (`floweqprop vectors`), for tb_core
@@ -21,8 +18,10 @@ localparam integer STEPS = ${ m.steps }$;
 localparam integer BATCH = ${ m.batch }$;
 localparam integer GEN_SAMPLES = ${ m.gen_samples }$;
 localparam integer GEN_STEPS = ${ m.gen_steps }$;
-localparam longint SCALE_MANT [STEPS] = '{${ self.scale_list(true) }$};
-localparam longint SCALE_SHIFT [STEPS] = '{${ self.scale_list(false) }$};
+// each step's constants (CONST 7 to 10): the gradient scale and the learning rate
+{%- for (name, list) in self.step_lists() %}
+localparam longint ${ name }$ [STEPS] = '{${ list }$};
+{%- endfor %}
 {%- endif %}
 localparam longint C_EPS = ${ self.lit(m.constants.eps) }$;
 localparam longint C_COEFF_FREE = ${ self.lit(m.constants.coeff.free) }$;
@@ -31,8 +30,6 @@ localparam longint C_COEFF_MINUS = ${ self.lit(m.constants.coeff.minus) }$;
 localparam longint C_C2_PLUS = ${ self.lit(m.constants.c2.plus) }$;
 localparam longint C_C2_MINUS = ${ self.lit(m.constants.c2.minus) }$;
 localparam longint C_DT_ALPHA = ${ self.lit(m.constants.dt_alpha) }$;
-localparam longint LR_MANT = ${ self.lit(m.constants.sgd.lr.mant) }$;
-localparam longint LR_SHIFT = ${ self.lit(m.constants.sgd.lr.shift) }$;
 localparam longint MU_MANT = ${ self.lit(self.momentum().mant) }$;
 localparam longint MU_SHIFT = ${ self.lit(self.momentum().shift) }$;
 localparam longint MOMENTUM = 64'sd${ m.constants.sgd.momentum.is_some() as u8 }$;

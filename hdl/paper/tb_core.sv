@@ -3,7 +3,8 @@
 // run's sizes and constants; +VECTORS=DIR overrides the folder; the host-port tasks are
 // tb_host.svh's, shared with tb_train). Through the host port only, it
 // loads the initial parameters and the constants, runs every training step of the vectors
-// (per group of up to 1 samples, one a lane: FREE, PLUS, MINUS_ACC; then UPDATE) and the
+// (per group of up to 1 samples, one a lane: FREE, PLUS, MINUS_ACC; then the step's
+// gradient scale and learning rate, and UPDATE) and the
 // generation run (GEN_STEP, a group of samples at a time), and
 // compares every observation point: the LUT ROMs, the three equilibria of every sample, the
 // gradient sums and the parameters after every step, x after every Euler step, and the overflow
@@ -276,8 +277,7 @@ module tb_core;
                 host_read(R_GRADSUM, i, v);
                 check($sformatf("step %0d gradient sum", s), i, v, sext(128'(gsum_exp[i]), GSW));
             end
-            host_write(R_CONST, 7, DW'(SCALE_MANT[s]));
-            host_write(R_CONST, 8, DW'(SCALE_SHIFT[s]));
+            write_step_constants(DW'(SCALE_MANT[s]), DW'(SCALE_SHIFT[s]), DW'(LR_MANT[s]), DW'(LR_SHIFT[s]));
             run(CMD_UPDATE, cyc_update);
             $readmemh($sformatf("%s/params_step%0d.hex", dir, s), params_exp);
             for (int i = 0; i < NP; i++) begin

@@ -62,9 +62,9 @@ fn check(c: &CoreParams, config: &Config, m: &Manifest) -> Result<(), Error> {
             return Err(differs(path, got, &format!("the config's core has {want}")));
         }
     }
-    let scales = m.constants.sgd.scale.len();
-    if scales != m.steps {
-        return Err(differs("constants.sgd.scale", scales, &format!("one per step: {}", m.steps)));
+    let steps = m.constants.sgd.steps.len();
+    if steps != m.steps {
+        return Err(differs("constants.sgd.steps", steps, &format!("one per step: {}", m.steps)));
     }
     Ok(())
 }
@@ -94,6 +94,8 @@ mod tests {
         assert!(svh.contains("localparam integer STEPS = 4;"), "{svh}");
         assert!(svh.contains("localparam longint C_EPS = 64'sd104858;"), "{svh}");
         assert!(svh.contains("SCALE_MANT [STEPS] = '{64'sd1677721600, "), "{svh}");
+        // every step's learning rate (tiny's schedule is constant: the same four times)
+        assert!(svh.contains("LR_SHIFT [STEPS] = '{64'sd37, 64'sd37, 64'sd37, 64'sd37};"), "{svh}");
     }
 
     /// A training stream's manifest gives tb_train its sizes, scales and losses, and none of
@@ -119,6 +121,25 @@ mod tests {
             assert!(svh.contains(&line), "{line}\n{svh}");
         }
         assert!(!svh.contains("STEPS =") && !svh.contains("GEN_SAMPLES"), "{svh}");
+    }
+
+    /// Step vectors whose manifest lacks a step's constants are refused naming the field: the
+    /// testbench would write another step's learning rate before that UPDATE.
+    #[test]
+    fn a_step_without_its_constants_is_named() {
+        let config = Config::shipped("tiny");
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors/tiny");
+        let mut m = Manifest::read(&committed).unwrap();
+        m.constants.sgd.steps.pop();
+        let dir = std::env::temp_dir().join(format!("fep-tb-steps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(MANIFEST), m.to_json()).unwrap();
+        let e = tb_params(&CoreParams::new(&config).unwrap(), &config, &dir).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            e.contains("manifest.json") && e.contains("constants.sgd.steps: 3") && e.contains("4"),
+            "{e}"
+        );
     }
 
     #[test]

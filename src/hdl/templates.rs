@@ -98,11 +98,17 @@ impl TbParams<'_> {
         }
     }
 
-    /// Every step's gradient scale: its mantissas, or its shifts.
-    fn scale_list(&self, mantissas: bool) -> String {
-        let scale = &self.m.constants.sgd.scale;
-        let value = |s: &Constant| if mantissas { s.mant } else { s.shift.into() };
-        scale.iter().map(|s| self.lit(&value(s))).collect::<Vec<_>>().join(", ")
+    /// Step vectors' constants of every step, by name: the words of CONST 7 to 10
+    /// ([`crate::vectors::manifest::Step::words`]), each a list over the steps.
+    fn step_lists(&self) -> Vec<(&'static str, String)> {
+        let steps = &self.m.constants.sgd.steps;
+        ["SCALE_MANT", "SCALE_SHIFT", "LR_MANT", "LR_SHIFT"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                (name, steps.iter().map(|s| self.lit(&s.words()[i])).collect::<Vec<_>>().join(", "))
+            })
+            .collect()
     }
 
     /// A training stream's golden loss of every epoch, as Verilog reals (shortest round trip).

@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
-use crate::golden::optim::Constant;
+use crate::golden::optim::{Constant, SgdConstants};
 use crate::golden::qformat::{Overflow, QFormat, Rounding};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -16,8 +16,9 @@ use std::path::Path;
 /// The file every vector set holds.
 pub const MANIFEST: &str = "manifest.json";
 
-/// The manifest's format tag (`format`).
-pub const FORMAT: &str = "floweqprop-vectors-v1";
+/// The manifest's format tag (`format`): v2 lists every step's learning rate (`constants.sgd.steps`)
+/// where v1 had one, and a stream's per-step constants are in `constants_epoch<e>.hex`.
+pub const FORMAT: &str = "floweqprop-vectors-v2";
 
 /// `manifest.json`: the run's sizes, formats, constants and files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,8 +61,10 @@ pub struct Manifest {
 
 /// A training stream (`floweqprop vectors --epochs`): every epoch trains on `digits` samples,
 /// `batch` a step (the last step of an epoch takes the rest), in the order of
-/// `samples_epoch<e>.hex`; `params_epoch<e>.hex` and `moments_epoch<e>.hex` hold the golden
-/// model's parameters and momenta after epoch `e` (from 0).
+/// `samples_epoch<e>.hex`; `constants_epoch<e>.hex` holds the constants of each of its updates
+/// (CONST 7 to 10: the gradient scale's mantissa and shift, the learning rate's, a line each, raw
+/// in `fixed.constant`, [`STEP_WORDS`] lines a step); `params_epoch<e>.hex` and
+/// `moments_epoch<e>.hex` hold the golden model's parameters and momenta after epoch `e` (from 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainStream {
     pub epochs: usize,
@@ -69,11 +72,8 @@ pub struct TrainStream {
     /// every epoch.
     pub digits: usize,
     pub steps_per_epoch: usize,
-    /// Samples of the epoch's last step (`batch` when it divides `digits`), and the gradient
-    /// scale of a full step and of the last.
+    /// Samples of the epoch's last step (`batch` when it divides `digits`).
     pub last_step: usize,
-    pub scale: Constant,
-    pub last_scale: Constant,
     /// The golden model's mean loss of each epoch (at the parameters of each update).
     pub loss: Vec<f64>,
 }
@@ -138,13 +138,40 @@ pub struct Nudged<T> {
     pub minus: T,
 }
 
-/// The optimizer's constants (`golden::optim::SgdConstants`): the gradient scale of every step,
-/// the learning rate and the momentum (`null` without).
+/// The optimizer's constants (`golden::optim::SgdConstants`): those of every update step, and the
+/// momentum (`null` without), the config's for the whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sgd {
-    pub scale: Vec<Constant>,
-    pub lr: Constant,
+    /// Step vectors: one per step. A training stream: none here; each epoch's are in
+    /// `constants_epoch<e>.hex` ([`TrainStream`]).
+    pub steps: Vec<Step>,
     pub momentum: Option<Constant>,
+}
+
+/// The constants the host writes before one UPDATE: the gradient scale `1/(2 beta n)` of its
+/// `n` samples and the learning rate of its epoch (`optim.schedule`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub scale: Constant,
+    pub lr: Constant,
+}
+
+/// Lines a step in `constants_epoch<e>.hex`: [`Step::words`].
+pub const STEP_WORDS: usize = 4;
+
+impl From<&SgdConstants> for Step {
+    fn from(k: &SgdConstants) -> Step {
+        Step { scale: k.scale, lr: k.lr }
+    }
+}
+
+impl Step {
+    /// The step's CONST registers 7 to 10 in order: scale mantissa, scale shift, lr mantissa,
+    /// lr shift.
+    pub fn words(&self) -> [i64; STEP_WORDS] {
+        let Step { scale, lr } = self;
+        [scale.mant, scale.shift.into(), lr.mant, lr.shift.into()]
+    }
 }
 
 /// One `$readmemh` file: its name and its number of values.

@@ -13,11 +13,17 @@
 //!   ([`Signal::ALL`]'s order), after each step's update and once more after generation.
 //!
 //! The training recipe is the core's: SGD (the config's `optim.lr` and `optim.momentum` when it
-//! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update.
+//! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update, and
+//! the config's learning-rate schedule (`optim.schedule`, [`crate::optim::learning_rate`]). Step
+//! `s` is the first update of epoch `s` of a run of `steps` epochs (its samples are the head of
+//! that epoch's flow batch), so a cosine schedule gives each step its own learning rate; the
+//! manifest lists every step's constants (`constants.sgd.steps`: the gradient scale and the
+//! learning rate, as `golden::optim::sgd_constants` makes them for the golden model's update),
+//! and the testbench writes them before each UPDATE.
 
 use crate::arith::fixed::{needs_i128, Fixed, Wide};
 use crate::arith::Arith;
-use crate::config::{Config, OptimizerKind, VelocityMode};
+use crate::config::{Config, OptimizerKind, Schedule, VelocityMode};
 use crate::error::Error;
 use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
 use crate::generate::euler_step;
@@ -25,6 +31,7 @@ use crate::golden::optim::{sgd_constants, SgdConstants};
 use crate::golden::qformat::{hex_lines, QFormat};
 use crate::gradep::{gradep_step, three_phases};
 use crate::model::{Dims, Params, States};
+use crate::optim::learning_rate;
 use crate::relax::Packed;
 use crate::saturation::{Saturations, Signal};
 
@@ -86,7 +93,8 @@ fn states_order(s: &States<i64>, d: Dims) -> Vec<i64> {
     v
 }
 
-/// The config the vectors are made with: the core's SGD recipe (module doc).
+/// The config the vectors are made with: the core's SGD recipe (module doc), `o.steps` epochs
+/// of the config's learning-rate schedule.
 pub fn core_recipe(config: &Config, o: &VectorOptions) -> Config {
     let mut c = config.clone();
     if c.optim.kind != OptimizerKind::Sgd {
@@ -94,17 +102,29 @@ pub fn core_recipe(config: &Config, o: &VectorOptions) -> Config {
     }
     c.optim.clip_norm = 0.0;
     c.optim.batch_size = o.batch;
-    c.optim.schedule = crate::config::Schedule::Constant;
+    c.train.epochs = o.steps;
     c.generate.mode = VelocityMode::Energy;
     c
+}
+
+/// The constants of an update of `n` samples at learning rate `lr` in the recipe `c`: those the
+/// golden optimizer computes for it (`golden::optim::sgd_constants`).
+fn step_constants(c: &Config, lr: f64, n: usize) -> Result<SgdConstants, Error> {
+    sgd_constants(&c.fixed, &c.optim, c.relax.beta, lr, n)
 }
 
 /// The recipe `c` (from [`core_recipe`] of `config`) in words, for the manifest and the
 /// command's output: what the vectors train with, and whether it replaced the config's.
 pub fn recipe_note(config: &Config, c: &Config) -> String {
     let o = &c.optim;
+    let schedule = match o.schedule {
+        Schedule::Constant => "constant learning rate".to_string(),
+        Schedule::Cosine => {
+            format!("cosine learning rate from {} to {} over {} epochs", o.lr, o.lr_min, c.train.epochs)
+        }
+    };
     let recipe = format!(
-        "sgd lr {} momentum {}, {} samples a step, constant learning rate, no clipping, {} update rounding",
+        "sgd lr {} momentum {}, {} samples a step, {schedule}, no clipping, {} update rounding",
         o.lr,
         o.momentum,
         o.batch_size,
@@ -127,15 +147,9 @@ fn overflow_counts(sat: &Saturations) -> Vec<u64> {
 }
 
 /// The manifest's description of the core and the run's constants in the golden model `a` of
-/// the recipe `c` (`recipe` its [`recipe_note`]; `sgd` the optimizer's constants, `scale` those
-/// of the steps), without the run's sizes, files and counts (0, none), which the caller sets.
-fn core_manifest<I: Wide>(
-    a: &Fixed<I>,
-    c: &Config,
-    recipe: String,
-    sgd: &SgdConstants,
-    scale: Vec<crate::golden::optim::Constant>,
-) -> Manifest {
+/// the recipe `c` (`recipe` its [`recipe_note`]; `sgd` the optimizer's constants), without the
+/// run's sizes, files and counts (0, none), which the caller sets.
+fn core_manifest<I: Wide>(a: &Fixed<I>, c: &Config, recipe: String, sgd: manifest::Sgd) -> Manifest {
     let (f, d, r, g) = (&c.fixed, Dims::of(&c.model), &c.relax, &c.generate);
     let nudge = r.nudge();
     let ak = r.alpha * r.k;
@@ -177,7 +191,7 @@ fn core_manifest<I: Wide>(
             },
             c2: manifest::Nudged { plus: a.constant(nudge / ak), minus: a.constant(-nudge / ak) },
             dt_alpha: a.constant(g.dt * r.alpha),
-            sgd: manifest::Sgd { scale, lr: sgd.lr, momentum: sgd.momentum },
+            sgd,
         },
         saturations: 0,
         files: Vec::new(),
@@ -241,7 +255,7 @@ fn emit_with<I: Wide>(
     let mut opt = a.optimizer(d, c);
     let mut sat = Saturations::default();
     let mut overflows = Vec::new();
-    let mut scales = Vec::new();
+    let mut sgd = manifest::Sgd { steps: Vec::new(), momentum: None };
     for s in 0..o.steps {
         let batch = flow_batch::<f64, _>(&mut epoch_rng(c.train.seed, s), &images, d.n_x);
         let q = |v: &[f64]| v[..o.batch * d.n_x].iter().map(|&v| a.state(v)).collect::<Vec<i64>>();
@@ -261,8 +275,12 @@ fn emit_with<I: Wide>(
             .map_err(|p| Error::invalid("vectors", p, "non-finite state in fixed point"))?;
         debug_assert_eq!(step.sum, a.ep_sum(d, &eq.plus, &eq.minus));
         files.push((format!("gradsum_step{s}.hex"), hex_lines(&core_order(&step.sum), gw)));
-        scales.push(sgd_constants(f, &c.optim, c.relax.beta, c.optim.lr, o.batch)?);
-        a.update(&mut opt, c, c.optim.lr, &mut params, &step.sum, step.n, &mut sat)?;
+        // the step's learning rate as `train` computes it for epoch s (module doc)
+        let lr = learning_rate(&c.optim, s, c.train.epochs);
+        let k = step_constants(c, lr, o.batch)?;
+        sgd.steps.push(manifest::Step::from(&k));
+        sgd.momentum = k.momentum; // the config's, the same every step
+        a.update(&mut opt, c, lr, &mut params, &step.sum, step.n, &mut sat)?;
         files.push((format!("params_step{s}.hex"), hex_lines(&core_order(&params), ww)));
         overflows.extend(overflow_counts(&sat));
     }
@@ -278,8 +296,6 @@ fn emit_with<I: Wide>(
     overflows.extend(overflow_counts(&sat));
     files.push(("overflows.hex".into(), hex_lines(&overflows, 64)));
 
-    let sgd: &SgdConstants = scales.first().expect("steps >= 1");
-    let scale = scales.iter().map(|s| s.scale).collect();
     let manifest = Manifest {
         steps: o.steps,
         batch: o.batch,
@@ -287,7 +303,7 @@ fn emit_with<I: Wide>(
         gen_steps: o.gen_steps,
         saturations: sat.total(),
         files: files.iter().map(|(n, t)| FileEntry { name: n.clone(), values: t.lines().count() }).collect(),
-        ..core_manifest(a, c, recipe_note(config, c), sgd, scale)
+        ..core_manifest(a, c, recipe_note(config, c), sgd)
     };
     files.push(("config.yaml".into(), c.to_yaml()));
     files.push((MANIFEST.into(), manifest.to_json()));
@@ -329,6 +345,51 @@ mod tests {
         let files = emit(&c, &VectorOptions { batch: 1797, ..one }).unwrap();
         let free = &files.iter().find(|(f, _)| f == "free_step0.hex").unwrap().1;
         assert_eq!(free.lines().count(), 1797 * (64 + 16 + 16));
+    }
+
+    /// A cosine schedule trains in the vectors as the config says: step `s` gets the learning
+    /// rate `train` gives epoch `s` of a run of `steps` epochs, the manifest lists every step's
+    /// constants as the golden optimizer makes them (`sgd_constants`), each step's learning rate
+    /// differs from the one before, and the training used them: against the same config with a
+    /// constant schedule, the first update (the same learning rate) gives the same weights and
+    /// every later one other weights.
+    #[test]
+    fn a_cosine_schedule_gives_every_step_its_constants() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/core_cosine.yaml");
+        let cosine = Config::from_yaml_file(&path).unwrap();
+        let o = VectorOptions { steps: 4, batch: 2, gen_samples: 1, gen_steps: 1, ..Default::default() };
+        let files = emit(&cosine, &o).unwrap();
+        let get = |files: &[File], n: &str| files.iter().find(|(f, _)| f == n).unwrap().1.clone();
+        let m: Manifest = serde_json::from_str(&get(&files, MANIFEST)).unwrap();
+        let c = core_recipe(&cosine, &o);
+        assert_eq!(c.optim.schedule, Schedule::Cosine);
+        assert!(m.recipe.contains("cosine learning rate from 0.005 to 0.0001 over 4 epochs"), "{}", m.recipe);
+        let steps = &m.constants.sgd.steps;
+        assert_eq!(steps.len(), 4);
+        let mut lr_values = Vec::new();
+        for (s, step) in steps.iter().enumerate() {
+            let lr = learning_rate(&c.optim, s, 4);
+            let k = sgd_constants(&c.fixed, &c.optim, c.relax.beta, lr, 2).unwrap();
+            assert_eq!(*step, manifest::Step::from(&k), "step {s}");
+            assert_eq!(step.scale, steps[0].scale, "step {s}: the same samples a step");
+            let value = step.lr.mant as f64 / 2f64.powi(step.lr.shift as i32);
+            assert!((value / lr - 1.0).abs() < 1e-9, "step {s}: {value} for {lr}");
+            lr_values.push(value);
+        }
+        // from 0.005 down towards 0.0001, a step below the one before
+        assert!(lr_values.windows(2).all(|w| w[1] < w[0]) && lr_values[3] < 0.001, "{lr_values:?}");
+        assert_eq!(
+            m.constants.sgd.momentum,
+            sgd_constants(&c.fixed, &c.optim, c.relax.beta, c.optim.lr, 2).unwrap().momentum
+        );
+        let mut constant = cosine.clone();
+        constant.optim.schedule = Schedule::Constant;
+        let flat = emit(&constant, &o).unwrap();
+        assert_eq!(get(&files, "params_step0.hex"), get(&flat, "params_step0.hex"));
+        for s in 1..4 {
+            let name = format!("params_step{s}.hex");
+            assert_ne!(get(&files, &name), get(&flat, &name), "{name}");
+        }
     }
 
     /// The tiny core's vectors: every file the manifest lists, with the right counts, and the

@@ -13,17 +13,23 @@
 //! - `params_init.hex`: the initial parameters;
 //! - `samples_epoch<e>.hex`: every sample of epoch `e` (from 0) in training order, `x_t` then `u`;
 //!   update `s` takes the next `batch` of them (the epoch's last, the rest);
+//! - `constants_epoch<e>.hex`: the constants of each update of epoch `e`, the words of CONST 7 to
+//!   10 ([`Step::words`]: the gradient scale of the update's samples, the learning rate of the
+//!   epoch under `optim.schedule`), as the golden optimizer computed them for that update
+//!   (`golden::optim::sgd_constants` of the learning rate and samples `train` gave it);
 //! - `params_epoch<e>.hex`, `moments_epoch<e>.hex`: parameters and SGD momenta after epoch `e`;
-//! - `manifest.json` with its `train` section ([`TrainStream`]): sizes, scales, loss per epoch.
+//! - `manifest.json` with its `train` section ([`TrainStream`]): sizes, loss per epoch.
 
-use super::manifest::{FileEntry, TrainStream};
-use super::{core_manifest, core_order, core_recipe, recipe_note, Manifest, VectorOptions, MANIFEST};
+use super::manifest::{FileEntry, Sgd, Step, TrainStream};
+use super::{
+    core_manifest, core_order, core_recipe, recipe_note, step_constants, Manifest, VectorOptions, MANIFEST,
+};
 use crate::arith::fixed::{needs_i128, Fixed, Wide};
 use crate::checkpoint::EpochRecord;
 use crate::config::Config;
 use crate::dataset::N_IMAGES;
 use crate::error::Error;
-use crate::golden::optim::{sgd_constants, FixedOptimizer, SgdConstants};
+use crate::golden::optim::FixedOptimizer;
 use crate::golden::qformat::hex_lines;
 use crate::io::{replace_folder_with, synced_file, SyncedFile};
 use crate::model::Params;
@@ -55,7 +61,7 @@ pub struct StreamProgress {
 }
 
 /// The recipe of a stream: the core's SGD ([`core_recipe`]) with `o`'s batch, for `o.epochs`
-/// epochs with one checkpoint at the end. Errors name the flag out of range.
+/// epochs (the span of a cosine schedule) with one checkpoint at the end. Errors name the flag out of range.
 pub fn stream_recipe(config: &Config, o: &StreamOptions) -> Result<Config, Error> {
     if o.epochs == 0 {
         return Err(Error::invalid("--epochs", 0, "must be at least 1"));
@@ -118,16 +124,15 @@ fn stream_with<I: Wide>(
     let batch = c.optim.batch_size;
     let steps = digits.div_ceil(batch);
     let last_step = digits - (steps - 1) * batch;
-    let constants = |n: usize| sgd_constants(f, &c.optim, c.relax.beta, c.optim.lr, n);
-    let (full, last): (SgdConstants, SgdConstants) = (constants(batch)?, constants(last_step)?);
     let images = crate::dataset::Digits::embedded().images;
     let mut w = StreamWriter {
         dir,
-        n_x: d.n_x,
-        widths: (f.state.width(), f.weight.width(), f.moment.width()),
-        lr: c.optim.lr,
+        recipe: c,
+        widths: (f.state.width(), f.weight.width(), f.moment.width(), f.constant.width()),
         step_sizes: (0..steps).map(|s| if s + 1 == steps { last_step } else { batch }).collect(),
         samples: None,
+        constants: Vec::new(),
+        momentum: None,
         files: Vec::new(),
         loss: Vec::new(),
         saturations: 0,
@@ -152,11 +157,9 @@ fn stream_with<I: Wide>(
             digits,
             steps_per_epoch: steps,
             last_step,
-            scale: full.scale,
-            last_scale: last.scale,
             loss: w.loss,
         }),
-        ..core_manifest(a, c, recipe_note(config, c), &full, Vec::new())
+        ..core_manifest(a, c, recipe_note(config, c), Sgd { steps: Vec::new(), momentum: w.momentum })
     };
     let mut file = synced_file(&dir.join(MANIFEST))?;
     file.write(manifest.to_json())?;
@@ -167,15 +170,18 @@ fn stream_with<I: Wide>(
 /// The [`Watch`] that writes the stream's files as training goes.
 struct StreamWriter<'a> {
     dir: &'a Path,
-    n_x: usize,
-    /// Bits of a state, a weight, a moment.
-    widths: (u32, u32, u32),
-    /// The recipe's learning rate: the core's is a constant the host writes once.
-    lr: f64,
+    /// The recipe `train` runs.
+    recipe: &'a Config,
+    /// Bits of a state, a weight, a moment, a constant.
+    widths: (u32, u32, u32, u32),
     /// Samples of each update of an epoch, as the recipe says `train` splits it.
     step_sizes: Vec<usize>,
     /// The open samples file of the current epoch: its epoch, the file, its values.
     samples: Option<(usize, SyncedFile, usize)>,
+    /// The current epoch's update constants so far ([`Step::words`], a step after another).
+    constants: Vec<i64>,
+    /// The momentum constant (the config's, the same every update).
+    momentum: Option<crate::golden::optim::Constant>,
     files: Vec<FileEntry>,
     loss: Vec<f64>,
     /// Saturations of the whole run, every signal class.
@@ -194,27 +200,30 @@ impl StreamWriter<'_> {
 
 impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
     fn update(&mut self, epoch: usize, step: usize, x_t: &[i64], u: &[i64], lr: f64) -> Result<(), Error> {
-        let n = x_t.len() / self.n_x;
-        if self.step_sizes.get(step) != Some(&n) || lr != self.lr {
-            // the testbench replays the recipe's split and constants: a loop that differs is a bug here
-            let why =
-                format!("expected {:?} samples at learning rate {}", self.step_sizes.get(step), self.lr);
+        let n_x = self.recipe.model.n_x;
+        let n = x_t.len() / n_x;
+        if self.step_sizes.get(step) != Some(&n) {
+            // the testbench replays the recipe's split: a loop that differs is a bug here
+            let why = format!("expected {:?} samples", self.step_sizes.get(step));
             return Err(Error::invalid(
                 "training stream",
-                format!("epoch {epoch} step {step}: {n} samples at {lr}"),
+                format!("epoch {epoch} step {step}: {n} samples"),
                 &why,
             ));
         }
+        let k = step_constants(self.recipe, lr, n)?;
+        self.constants.extend(Step::from(&k).words());
+        self.momentum = k.momentum;
         if step == 0 {
             let name = format!("samples_epoch{epoch}.hex");
             self.samples = Some((epoch, synced_file(&self.dir.join(name))?, 0));
         }
         let (_, file, values) = self.samples.as_mut().expect("opened at step 0");
         let sw = self.widths.0;
-        for (x, u) in x_t.chunks(self.n_x).zip(u.chunks(self.n_x)) {
+        for (x, u) in x_t.chunks(n_x).zip(u.chunks(n_x)) {
             file.write(hex_lines(x, sw))?;
             file.write(hex_lines(u, sw))?;
-            *values += 2 * self.n_x;
+            *values += 2 * n_x;
         }
         Ok(())
     }
@@ -229,7 +238,9 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         let (epoch, file, values) = self.samples.take().expect("an epoch has updates");
         file.finish()?;
         self.files.push(FileEntry { name: format!("samples_epoch{epoch}.hex"), values });
-        let (_, ww, mw) = self.widths;
+        let (_, ww, mw, cw) = self.widths;
+        let constants = std::mem::take(&mut self.constants);
+        self.write_file(&format!("constants_epoch{epoch}.hex"), &constants, cw)?;
         self.write_file(&format!("params_epoch{epoch}.hex"), &core_order(params), ww)?;
         self.write_file(&format!("moments_epoch{epoch}.hex"), &core_order(&opt.moment), mw)?;
         self.loss.push(record.loss);
@@ -243,6 +254,7 @@ mod tests {
     use super::*;
     use crate::flow::{epoch_rng, flow_batch};
     use crate::train::{train, RunOptions};
+    use crate::vectors::manifest::STEP_WORDS;
     use std::path::PathBuf;
 
     fn scratch(tag: &str) -> PathBuf {
@@ -268,7 +280,14 @@ mod tests {
         let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
         let t = m.train.as_ref().unwrap();
         assert_eq!((t.epochs, t.digits, t.steps_per_epoch, t.last_step, m.batch), (2, 7, 3, 1, 3));
-        assert_ne!(t.scale, t.last_scale);
+        // a constant schedule: each epoch's updates have the same constants, but for the last
+        // update's gradient scale (its 1 sample against 3)
+        let constants: Vec<String> = read("constants_epoch0.hex").lines().map(str::to_string).collect();
+        assert_eq!(constants.len(), 3 * STEP_WORDS);
+        assert_eq!(constants[..STEP_WORDS], constants[STEP_WORDS..2 * STEP_WORDS]);
+        assert_ne!(constants[..2], constants[2 * STEP_WORDS..2 * STEP_WORDS + 2]);
+        assert_eq!(constants[2..4], constants[2 * STEP_WORDS + 2..]);
+        assert_eq!(read("constants_epoch0.hex"), read("constants_epoch1.hex"));
         assert!(m.recipe.contains("sgd lr 0.01 momentum 0.9, 3 samples a step") && m.recipe.contains("adam"));
 
         let c = stream_recipe(&config, &o).unwrap();
@@ -305,6 +324,44 @@ mod tests {
         }
         assert_eq!(m, Manifest::read(&out).unwrap());
         assert!(out.join(GOLDEN_RUN).join("loss.csv").exists());
+        std::fs::remove_dir_all(out).unwrap();
+    }
+
+    /// A cosine stream: `constants_epoch<e>.hex` holds every update's constants as the golden
+    /// optimizer makes them (`sgd_constants`) for the learning rate the golden run logged for the
+    /// epoch (its `loss.csv`) and the update's samples: the learning rate changes from epoch to
+    /// epoch, and the epoch's last, partial update has its own gradient scale.
+    #[test]
+    fn a_cosine_stream_records_every_update_constants() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/core_cosine.yaml");
+        let config = Config::from_yaml_file(&path).unwrap();
+        let o = StreamOptions { epochs: 3, batch: Some(3), digits: 7 };
+        let out = scratch("cosine");
+        let m = emit_stream(&config, &o, &out, quiet()).unwrap();
+        let c = stream_recipe(&config, &o).unwrap();
+        let logged = crate::train::read_loss_csv(&out.join(GOLDEN_RUN).join("loss.csv")).unwrap();
+        assert!(m.recipe.contains("cosine learning rate from 0.005 to 0.0001 over 3 epochs"), "{}", m.recipe);
+        assert!(m.constants.sgd.steps.is_empty() && m.constants.sgd.momentum.is_some());
+        let mut epochs: Vec<Vec<Step>> = Vec::new();
+        for (e, record) in logged.iter().enumerate() {
+            let text = std::fs::read_to_string(out.join(format!("constants_epoch{e}.hex"))).unwrap();
+            let k = |n: usize| Step::from(&step_constants(&c, record.lr, n).unwrap());
+            let steps = vec![k(3), k(3), k(1)];
+            let words: Vec<i64> = steps.iter().flat_map(Step::words).collect();
+            assert_eq!(text, hex_lines(&words, c.fixed.constant.width()), "epoch {e}");
+            epochs.push(steps);
+        }
+        assert_eq!(epochs.len(), 3);
+        for e in 0..3 {
+            let (first, last) = (epochs[e][0], epochs[e][2]);
+            assert!(first.scale != last.scale && first.lr == last.lr, "epoch {e}");
+            if e > 0 {
+                assert!(
+                    first.lr != epochs[e - 1][0].lr && first.scale == epochs[e - 1][0].scale,
+                    "epoch {e}"
+                );
+            }
+        }
         std::fs::remove_dir_all(out).unwrap();
     }
 
