@@ -46,8 +46,7 @@ module tb_core;
     reg [SH-1:0] minus_exp [0:BATCH*NS-1];
     reg [SH-1:0] gen_x [0:GEN_SAMPLES*NX-1];
     reg [SH-1:0] gen_exp [0:GEN_SAMPLES*NX-1];
-    localparam integer NOVF = 8;   // overflow classes (golden::saturation::Signal)
-    reg [63:0] ovf_exp [0:(STEPS+1)*NOVF-1];
+    reg [63:0] ovf_exp [0:(STEPS+1)*NOVF-1];   // overflow counts after each step and generation
 
     string dir;
     longint cyc_free = 0, cyc_plus = 0, cyc_minus = 0, cyc_update = 0, cyc_gen = 0, cyc_last = 0;
@@ -178,17 +177,6 @@ module tb_core;
                 "plus": check($sformatf("step %0d sample %0d plus state", s, b), i, v, sext(128'(plus_exp[b*NS+i]), SW));
                 default: check($sformatf("step %0d sample %0d minus state", s, b), i, v, sext(128'(minus_exp[b*NS+i]), SW));
             endcase
-        end
-    endtask
-
-    // the overflow counts against the golden model's after point p (a step's update, or STEPS:
-    // generation); a count beyond the core's DW bits reads as its maximum
-    task automatic check_overflows(input string at, input integer p);
-        logic [DW-1:0] v;
-        for (int c = 0; c < NOVF; c++) begin
-            logic [63:0] e = ovf_exp[p*NOVF+c];
-            host_read(R_STATUS, 1 + c, v);
-            check($sformatf("%s overflow count of class", at), c, v, (DW < 64 && e >= (64'd1 << DW)) ? {DW{1'b1}} : DW'(e));
         end
     endtask
 

@@ -151,3 +151,16 @@
         host_write(R_CONST, 9, lr_mant);
         host_write(R_CONST, 10, lr_shift);
     endtask
+
+    // the overflow counts (STATUS 1 + class, golden::saturation::Signal's order) against the
+    // golden model's at point p of the including testbench's ovf_exp (NOVF 64-bit counts a point);
+    // a count beyond the core's DW bits reads as its maximum
+    localparam integer NOVF = 8;
+    task automatic check_overflows(input string at, input integer p);
+        logic [DW-1:0] v;
+        for (int c = 0; c < NOVF; c++) begin
+            logic [63:0] e = ovf_exp[p*NOVF+c];
+            host_read(R_STATUS, 1 + c, v);
+            check($sformatf("%s overflow count of class", at), c, v, (DW < 64 && e >= (64'd1 << DW)) ? {DW{1'b1}} : DW'(e));
+        end
+    endtask

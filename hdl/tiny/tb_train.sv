@@ -1,7 +1,7 @@
 // tb_train: trains the core through its host port for whole epochs, as the golden model's training
 // stream says (`floweqprop vectors --epochs`; tb_params.svh, written by `floweqprop hdl --vectors
 // DIR`, gives its sizes and constants; +VECTORS=DIR overrides the folder), and compares every
-// parameter and every SGD momentum with the golden model's after every epoch. A step is what
+// parameter, every SGD momentum and the overflow counts with the golden model's after every epoch. A step is what
 // tb_core runs (the tasks are tb_host.svh's): per group of up to 1 samples, one a lane, the
 // active-lane count, each lane's x_t and u, FREE, PLUS, MINUS_ACC; then the update's constants
 // (its gradient scale and learning rate, from constants_epoch<e>.hex) and UPDATE. The samples are
@@ -27,6 +27,7 @@ module tb_train;
 
     reg [WH-1:0] params_exp [0:NP-1];
     reg [MH-1:0] moments_exp [0:NP-1];
+    reg [63:0] ovf_exp [0:NOVF-1];   // the epoch's overflow counts (check_overflows)
     localparam integer CH = 32;   // bits of a hex line of a constant
     reg [CH-1:0] step_constants [0:STEPS_PER_EPOCH*4-1];   // the epoch's CONST 7 to 10, update after update
     reg [SH-1:0] group [0:LANES*2*NX-1];   // a group's samples, lane after lane: x_t, then u
@@ -144,6 +145,11 @@ module tb_train;
                 check($sformatf("epoch %0d momentum", e + 1), i, v, sext(128'(moments_exp[i]), MW));
                 compared += 2;
             end
+            // the epoch's overflow counts; then cleared for the next
+            $readmemh($sformatf("%s/overflows_epoch%0d.hex", dir, e), ovf_exp);
+            check_overflows($sformatf("epoch %0d", e + 1), 0);
+            compared += NOVF;
+            host_write(R_STATUS, 1, DW'(0));
             host_read(R_STATUS, 0, v);
             check($sformatf("epoch %0d status word (no command refused)", e + 1), 0, v, DW'(0));
             check($sformatf("epoch %0d error pin", e + 1), 0, DW'(error), DW'(0));

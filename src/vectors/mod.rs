@@ -142,7 +142,7 @@ pub fn recipe_note(config: &Config, c: &Config) -> String {
 
 /// The overflow counts so far, one per [`Signal`] in [`Signal::ALL`]'s order (the core's STATUS
 /// 1 + class): a line each in `overflows.hex`, after every step's update and after generation.
-fn overflow_counts(sat: &Saturations) -> Vec<u64> {
+pub(crate) fn overflow_counts(sat: &Saturations) -> Vec<u64> {
     Signal::ALL.iter().map(|&c| sat.get(c)).collect()
 }
 

@@ -18,11 +18,14 @@
 //!   epoch under `optim.schedule`), as the golden optimizer computed them for that update
 //!   (`golden::optim::sgd_constants` of the learning rate and samples `train` gave it);
 //! - `params_epoch<e>.hex`, `moments_epoch<e>.hex`: parameters and SGD momenta after epoch `e`;
+//! - `overflows_epoch<e>.hex`: the overflow counts of epoch `e`, per class (64 bits, as the step
+//!   vectors' `overflows.hex`), which the testbench reads from the core and clears after each;
 //! - `manifest.json` with its `train` section ([`TrainStream`]): sizes, loss per epoch.
 
 use super::manifest::{FileEntry, Sgd, Step, TrainStream};
 use super::{
-    core_manifest, core_order, core_recipe, recipe_note, step_constants, Manifest, VectorOptions, MANIFEST,
+    core_manifest, core_order, core_recipe, overflow_counts, recipe_note, step_constants, Manifest,
+    VectorOptions, MANIFEST,
 };
 use crate::arith::fixed::{needs_i128, Fixed, Wide};
 use crate::checkpoint::EpochRecord;
@@ -243,6 +246,8 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         self.write_file(&format!("constants_epoch{epoch}.hex"), &constants, cw)?;
         self.write_file(&format!("params_epoch{epoch}.hex"), &core_order(params), ww)?;
         self.write_file(&format!("moments_epoch{epoch}.hex"), &core_order(&opt.moment), mw)?;
+        let counts: Vec<i64> = overflow_counts(sat).into_iter().map(|n| n as i64).collect();
+        self.write_file(&format!("overflows_epoch{epoch}.hex"), &counts, 64)?;
         self.loss.push(record.loss);
         self.saturations += sat.total();
         Ok(())
