@@ -9,6 +9,7 @@
 #   make cosim      Verilator cosimulation of a core against its golden vectors (CONFIG=tiny|small|paper)
 #   make cosim-variant    the same for a core in the RTL's other rounding, overflow and LUT modes
 #   make cosim-overflow   the same for a core whose narrow formats overflow in every class the core counts
+#   make cosim-stochastic the same for the tiny core with stochastic update rounding (its LFSR states too)
 #   make cosim-train      the core trained in Verilator for whole epochs (CONFIG, EPOCHS=3, DIGITS, BATCH),
 #                   every parameter and momentum compared with the golden model's after every epoch
 #   make cosim-schedule   a cosine learning-rate schedule on chip (tests/data/core_cosine.yaml): make cosim
@@ -38,7 +39,7 @@ BIN   := target/release/floweqprop
 RUN   ?= runs/quick
 EPOCHS ?= 300
 
-.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-train cosim-variant cosim-overflow cosim-lanes cosim-edges cosim-schedule cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
+.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-train cosim-variant cosim-overflow cosim-stochastic cosim-lanes cosim-edges cosim-schedule cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
 .PHONY: synth-tools synth report synth-sweep report-sweep
 .PHONY: fpga-tools fpga fpga-place fpga-check fpga-report fpga-smoke cosim-netlist
 
@@ -144,6 +145,12 @@ cosim-variant:
 cosim-overflow:
 	$(MAKE) --no-print-directory cosim CONFIG=overflow CONFIG_FILE=tests/data/core_overflow.yaml VECTORS=build/vectors/overflow \
 		VECTORS_ARGS='--batch 5 --gen-samples 4'
+
+# Stochastic update rounding: the tiny core with update_rounding: stochastic
+# (tests/data/core_stochastic.yaml); tb_core also reads back the optimizer's two LFSR states after
+# reset, after a write, after every step and after a reset during UPDATE.
+cosim-stochastic:
+	$(MAKE) --no-print-directory cosim CONFIG=stochastic CONFIG_FILE=tests/data/core_stochastic.yaml VECTORS=build/vectors/stochastic
 
 # Sample lanes: a core of 3 lanes (tests/data/core_lanes.yaml) on groups of 5 samples, so that every
 # step has a full group and a group of 2 (the active-lane count), and 4 generation samples.

@@ -25,6 +25,22 @@ impl Dims {
         self.n_h1 * self.n_x + self.n_h1 + self.n_h2 * self.n_h1 + self.n_h2 + self.n_x
     }
 
+    /// The generated core's parameter order, as `(tensor, index)` pairs ([`Params::tensors`]
+    /// order of the tensors): the fused matrix `M = [W0^T ; W1]` (`K = n_x + n_h2` rows, `N = n_h1`
+    /// columns) row-major, then the K-side biases `[bx ; b1]`, then the N-side biases `b0`. It
+    /// is the core's host index (`core.v`, `floweqprop vectors`) and the order in which its
+    /// optimizer unit walks the parameters during UPDATE (`golden::optim`).
+    pub fn core_walk(&self) -> Vec<(usize, usize)> {
+        let (n_x, n_h1, n_h2) = (self.n_x, self.n_h1, self.n_h2);
+        let (w0, b0, w1, b1, bx) = (0, 1, 2, 3, 4);
+        let fused = (0..n_x + n_h2).flat_map(|k| {
+            (0..n_h1).map(move |n| if k < n_x { (w0, n * n_x + k) } else { (w1, (k - n_x) * n_h1 + n) })
+        });
+        let biases =
+            (0..n_x).map(|i| (bx, i)).chain((0..n_h2).map(|i| (b1, i))).chain((0..n_h1).map(|i| (b0, i)));
+        fused.chain(biases).collect()
+    }
+
     /// Multiply-accumulates of one relaxation step of one sample (the four matrix-vector
     /// products of SPEC: 49,152 at paper sizes).
     pub fn macs_per_step(&self) -> usize {

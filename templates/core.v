@@ -13,7 +13,9 @@
 //   region 1 CONST    (w)   0 eps, 1 coeff_free, 2 coeff_plus, 3 coeff_minus, 4 c2_plus, 5 c2_minus,
 //                           6 dt_alpha (Q(${ c.c_w }$,${ c.c_f }$) raw); 7 scale_mant, 8 scale_shift, 9 lr_mant, 10 lr_shift,
 //                           11 mu_mant, 12 mu_shift (SGD: mant * 2^-shift), 13 momentum enable,
-//                           14 active lanes (1..${ c.lanes }$, after reset ${ c.lanes }$: the lanes MINUS_ACC accumulates)
+//                           14 active lanes (1..${ c.lanes }$, after reset ${ c.lanes }$: the lanes MINUS_ACC accumulates){% if c.update_stochastic %}
+//                           (r/w) 15, 16 the optimizer's gradient and update LFSR states (stochastic rounding:
+//                           32 bits, after reset the config's seeds; a read of any other index answers 0){% endif %}
 //   region 2 XT       (w)   x_t of the sample of lane l at l * 2^${ c.state_bits() }$ + i (i < ${ c.n_x }$)
 //   region 3 U        (w)   u of the sample, indexed as x_t
 //   region 4 STATE    (r/w) lane l at l * 2^${ c.state_bits() }$ + i: [x (${ c.n_x }$) | h2 (${ c.n_h2 }$) | h1 (${ c.n_h1 }$)]; write x
@@ -141,7 +143,7 @@ module core (
             if (start && !ctrl_busy && !io && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
             if (start && !ctrl_busy && !io && cmd_known && needs_free && !have_free)
                 errors[STATUS_NO_FREE] <= 1'b1;
-            if (wr_ok && wr_region == R_CONST && wr_index[3:0] == 4'd14 && !lanes_ok) errors[STATUS_BAD_CONST] <= 1'b1;
+            if (wr_ok && wr_region == R_CONST && wr_index[4:0] == 5'd14 && !lanes_ok) errors[STATUS_BAD_CONST] <= 1'b1;
             if (start_ok && (cmd == CMD_FREE || cmd == CMD_UPDATE)) have_free <= 1'b0;
             else if (done && cmd_r_free) have_free <= 1'b1;
             if (wr_ok && (wr_region == R_XT || wr_region == R_PARAM)) have_free <= 1'b0;
@@ -156,7 +158,7 @@ module core (
     // ---- the write stage: what the port accepted, registered (the central decode and the
     //      write-enables of units across the die start at flip-flops, not at the port's guards)
     reg w1_param, w1_moment, w1_state, w1_xt, w1_u, w1_const;
-    reg [3:0] w1_cidx;     // CONST index
+    reg [4:0] w1_cidx;     // CONST index
     reg w1_lanes_ok;
     /* verilator lint_off UNUSEDSIGNAL */ // the bits of the widest host value not written (GRADSUM is read-only)
     reg [DW-1:0] w1_data;
@@ -180,7 +182,7 @@ module core (
             w1_any <= wr_ok;
         end
         w1_data <= wr_data;
-        w1_cidx <= wr_index[3:0];
+        w1_cidx <= wr_index[4:0];
         w1_lanes_ok <= lanes_ok;
     end
 
@@ -212,21 +214,21 @@ module core (
             lanes_m1 <= LANES[LW-1:0] - 1'b1;
         end else if (w1_const) begin
             case (w1_cidx)
-                4'd0: eps <= w1_data[CW-1:0];
-                4'd1: coeff_free <= w1_data[CW-1:0];
-                4'd2: coeff_plus <= w1_data[CW-1:0];
-                4'd3: coeff_minus <= w1_data[CW-1:0];
-                4'd4: c2_plus <= w1_data[CW-1:0];
-                4'd5: c2_minus <= w1_data[CW-1:0];
-                4'd6: dt_alpha <= w1_data[CW-1:0];
-                4'd7: scale_mant <= w1_data[CW-2:0];
-                4'd8: scale_shift <= w1_data[SHW-1:0];
-                4'd9: lr_mant <= w1_data[CW-2:0];
-                4'd10: lr_shift <= w1_data[SHW-1:0];
-                4'd11: mu_mant <= w1_data[CW-2:0];
-                4'd12: mu_shift <= w1_data[SHW-1:0];
-                4'd13: momentum <= w1_data[0];
-                4'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
+                5'd0: eps <= w1_data[CW-1:0];
+                5'd1: coeff_free <= w1_data[CW-1:0];
+                5'd2: coeff_plus <= w1_data[CW-1:0];
+                5'd3: coeff_minus <= w1_data[CW-1:0];
+                5'd4: c2_plus <= w1_data[CW-1:0];
+                5'd5: c2_minus <= w1_data[CW-1:0];
+                5'd6: dt_alpha <= w1_data[CW-1:0];
+                5'd7: scale_mant <= w1_data[CW-2:0];
+                5'd8: scale_shift <= w1_data[SHW-1:0];
+                5'd9: lr_mant <= w1_data[CW-2:0];
+                5'd10: lr_shift <= w1_data[SHW-1:0];
+                5'd11: mu_mant <= w1_data[CW-2:0];
+                5'd12: mu_shift <= w1_data[SHW-1:0];
+                5'd13: momentum <= w1_data[0];
+                5'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
                 default: ;
             endcase
         end
@@ -581,7 +583,17 @@ module core (
     fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
     // a STATUS read's answer as of the read's cycle (the status word or a count), as it reaches r3
     wire [DW-1:0] status_r3;
-    pipe_delay #(.W(DW), .N(6)) u_status (.clk(clk), .d(status_any), .q(status_r3));
+    pipe_delay #(.W(DW), .N(6)) u_status (.clk(clk), .d(status_any), .q(status_r3));{% if c.update_stochastic %}
+    // a read of CONST 15 or 16, the optimizer's LFSR states, as it reaches r3 (they change only
+    // during UPDATE, which no read overlaps), zero-extended
+    wire [31:0] lfsr_g, lfsr_u;
+    wire rd_const = rd_ok && rd_region == R_CONST;
+    wire [1:0] lfsr_rd;     // {CONST 16, CONST 15}
+    pipe_delay #(.W(2), .N(6)) u_lfsr_rd (.clk(clk), .d({rd_const && rd_index[4:0] == 5'd16,
+        rd_const && rd_index[4:0] == 5'd15}), .q(lfsr_rd));
+    /* verilator lint_off UNUSEDSIGNAL */ // the zero bits above the data width
+    wire [DW+31:0] rx_lfsr = {{DW{1'b0}}, lfsr_rd[1] ? lfsr_u : lfsr_rd[0] ? lfsr_g : 32'd0};
+    /* verilator lint_on UNUSEDSIGNAL */{% endif %}
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;
@@ -591,7 +603,8 @@ module core (
                 R_PARAM: rd_data <= rx_w;
                 R_GRADSUM: rd_data <= rx_s;
                 R_MOMENT: rd_data <= rx_m;
-                R_STATE: rd_data <= rx_state;
+                R_STATE: rd_data <= rx_state;{% if c.update_stochastic %}
+                R_CONST: rd_data <= rx_lfsr[DW-1:0];{% endif %}
                 default: rd_data <= {DW{1'b0}};
             endcase
         end
@@ -601,7 +614,9 @@ module core (
     sgd_unit #(.TGW(TGW)) u_sgd (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
-        .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
+        .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),{% if c.update_stochastic %}
+        .lfsr_wr_g(w1_const && w1_cidx == 5'd15), .lfsr_wr_u(w1_const && w1_cidx == 5'd16),
+        .lfsr_wdata(w1_data[31:0]), .lfsr_g(lfsr_g), .lfsr_u(lfsr_u),{% endif %}
         .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
         .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2])
     );

@@ -10,8 +10,8 @@
 //
 // Every constant is mant * 2^-shift, loaded by the host before UPDATE, so the shifts are run-time
 // values; they hold still while the core is busy (the host cannot write a constant then). Each row
-// rounds once with fixed.update_rounding (HALF_EVEN = ${ c.update_he() }$) and overflows with fixed.overflow
-// (WRAP = ${ c.wrap_flag() }$). u is kept in one bit more than the weight (UW), not 64: w - u saturates (or
+// rounds once with fixed.update_rounding (HALF_EVEN = ${ c.update_he() }$; stochastic: ${ c.update_stochastic as u8 }$; else floor) and
+// overflows with fixed.overflow (WRAP = ${ c.wrap_flag() }$). u is kept in one bit more than the weight (UW), not 64: w - u saturates (or
 // wraps) into the weight format alike, since a u beyond UW bits puts w - u beyond the weight's
 // range on the same side.
 //
@@ -27,7 +27,12 @@
 //   with a carry from digit to digit; the digits below the result give the guard bit (the last
 //   one dropped) and the sticky bit (any one below it), the next ones the result's bits, and every
 //   bit from the result's top bit up whether the result fits (all copies of the sign). Then the
-//   rounding up and the saturation (fxp_inc_sat), as golden::qformat::requantize does them. Each
+//   rounding up and the saturation (fxp_inc_sat), as golden::qformat::requantize does them.
+//   Stochastic rounding (golden::optim, "Stochastic rounding") adds to each digit below the result
+//   a fresh 32-bit word of an LFSR (its first drawn bit the word's LSB): the carry into the result
+//   is the rounding up, and the result is the floor of that sum (no guard bit, no increment). The
+//   stream of g draws from the gradient LFSR, those of m' and u from the update LFSR; both keep
+//   their state from UPDATE to UPDATE, reset to the config's seeds and written by the host. Each
 //   stream's digit count is fixed (the worst alignment), so is the whole schedule:
 //
 //   cycle  what, of one parameter (cycle 0: in_valid, S, m, w and the tag are registered)
@@ -68,6 +73,14 @@ module sgd_unit #(
     input  wire        [${ c.c_w }$-2:0]  mu_mant,
     input  wire signed [${ c.sh_w }$-1:0] mu_shift,
     input  wire                    momentum,
+{%- if c.update_stochastic %}
+    // the LFSR states: host writes (between commands) and reads
+    input  wire                    lfsr_wr_g,
+    input  wire                    lfsr_wr_u,
+    input  wire [31:0]             lfsr_wdata,
+    output reg  [31:0]             lfsr_g,
+    output reg  [31:0]             lfsr_u,
+{%- endif %}
     output reg                     out_valid,
     output reg  [TGW-1:0]          out_tag,
     output wire signed [${ c.m_w }$-1:0]  m_new,
@@ -406,6 +419,31 @@ module sgd_unit #(
     wire [DW-1:0] hi1 = ({DW{act_g}} & t_g[DW-1:0]) | ({DW{act_mu}} & t_mu[DW-1:0]);
     wire [DW-1:0] hi2 = act2 ? t_gr[DW-1:0] : {DW{1'b0}};
 
+{%- if c.update_stochastic %}
+    // c + 1: the random word of a digit below the result (c < dd), from the stream's LFSR, which
+    // then steps 32 times (lfsr_word: both unrolled)
+    reg [DW-1:0] ar;
+    wire draw = s_on && (sc < dd);
+    wire [63:0] word_g = lfsr_word(lfsr_g);
+    wire [63:0] word_u = lfsr_word(lfsr_u);
+    always @(posedge clk) begin
+        if (rst_r) begin
+            lfsr_g <= 32'h${ c.lfsr_seed_hex[0] }$;
+            lfsr_u <= 32'h${ c.lfsr_seed_hex[1] }$;
+        end else begin
+            if (lfsr_wr_g) lfsr_g <= lfsr_wdata;
+            else if (draw && sp == P_G) lfsr_g <= word_g[63:32];
+            if (lfsr_wr_u) lfsr_u <= lfsr_wdata;
+            else if (draw && sp != P_G) lfsr_u <= word_u[63:32];
+        end
+        ar <= !draw ? {DW{1'b0}} : (sp == P_G) ? word_g[31:0] : word_u[31:0];
+    end
+    localparam integer CYW = 2;    // the digit sum's carry: three words and a carry
+{%- else %}
+    wire [DW-1:0] ar = {DW{1'b0}}; // no random words: floor and half-even
+    localparam integer CYW = 1;
+{%- endif %}
+
     // c + 1: each term's digit at the grid (its digit and the one below, funnel-shifted by the
     // offset's low bits); a term before its offset is 0, and so is the digit below a stream's
     // first (a stream may follow the one before without a gap)
@@ -434,15 +472,17 @@ module sgd_unit #(
 
     // c + 2: the digit of the sum, with the carry of the digit below
     reg [DW-1:0] dg;
-    reg cy, v_d, last_d;
-    wire [DW:0] dsum = {1'b0, a1} + {1'b0, a2} + {{DW{1'b0}}, cy && (c_a != {CIW{1'b0}})};
+    reg [CYW-1:0] cy;
+    reg v_d, last_d;
+    wire [DW+CYW-1:0] dsum = {{CYW{1'b0}}, a1} + {{CYW{1'b0}}, a2} + {{CYW{1'b0}}, ar}
+                           + {{DW{1'b0}}, cy & {CYW{c_a != {CIW{1'b0}}}}};
     reg [CIW-1:0] c_d;
     reg [1:0] sp_d;
     reg ss_d;
     reg [DDW-1:0] dd_d;
     always @(posedge clk) begin
         dg <= dsum[DW-1:0];
-        cy <= dsum[DW];
+        cy <= dsum[DW +: CYW];
         v_d <= v_a && !rst_r;
         last_d <= last_a;
         c_d <= c_a;
@@ -536,6 +576,23 @@ module sgd_unit #(
         if (last_r && sp_r == P_U) u_r <= u_q;
     end
     assign m_new = mn_r;
+{%- if c.update_stochastic %}
+
+    // 32 steps of the LFSR (golden::qformat::Lfsr): {the state after them, the 32 bits drawn,
+    // step i's at bit i}
+    function automatic [63:0] lfsr_word(input [31:0] s0);
+        reg [31:0] st, bits;
+        integer i;
+        begin
+            st = s0;
+            for (i = 0; i < 32; i = i + 1) begin
+                bits[i] = st[0];
+                st = (st >> 1) ^ (st[0] ? 32'h80200003 : 32'h0);
+            end
+            lfsr_word = {st, bits};
+        end
+    endfunction
+{%- endif %}
 
     // ---- w' = sat(w - u), then the outputs
     wire signed [WW-1:0] w_now = at_weight_s[1] ? w_s[WW +: WW] : w_s[0 +: WW];

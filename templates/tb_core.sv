@@ -7,8 +7,9 @@
 // gradient scale and learning rate, and UPDATE) and the
 // generation run (GEN_STEP, a group of samples at a time), and
 // compares every observation point: the LUT ROMs, the three equilibria of every sample, the
-// gradient sums and the parameters after every step, x after every Euler step, and the overflow
-// counts of every class (STATUS 1 + class) after every step and after generation. Each mismatch
+// gradient sums and the parameters after every step (with stochastic update rounding also the
+// optimizer's LFSR states, CONST 15 and 16), x after every Euler step, and the overflow counts of
+// every class (STATUS 1 + class) after every step and after generation. Each mismatch
 // is printed with its index and both values; it prints the cycles of each command and the
 // ratio of a training sample to the ideal; it exits non-zero ($fatal) on any mismatch.
 // +CORRUPT flips one bit of two expected values (step 0, sample 0, free x[0]; the drive overflow
@@ -212,6 +213,13 @@ module tb_core;
 `endif
 
         check_host_guards();
+{%- if c.update_stochastic %}
+        // the LFSR states: the config's seeds after reset, then what the host writes
+        check_lfsr("after reset:", LFSR_GRADIENT, LFSR_UPDATE);
+        host_write(R_CONST, 15, DW'(32'h1234_5678));
+        host_write(R_CONST, 16, DW'(32'h9abc_def0));
+        check_lfsr("written:", 64'h1234_5678, 64'h9abc_def0);
+{%- endif %}
         $display("tb_core: host port guards checked, %0d mismatches so far", errors);
         // the guards' commands ran on whatever the core held: their overflows do not count
         host_write(R_STATUS, 1, DW'(0));
@@ -275,6 +283,9 @@ module tb_core;
                 check($sformatf("step %0d parameter", s), i, v, sext(128'(params_exp[i]), WW));
             end
             check_overflows($sformatf("step %0d", s), s);
+{%- if c.update_stochastic %}
+            check_lfsr_file($sformatf("step %0d", s), $sformatf("%s/lfsr_step%0d.hex", dir, s));
+{%- endif %}
             $display("tb_core: step %0d done, %0d mismatches so far", s, errors);
         end
 
@@ -324,6 +335,9 @@ module tb_core;
             check("momentum after a reset during UPDATE", i, v, DW'(0));
         end
         expect_status("after a reset during UPDATE", DW'(0));
+{%- if c.update_stochastic %}
+        check_lfsr("after a reset during UPDATE:", LFSR_GRADIENT, LFSR_UPDATE);
+{%- endif %}
 
         cyc_last = cyc_free + cyc_plus + cyc_minus;   // a group of rep_lanes samples (LANES if the batch has a full group)
         check("cycles of FREE against the cycle model", 0, DW'(cyc_free), DW'(MODEL_FREE));

@@ -140,6 +140,10 @@
         host_write(R_CONST, 11, DW'(MU_MANT));
         host_write(R_CONST, 12, DW'(MU_SHIFT));
         host_write(R_CONST, 13, DW'(MOMENTUM));
+{%- if c.update_stochastic %}
+        host_write(R_CONST, 15, DW'(LFSR_GRADIENT));
+        host_write(R_CONST, 16, DW'(LFSR_UPDATE));
+{%- endif %}
     endtask
 
     // an UPDATE's constants, before it: CONST 7 to 10, the gradient scale of its samples and the
@@ -164,3 +168,23 @@
             check($sformatf("%s overflow count of class", at), c, v, (DW < 64 && e >= (64'd1 << DW)) ? {DW{1'b1}} : DW'(e));
         end
     endtask
+{%- if c.update_stochastic %}
+
+    // the optimizer's LFSR states, read back as CONST 15 and 16, against (gradient, update)
+    /* verilator lint_off UNUSEDSIGNAL */ // the expected states' bits above the data width
+    task automatic check_lfsr(input string what, input logic [63:0] gradient, input logic [63:0] update);
+        logic [DW-1:0] v;
+        host_read(R_CONST, 15, v);
+        check({what, " gradient LFSR state"}, 15, v, DW'(gradient[31:0]));
+        host_read(R_CONST, 16, v);
+        check({what, " update LFSR state"}, 16, v, DW'(update[31:0]));
+    endtask
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    // the same against a lfsr_*.hex file of the vectors (gradient, then update)
+    task automatic check_lfsr_file(input string what, input string file);
+        reg [31:0] states [0:1];
+        $readmemh(file, states);
+        check_lfsr(what, 64'(states[0]), 64'(states[1]));
+    endtask
+{%- endif %}

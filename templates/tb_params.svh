@@ -33,3 +33,8 @@ localparam longint C_DT_ALPHA = ${ self.lit(m.constants.dt_alpha) }$;
 localparam longint MU_MANT = ${ self.lit(self.momentum().mant) }$;
 localparam longint MU_SHIFT = ${ self.lit(self.momentum().shift) }$;
 localparam longint MOMENTUM = 64'sd${ m.constants.sgd.momentum.is_some() as u8 }$;
+{%- if let Some(l) = m.constants.sgd.lfsr %}
+// stochastic update rounding: the optimizer's LFSR states at the start (CONST 15, 16)
+localparam longint LFSR_GRADIENT = ${ self.lit(l.gradient) }$;
+localparam longint LFSR_UPDATE = ${ self.lit(l.update) }$;
+{%- endif %}

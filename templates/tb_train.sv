@@ -1,7 +1,8 @@
 // tb_train: trains the core through its host port for whole epochs, as the golden model's training
 // stream says (`floweqprop vectors --epochs`; tb_params.svh, written by `floweqprop hdl --vectors
 // DIR`, gives its sizes and constants; +VECTORS=DIR overrides the folder), and compares every
-// parameter, every SGD momentum and the overflow counts with the golden model's after every epoch. A step is what
+// parameter, every SGD momentum and the overflow counts (with stochastic update rounding also the
+// optimizer's LFSR states) with the golden model's after every epoch. A step is what
 // tb_core runs (the tasks are tb_host.svh's): per group of up to ${ c.lanes }$ samples, one a lane, the
 // active-lane count, each lane's x_t and u, FREE, PLUS, MINUS_ACC; then the update's constants
 // (its gradient scale and learning rate, from constants_epoch<e>.hex) and UPDATE. The samples are
@@ -150,6 +151,9 @@ module tb_train;
             check_overflows($sformatf("epoch %0d", e + 1), 0);
             compared += NOVF;
             host_write(R_STATUS, 1, DW'(0));
+{%- if c.update_stochastic %}
+            check_lfsr_file($sformatf("epoch %0d", e + 1), $sformatf("%s/lfsr_epoch%0d.hex", dir, e));
+{%- endif %}
             host_read(R_STATUS, 0, v);
             check($sformatf("epoch %0d status word (no command refused)", e + 1), 0, v, DW'(0));
             check($sformatf("epoch %0d error pin", e + 1), 0, DW'(error), DW'(0));

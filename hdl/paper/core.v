@@ -141,7 +141,7 @@ module core (
             if (start && !ctrl_busy && !io && !cmd_known) errors[STATUS_BAD_CMD] <= 1'b1;
             if (start && !ctrl_busy && !io && cmd_known && needs_free && !have_free)
                 errors[STATUS_NO_FREE] <= 1'b1;
-            if (wr_ok && wr_region == R_CONST && wr_index[3:0] == 4'd14 && !lanes_ok) errors[STATUS_BAD_CONST] <= 1'b1;
+            if (wr_ok && wr_region == R_CONST && wr_index[4:0] == 5'd14 && !lanes_ok) errors[STATUS_BAD_CONST] <= 1'b1;
             if (start_ok && (cmd == CMD_FREE || cmd == CMD_UPDATE)) have_free <= 1'b0;
             else if (done && cmd_r_free) have_free <= 1'b1;
             if (wr_ok && (wr_region == R_XT || wr_region == R_PARAM)) have_free <= 1'b0;
@@ -156,7 +156,7 @@ module core (
     // ---- the write stage: what the port accepted, registered (the central decode and the
     //      write-enables of units across the die start at flip-flops, not at the port's guards)
     reg w1_param, w1_moment, w1_state, w1_xt, w1_u, w1_const;
-    reg [3:0] w1_cidx;     // CONST index
+    reg [4:0] w1_cidx;     // CONST index
     reg w1_lanes_ok;
     /* verilator lint_off UNUSEDSIGNAL */ // the bits of the widest host value not written (GRADSUM is read-only)
     reg [DW-1:0] w1_data;
@@ -180,7 +180,7 @@ module core (
             w1_any <= wr_ok;
         end
         w1_data <= wr_data;
-        w1_cidx <= wr_index[3:0];
+        w1_cidx <= wr_index[4:0];
         w1_lanes_ok <= lanes_ok;
     end
 
@@ -212,21 +212,21 @@ module core (
             lanes_m1 <= LANES[LW-1:0] - 1'b1;
         end else if (w1_const) begin
             case (w1_cidx)
-                4'd0: eps <= w1_data[CW-1:0];
-                4'd1: coeff_free <= w1_data[CW-1:0];
-                4'd2: coeff_plus <= w1_data[CW-1:0];
-                4'd3: coeff_minus <= w1_data[CW-1:0];
-                4'd4: c2_plus <= w1_data[CW-1:0];
-                4'd5: c2_minus <= w1_data[CW-1:0];
-                4'd6: dt_alpha <= w1_data[CW-1:0];
-                4'd7: scale_mant <= w1_data[CW-2:0];
-                4'd8: scale_shift <= w1_data[SHW-1:0];
-                4'd9: lr_mant <= w1_data[CW-2:0];
-                4'd10: lr_shift <= w1_data[SHW-1:0];
-                4'd11: mu_mant <= w1_data[CW-2:0];
-                4'd12: mu_shift <= w1_data[SHW-1:0];
-                4'd13: momentum <= w1_data[0];
-                4'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
+                5'd0: eps <= w1_data[CW-1:0];
+                5'd1: coeff_free <= w1_data[CW-1:0];
+                5'd2: coeff_plus <= w1_data[CW-1:0];
+                5'd3: coeff_minus <= w1_data[CW-1:0];
+                5'd4: c2_plus <= w1_data[CW-1:0];
+                5'd5: c2_minus <= w1_data[CW-1:0];
+                5'd6: dt_alpha <= w1_data[CW-1:0];
+                5'd7: scale_mant <= w1_data[CW-2:0];
+                5'd8: scale_shift <= w1_data[SHW-1:0];
+                5'd9: lr_mant <= w1_data[CW-2:0];
+                5'd10: lr_shift <= w1_data[SHW-1:0];
+                5'd11: mu_mant <= w1_data[CW-2:0];
+                5'd12: mu_shift <= w1_data[SHW-1:0];
+                5'd13: momentum <= w1_data[0];
+                5'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
                 default: ;
             endcase
         end

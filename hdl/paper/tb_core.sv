@@ -7,8 +7,9 @@
 // gradient scale and learning rate, and UPDATE) and the
 // generation run (GEN_STEP, a group of samples at a time), and
 // compares every observation point: the LUT ROMs, the three equilibria of every sample, the
-// gradient sums and the parameters after every step, x after every Euler step, and the overflow
-// counts of every class (STATUS 1 + class) after every step and after generation. Each mismatch
+// gradient sums and the parameters after every step (with stochastic update rounding also the
+// optimizer's LFSR states, CONST 15 and 16), x after every Euler step, and the overflow counts of
+// every class (STATUS 1 + class) after every step and after generation. Each mismatch
 // is printed with its index and both values; it prints the cycles of each command and the
 // ratio of a training sample to the ideal; it exits non-zero ($fatal) on any mismatch.
 // +CORRUPT flips one bit of two expected values (step 0, sample 0, free x[0]; the drive overflow

@@ -10,8 +10,8 @@
 //
 // Every constant is mant * 2^-shift, loaded by the host before UPDATE, so the shifts are run-time
 // values; they hold still while the core is busy (the host cannot write a constant then). Each row
-// rounds once with fixed.update_rounding (HALF_EVEN = 1) and overflows with fixed.overflow
-// (WRAP = 0). u is kept in one bit more than the weight (UW), not 64: w - u saturates (or
+// rounds once with fixed.update_rounding (HALF_EVEN = 1; stochastic: 0; else floor) and
+// overflows with fixed.overflow (WRAP = 0). u is kept in one bit more than the weight (UW), not 64: w - u saturates (or
 // wraps) into the weight format alike, since a u beyond UW bits puts w - u beyond the weight's
 // range on the same side.
 //
@@ -27,7 +27,12 @@
 //   with a carry from digit to digit; the digits below the result give the guard bit (the last
 //   one dropped) and the sticky bit (any one below it), the next ones the result's bits, and every
 //   bit from the result's top bit up whether the result fits (all copies of the sign). Then the
-//   rounding up and the saturation (fxp_inc_sat), as golden::qformat::requantize does them. Each
+//   rounding up and the saturation (fxp_inc_sat), as golden::qformat::requantize does them.
+//   Stochastic rounding (golden::optim, "Stochastic rounding") adds to each digit below the result
+//   a fresh 32-bit word of an LFSR (its first drawn bit the word's LSB): the carry into the result
+//   is the rounding up, and the result is the floor of that sum (no guard bit, no increment). The
+//   stream of g draws from the gradient LFSR, those of m' and u from the update LFSR; both keep
+//   their state from UPDATE to UPDATE, reset to the config's seeds and written by the host. Each
 //   stream's digit count is fixed (the worst alignment), so is the whole schedule:
 //
 //   cycle  what, of one parameter (cycle 0: in_valid, S, m, w and the tag are registered)
@@ -405,6 +410,8 @@ module sgd_unit #(
     );
     wire [DW-1:0] hi1 = ({DW{act_g}} & t_g[DW-1:0]) | ({DW{act_mu}} & t_mu[DW-1:0]);
     wire [DW-1:0] hi2 = act2 ? t_gr[DW-1:0] : {DW{1'b0}};
+    wire [DW-1:0] ar = {DW{1'b0}}; // no random words: floor and half-even
+    localparam integer CYW = 1;
 
     // c + 1: each term's digit at the grid (its digit and the one below, funnel-shifted by the
     // offset's low bits); a term before its offset is 0, and so is the digit below a stream's
@@ -434,15 +441,17 @@ module sgd_unit #(
 
     // c + 2: the digit of the sum, with the carry of the digit below
     reg [DW-1:0] dg;
-    reg cy, v_d, last_d;
-    wire [DW:0] dsum = {1'b0, a1} + {1'b0, a2} + {{DW{1'b0}}, cy && (c_a != {CIW{1'b0}})};
+    reg [CYW-1:0] cy;
+    reg v_d, last_d;
+    wire [DW+CYW-1:0] dsum = {{CYW{1'b0}}, a1} + {{CYW{1'b0}}, a2} + {{CYW{1'b0}}, ar}
+                           + {{DW{1'b0}}, cy & {CYW{c_a != {CIW{1'b0}}}}};
     reg [CIW-1:0] c_d;
     reg [1:0] sp_d;
     reg ss_d;
     reg [DDW-1:0] dd_d;
     always @(posedge clk) begin
         dg <= dsum[DW-1:0];
-        cy <= dsum[DW];
+        cy <= dsum[DW +: CYW];
         v_d <= v_a && !rst_r;
         last_d <= last_a;
         c_d <= c_a;

@@ -1,7 +1,8 @@
 // tb_train: trains the core through its host port for whole epochs, as the golden model's training
 // stream says (`floweqprop vectors --epochs`; tb_params.svh, written by `floweqprop hdl --vectors
 // DIR`, gives its sizes and constants; +VECTORS=DIR overrides the folder), and compares every
-// parameter, every SGD momentum and the overflow counts with the golden model's after every epoch. A step is what
+// parameter, every SGD momentum and the overflow counts (with stochastic update rounding also the
+// optimizer's LFSR states) with the golden model's after every epoch. A step is what
 // tb_core runs (the tasks are tb_host.svh's): per group of up to 1 samples, one a lane, the
 // active-lane count, each lane's x_t and u, FREE, PLUS, MINUS_ACC; then the update's constants
 // (its gradient scale and learning rate, from constants_epoch<e>.hex) and UPDATE. The samples are

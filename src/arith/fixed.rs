@@ -599,7 +599,8 @@ impl<I: Wide> Arith for Fixed<I> {
     }
 
     fn load_optimizer(&self, _: OptimizerKind, saved: &SavedOptimizer) -> Result<FixedOptimizer, Error> {
-        saved.fixed_optimizer.clone().ok_or_else(|| SavedOptimizer::missing("fixed-point"))
+        let saved = saved.fixed_optimizer.clone().ok_or_else(|| SavedOptimizer::missing("fixed-point"))?;
+        Ok(saved.resumed(&self.f))
     }
 }
 

@@ -58,12 +58,44 @@
 //! LSB, appends a sticky bit (remainder nonzero) and rounds that once: exact for floor and
 //! half-even; stochastic rounding's expectation is off by less than 2^-16 LSB.
 //!
-//! **Stochastic rounding** (`update_rounding: stochastic`) draws from one [`Lfsr`], seeded with
-//! `fixed.lfsr_seed` and kept in the optimizer state (checkpoints continue it bit for bit). Order:
-//! first every `g` (tensors in [`Params::tensors`] order, elements in index order); then, per
-//! element in the same order, its clip, moment, second moment (Adam) and update roundings.
-//! Each rounding draws as many bits as it drops ([`shift_round`]). Floor and half-even draw
-//! nothing. The point: an update below one weight LSB still moves the weight on average.
+//! **Stochastic rounding** (`update_rounding: stochastic`) follows the hardware: the order of
+//! its draws is one an optimizer unit of the generated core can follow, parameter after
+//! parameter, and it survives the rows Adam and clipping add.
+//! - *Units and streams.* Each optimizer unit has two 32-bit LFSRs ([`Lfsr`]): the *gradient
+//!   stream* draws for the rows `g` only, the *update stream* for every later row. Unit `u`'s
+//!   streams start at [`stream_seed`]`(fixed.lfsr_seed, u, stream)`. The core has one unit
+//!   (`sgd_unit.v`), unit 0, which walks every parameter; a core with a unit per PE would give
+//!   each its own two streams and its own tile, walked in the same way, and the order of the
+//!   parameters of different units would not matter (no stream is shared).
+//! - *Walk.* A unit walks its parameters in the core's order ([`Dims::core_walk`]: the fused
+//!   matrix row-major, then the K-side and N-side biases), which is the order its controller
+//!   issues them during UPDATE (`controller.v`, `S_UPD`: host index 0, 1, ...). It depends on
+//!   the network's sizes only, not on the `hardware:` section.
+//! - *Rows.* The gradient stream: every `g` in the walk. Then the update stream: per parameter
+//!   in the walk, its rows in the table's order, each drawing only if it drops bits: the clip
+//!   (when clipping applies), `m` (Adam's or SGD's), `v` (Adam), the update (SGD's, or the
+//!   divider's single rounding). SGD draws `g`; `m`, `u`, exactly what the RTL rounds, in the
+//!   order it rounds them; Adam adds its rows between them without moving SGD's.
+//! - *Clipping* needs `g` twice: once for the global norm, once for the update. Hardware
+//!   without a memory for `g` computes it again in a second pass; restoring the gradient
+//!   stream's state from the start of the step, that pass draws the same bits, so `g` is the
+//!   same. The state after the step is that after one pass. This model keeps `g` and makes one.
+//! - *Bits of a rounding.* A rounding that drops `shift` bits draws `ceil(shift / 32)` words of
+//!   32 bits, the first drawn the least significant ([`shift_round`]): one word per 32-bit digit
+//!   of the dropped bits, added digit by digit with the value in the RTL's digit stream, least
+//!   significant first, so the carry into the kept bits is the rounding up.
+//!
+//! - *Range.* The RTL's streams walk a fixed number of digits below a result
+//!   (`hdl::params::StreamPass::drop_max`); a constant so small that a rounding would drop more
+//!   (tiny: a learning rate below about 2^-40) is refused by the host side
+//!   (`CoreParams::check_update_constants`, which `floweqprop vectors` calls). This model has no
+//!   such limit. Each stream repeats after 2^32 - 1 bits (2^27 words, less one bit).
+//!
+//! Both states are in the optimizer state: a checkpoint continues them bit for bit. A checkpoint
+//! written before the two streams (one field `lfsr`) resumes on streams seeded afresh
+//! ([`FixedOptimizer::resumed`]): floor and half-even runs bit for bit, stochastic ones not (their
+//! old sequence followed an order this model no longer has). Floor and half-even draw nothing.
+//! The point: an update below one weight LSB still moves the weight on average.
 //!
 //! [`shift_round`]: super::qformat::shift_round
 //!
@@ -99,13 +131,61 @@ pub struct FixedOptimizer {
     pub second_moment: Params<i64>,
     /// Steps taken.
     pub t: u64,
-    /// State of the stochastic-rounding LFSR (`fixed.lfsr_seed` before the first draw).
-    pub lfsr: u32,
+    /// States of the optimizer unit's two stochastic-rounding LFSRs (module doc, "Stochastic
+    /// rounding"): the gradient stream's and the update stream's. 0 in a checkpoint written
+    /// before the two streams (its one field `lfsr` is ignored): [`FixedOptimizer::resumed`]
+    /// seeds them afresh.
+    #[serde(default)]
+    pub lfsr_gradient: u32,
+    #[serde(default)]
+    pub lfsr_update: u32,
+}
+
+/// The stochastic-rounding streams of an optimizer unit: the gradient's rows (`g`), and every
+/// later row of a parameter (clip, moment, second moment, update).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Gradient = 0,
+    Update = 1,
+}
+
+/// The seed of `stream` of optimizer unit `unit` (the core has one, unit 0; a core with one
+/// unit per PE would number them as its host index numbers the PEs): SplitMix64's finalizer of
+/// `(seed, 2 unit + stream)`, its high half, 1 where that is 0. Each stream starts at its own
+/// pseudo-random place on the LFSR's one cycle of 2^32 - 1 states. The host (or the generator,
+/// for the core's reset values) computes it; the hardware only loads it.
+pub fn stream_seed(seed: u32, unit: u32, stream: Stream) -> u32 {
+    let mut z =
+        (u64::from(seed) << 32 | u64::from(2 * unit + stream as u32)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    match ((z ^ (z >> 31)) >> 32) as u32 {
+        0 => 1,
+        s => s,
+    }
 }
 
 impl FixedOptimizer {
     pub fn new(d: Dims, f: &FixedConfig) -> FixedOptimizer {
-        FixedOptimizer { moment: Params::zeros(d), second_moment: Params::zeros(d), t: 0, lfsr: f.lfsr_seed }
+        FixedOptimizer {
+            moment: Params::zeros(d),
+            second_moment: Params::zeros(d),
+            t: 0,
+            lfsr_gradient: stream_seed(f.lfsr_seed, 0, Stream::Gradient),
+            lfsr_update: stream_seed(f.lfsr_seed, 0, Stream::Update),
+        }
+    }
+
+    /// The state a checkpoint kept, ready to continue: one written before the two LFSR streams
+    /// (both states 0, the field missing) gets them seeded from `f.lfsr_seed`, so floor and
+    /// half-even runs (which draw nothing) resume bit for bit, and a stochastic run resumes on
+    /// fresh streams (its old single sequence belongs to an order the model no longer has).
+    pub fn resumed(mut self, f: &FixedConfig) -> FixedOptimizer {
+        if (self.lfsr_gradient, self.lfsr_update) == (0, 0) {
+            let fresh = FixedOptimizer::new(self.moment.dims(), f);
+            (self.lfsr_gradient, self.lfsr_update) = (fresh.lfsr_gradient, fresh.lfsr_update);
+        }
+        self
     }
 
     /// One update of `params` (raw, `fixed.weight`) from the exact batch sum `sum` (`sum_frac`
@@ -138,49 +218,53 @@ impl FixedOptimizer {
                 "parameters, gradient sum and optimizer state differ in shape",
             ));
         }
-        let mut lfsr = Lfsr::new(self.lfsr).map_err(|_| {
-            Error::invalid(
-                "fixed optimizer LFSR state",
-                0,
-                "must be nonzero (fixed.lfsr_seed 0 or a corrupt checkpoint)",
-            )
-        })?;
+        let lfsr = |state: u32, name: &str| {
+            Lfsr::new(state).map_err(|_| {
+                Error::invalid(
+                    &format!("fixed optimizer {name} LFSR state"),
+                    0,
+                    "must be nonzero (fixed.lfsr_seed 0 or a corrupt checkpoint)",
+                )
+            })
+        };
+        let (gradient, update) = (lfsr(self.lfsr_gradient, "gradient")?, lfsr(self.lfsr_update, "update")?);
         let t = self.t.saturating_add(1);
         let k = Constants::new(f, o, beta, lr, n, t, sum_frac)?;
-        let mut unit = Unit { f, lfsr: &mut lfsr, sat };
+        let mut unit = Unit { f, gradient, update, sat };
+        let walk = d.core_walk();
 
+        // the gradient stream: every g, in the unit's walk
         let mut g = Params::<i64>::zeros(d);
-        for (g, (_, s)) in g.tensors_mut().into_iter().zip(sum.tensors()) {
-            for (g, &s) in g.iter_mut().zip(s) {
-                *g = unit.gradient(s, &k);
-            }
+        let gt = g.tensors_mut();
+        let st = sum.tensors();
+        for &(t, i) in &walk {
+            gt[t][i] = unit.gradient(st[t].1[i], &k);
         }
         let (norm, clip) = unit.norm_and_clip(&g, &k);
 
-        let tensors = params.tensors_mut().into_iter().zip(g.tensors());
-        let state = self.moment.tensors_mut().into_iter().zip(self.second_moment.tensors_mut());
-        for ((w, (_, g)), (m, v)) in tensors.zip(state) {
-            for i in 0..w.len() {
-                let g = match clip {
-                    Some(factor) => unit.clip(g[i], factor),
-                    None => g[i],
-                };
-                let update = match &k.rule {
-                    Rule::Adam(a) => {
-                        m[i] = unit.adam_moment(m[i], g, a);
-                        v[i] = unit.second_moment(v[i], g, a);
-                        unit.adam_update(m[i], v[i], a, k.update_register)
-                    }
-                    Rule::Sgd(s) => {
-                        m[i] = unit.sgd_moment(m[i], g, s.momentum);
-                        unit.sgd_update(m[i], s.lr, k.update_register)
-                    }
-                };
-                w[i] = unit.apply(w[i], update);
-            }
+        // the update stream: per parameter, in the same walk, its clip, moment(s) and update
+        let (w, gt) = (params.tensors_mut(), g.tensors());
+        let (m, v) = (self.moment.tensors_mut(), self.second_moment.tensors_mut());
+        for &(t, i) in &walk {
+            let g = match clip {
+                Some(factor) => unit.clip(gt[t].1[i], factor),
+                None => gt[t].1[i],
+            };
+            let update = match &k.rule {
+                Rule::Adam(a) => {
+                    m[t][i] = unit.adam_moment(m[t][i], g, a);
+                    v[t][i] = unit.second_moment(v[t][i], g, a);
+                    unit.adam_update(m[t][i], v[t][i], a, k.update_register)
+                }
+                Rule::Sgd(s) => {
+                    m[t][i] = unit.sgd_moment(m[t][i], g, s.momentum);
+                    unit.sgd_update(m[t][i], s.lr, k.update_register)
+                }
+            };
+            w[t][i] = unit.apply(w[t][i], update);
         }
         self.t = t;
-        self.lfsr = lfsr.state();
+        (self.lfsr_gradient, self.lfsr_update) = (unit.gradient.state(), unit.update.state());
         Ok(norm)
     }
 }
@@ -482,17 +566,22 @@ fn divide(n: u128, d: u128, shift: i64) -> (u128, bool, bool) {
     (q, r != 0, overflowed)
 }
 
-/// The optimizer unit during one step: formats, the LFSR, the saturation counters.
+/// The optimizer unit during one step: formats, its two LFSR streams, the saturation counters.
 struct Unit<'a> {
     f: &'a FixedConfig,
-    lfsr: &'a mut Lfsr,
+    /// Draws for the rows of `g`.
+    gradient: Lfsr,
+    /// Draws for every later row (clip, moments, update).
+    update: Lfsr,
     sat: &'a mut Saturations,
 }
 
 impl Unit<'_> {
-    /// Rounds `v` (`frac` fraction bits) into `to`, counting an overflow as `signal`.
+    /// Rounds `v` (`frac` fraction bits) into `to` on the update stream, counting an overflow
+    /// as `signal`.
     fn round(&mut self, v: i128, frac: u32, to: QFormat, signal: Signal) -> i64 {
-        let (raw, overflowed) = requantize(v, frac, to, self.f.update_rounding, self.f.overflow, self.lfsr);
+        let (raw, overflowed) =
+            requantize(v, frac, to, self.f.update_rounding, self.f.overflow, &mut self.update);
         self.sat.add(signal, u64::from(overflowed));
         raw
     }
@@ -512,7 +601,7 @@ impl Unit<'_> {
             self.f.gradient,
             self.f.update_rounding,
             self.f.overflow,
-            self.lfsr,
+            &mut self.gradient,
         );
         self.sat.add(Signal::Gradient, u64::from(overflowed || port != s));
         g
@@ -614,7 +703,7 @@ impl Unit<'_> {
     /// Rounds an update into the update register.
     fn round_update(&mut self, v: i128, frac: u32, register: QFormat) -> (i128, bool) {
         let (u, overflowed) =
-            requantize(v, frac, register, self.f.update_rounding, self.f.overflow, self.lfsr);
+            requantize(v, frac, register, self.f.update_rounding, self.f.overflow, &mut self.update);
         (i128::from(u), overflowed)
     }
 
@@ -799,11 +888,12 @@ mod tests {
                 opt.step(&f, &plain_sgd(), 0.5, 1e-3, &mut p, &s, 24, 1, &mut sat).unwrap();
             }
             assert_eq!(sat.total(), 0);
-            (p, opt.lfsr)
+            (p, (opt.lfsr_gradient, opt.lfsr_update))
         };
 
         let (p, lfsr) = run(Rounding::HalfEven);
-        assert_eq!((p, lfsr), (Params::zeros(D), 0xBEEF), "half-even never moves and draws nothing");
+        let seeds = (stream_seed(0xBEEF, 0, Stream::Gradient), stream_seed(0xBEEF, 0, Stream::Update));
+        assert_eq!((p, lfsr), (Params::zeros(D), seeds), "half-even never moves and draws nothing");
 
         let (p, _) = run(Rounding::Stochastic);
         let (mut toward, mut total) = (0.0, 0.0);
@@ -818,34 +908,145 @@ mod tests {
         assert!((toward / total - 1.0).abs() < 0.03, "mean movement {toward} LSB, expected {total}");
     }
 
+    /// Seven parameters, whose core walk (M = [W0^T ; W1] row-major, bx, b1, b0) differs from
+    /// the tensors' order.
+    const D7: Dims = Dims { n_x: 2, n_h1: 1, n_h2: 1 };
+
+    #[test]
+    fn core_walk_is_the_fused_matrix_then_the_biases() {
+        // tensors: W0 0, b0 1, W1 2, b1 3, bx 4
+        assert_eq!(D7.core_walk(), [(0, 0), (0, 1), (2, 0), (4, 0), (4, 1), (3, 0), (1, 0)]);
+        let d = Dims { n_x: 3, n_h1: 4, n_h2: 2 };
+        let mut walk = d.core_walk();
+        assert_eq!(walk.len(), d.n_params());
+        walk.sort_unstable();
+        walk.dedup();
+        assert_eq!(walk.len(), d.n_params(), "every parameter once");
+    }
+
+    #[test]
+    fn stream_seeds_differ_and_are_nonzero() {
+        let mut seeds: Vec<u32> = (0..64)
+            .flat_map(|u| [Stream::Gradient, Stream::Update].map(|s| stream_seed(1, u, s)))
+            .chain([stream_seed(2, 0, Stream::Gradient), stream_seed(u32::MAX, 0, Stream::Update)])
+            .collect();
+        assert!(seeds.iter().all(|&s| s != 0));
+        seeds.sort_unstable();
+        seeds.dedup();
+        assert_eq!(seeds.len(), 130);
+    }
+
+    /// SGD with momentum on seven parameters, replayed by hand: the gradient stream's words for
+    /// every g in the core's walk, then the update stream's for each parameter's m' and u in the
+    /// same walk (module doc).
     #[test]
     fn stochastic_draws_follow_the_documented_order() {
         let f =
             FixedConfig { update_rounding: Rounding::Stochastic, lfsr_seed: 99, ..FixedConfig::default() };
+        let o = OptimConfig {
+            kind: OptimizerKind::Sgd,
+            lr: 1e-3,
+            momentum: 0.9,
+            clip_norm: 0.0,
+            ..Default::default()
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let (s, _) = random_sum(&mut rng, 0.5, 0.5, 1, 40); // scale 1 = 2^30 2^-30
-        let mut p = random_weights(&mut rng, f.weight);
-        // replay: every g first, then per element its moment (no bits: same format) and update
-        let (mut reference, st) = (Lfsr::new(99).unwrap(), Rounding::Stochastic);
-        let g: Vec<i64> = s
-            .values()
-            .map(|v| requantize(v << 30, 70, f.gradient, st, Overflow::Saturate, &mut reference).0)
-            .collect();
-        let lr = Constant::new("lr", 1e-3, f.constant).unwrap();
-        let register = q(64, f.weight.frac());
-        let want: Vec<i64> = p
-            .values()
-            .zip(&g)
-            .map(|(w, &g)| {
-                let v = i128::from(g) * i128::from(lr.mant);
-                let u = requantize(v, 24 + lr.shift, register, st, Overflow::Saturate, &mut reference).0;
-                w - u
+        let mut s = Params::<i128>::zeros(D7);
+        let mut p = Params::<i64>::zeros(D7);
+        let mut m0 = Params::<i64>::zeros(D7);
+        for ((s, p), m) in s
+            .tensors_mut()
+            .into_iter()
+            .flatten()
+            .zip(p.tensors_mut().into_iter().flatten())
+            .zip(m0.tensors_mut().into_iter().flatten())
+        {
+            *s = rng.random_range(-1i128 << 22..1 << 22); // |g| < 4/3
+            *p = rng.random_range(-1 << 12..1 << 12);
+            *m = rng.random_range(-1 << 20..1 << 20);
+        }
+        let walk = [(0, 0), (0, 1), (2, 0), (4, 0), (4, 1), (3, 0), (1, 0)];
+        let at = |q: &Params<i64>, (t, i): (usize, usize)| q.tensors()[t].1[i];
+        let (st, ov) = (Rounding::Stochastic, Overflow::Saturate);
+        let mut gl = Lfsr::new(stream_seed(99, 0, Stream::Gradient)).unwrap();
+        let mut ul = Lfsr::new(stream_seed(99, 0, Stream::Update)).unwrap();
+        let (scale, lr, mu) = (
+            Constant::new("scale", 1.0 / (2.0 * 0.5 * 3.0), f.constant).unwrap(),
+            Constant::new("lr", 1e-3, f.constant).unwrap(),
+            Constant::new("mu", 0.9, f.constant).unwrap(),
+        );
+        let g: Vec<i64> = walk
+            .iter()
+            .map(|&(t, i)| {
+                let v = s.tensors()[t].1[i] * i128::from(scale.mant);
+                requantize(v, 20 + scale.shift, f.gradient, st, ov, &mut gl).0
             })
             .collect();
-        let mut opt = FixedOptimizer::new(D, &f);
-        opt.step(&f, &plain_sgd(), 0.5, 1e-3, &mut p, &s, 40, 1, &mut Saturations::default()).unwrap();
-        assert_eq!(p.values().collect::<Vec<_>>(), want);
-        assert_eq!(opt.lfsr, reference.state());
+        let (mf, gf, wf) = (f.moment.frac(), f.gradient.frac(), f.weight.frac());
+        let want: Vec<(i64, i64)> = walk
+            .iter()
+            .zip(&g)
+            .map(|(&ti, &g)| {
+                let (sum, frac) = aligned_sum([
+                    (i128::from(at(&m0, ti)) * i128::from(mu.mant), mf + mu.shift),
+                    (i128::from(g), gf),
+                ]);
+                let m = requantize(sum, frac, f.moment, st, ov, &mut ul).0;
+                let v = i128::from(m) * i128::from(lr.mant);
+                let u = requantize(v, mf + lr.shift, q(64, wf), st, ov, &mut ul).0;
+                (m, at(&p, ti) - u)
+            })
+            .collect();
+        let (mut opt, start) =
+            (FixedOptimizer { moment: m0.clone(), ..FixedOptimizer::new(D7, &f) }, p.clone());
+        let mut sat = Saturations::default();
+        opt.step(&f, &o, 0.5, 1e-3, &mut p, &s, 20, 3, &mut sat).unwrap();
+        let got: Vec<(i64, i64)> = walk.iter().map(|&ti| (at(&opt.moment, ti), at(&p, ti))).collect();
+        assert_eq!(got, want);
+        assert_eq!((opt.lfsr_gradient, opt.lfsr_update, sat.total()), (gl.state(), ul.state(), 0));
+        // and the draws mattered: half-even gives other moments
+        let fh = FixedConfig { update_rounding: Rounding::HalfEven, ..f.clone() };
+        let mut h = FixedOptimizer { moment: m0, ..FixedOptimizer::new(D7, &fh) };
+        h.step(&fh, &o, 0.5, 1e-3, &mut start.clone(), &s, 20, 3, &mut sat).unwrap();
+        assert_ne!(h.moment, opt.moment);
+    }
+
+    /// The gradient stream serves the rows of g alone: from the same state, the same sums draw
+    /// the same words whatever follows (clipping, Adam's rows or SGD's), so a second pass over g
+    /// from the state saved at the start of the step reproduces every g.
+    #[test]
+    fn the_gradient_stream_is_independent_of_the_later_rows() {
+        let f = FixedConfig { update_rounding: Rounding::Stochastic, lfsr_seed: 7, ..FixedConfig::default() };
+        let (s, _) = random_sum(&mut ChaCha8Rng::seed_from_u64(9), 0.5, BETA, N, 20);
+        let start = random_weights(&mut ChaCha8Rng::seed_from_u64(10), f.weight);
+        let after = |o: &OptimConfig| {
+            let mut opt = FixedOptimizer::new(D, &f);
+            let mut p = start.clone();
+            opt.step(&f, o, BETA, o.lr, &mut p, &s, 20, N, &mut Saturations::default()).unwrap();
+            opt
+        };
+        let adam_clipped = after(&OptimConfig { clip_norm: 0.1, ..Default::default() });
+        let sgd = after(&OptimConfig { kind: OptimizerKind::Sgd, clip_norm: 0.0, ..Default::default() });
+        assert_eq!(adam_clipped.lfsr_gradient, sgd.lfsr_gradient);
+        assert_ne!(adam_clipped.lfsr_update, sgd.lfsr_update, "Adam and the clip draw more");
+        // a second pass: the same g from the saved state
+        let k = Constants::new(&f, &OptimConfig::default(), BETA, 1e-3, N, 1, 20).unwrap();
+        let pass = || {
+            let mut sat = Saturations::default();
+            let seed = stream_seed(7, 0, Stream::Gradient);
+            let mut unit = Unit {
+                f: &f,
+                gradient: Lfsr::new(seed).unwrap(),
+                update: Lfsr::new(1).unwrap(),
+                sat: &mut sat,
+            };
+            let g: Vec<i64> =
+                D.core_walk().iter().map(|&(t, i)| unit.gradient(s.tensors()[t].1[i], &k)).collect();
+            (g, unit.gradient.state())
+        };
+        let (first, state) = pass();
+        assert_eq!(pass(), (first, state));
+        assert_eq!(state, sgd.lfsr_gradient);
     }
 
     /// Adam with stochastic rounding, `steps` random gradients from a fixed sequence, starting
@@ -872,7 +1073,7 @@ mod tests {
         };
         let (a, pa) = through(&f);
         assert_eq!(through(&f), (a.clone(), pa.clone()));
-        assert_ne!(a.lfsr, f.lfsr_seed);
+        assert_ne!(a.lfsr_update, FixedOptimizer::new(D, &f).lfsr_update);
         let other = FixedConfig { lfsr_seed: 54321, ..f.clone() };
         assert_ne!(through(&other).1, pa, "the seed matters");
 
@@ -883,6 +1084,20 @@ mod tests {
         assert_eq!(c, b);
         adam_run(&mut c, &f, &mut pb, 5, 5);
         assert_eq!((c, pb), (a, pa));
+
+        // a checkpoint from before the two streams (one field `lfsr`) resumes on fresh streams
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let o = old.as_object_mut().unwrap();
+        o.remove("lfsr_gradient");
+        o.remove("lfsr_update");
+        o.insert("lfsr".into(), 12345.into());
+        let old: FixedOptimizer = serde_json::from_value(old).unwrap();
+        assert_eq!((old.lfsr_gradient, old.lfsr_update), (0, 0));
+        let fresh = FixedOptimizer::new(D, &f);
+        let resumed = old.resumed(&f);
+        assert_eq!((resumed.lfsr_gradient, resumed.lfsr_update), (fresh.lfsr_gradient, fresh.lfsr_update));
+        assert_eq!((resumed.moment, resumed.t), (b.moment.clone(), b.t));
+        assert_eq!(b.clone().resumed(&f), b, "a current checkpoint keeps its states");
     }
 
     #[test]
@@ -929,14 +1144,18 @@ mod tests {
         let narrow = FixedConfig { constant: q(8, 4), ..FixedConfig::default() };
         let e = run(&narrow, &mut opt, 1); // 1/(2 beta) = 400
         assert!(e.contains("below 2^7") && e.contains("fixed.constant"), "{e}");
-        opt.lfsr = 0;
+        let seeds = (opt.lfsr_gradient, opt.lfsr_update);
+        opt.lfsr_update = 0;
         let e = run(&FixedConfig::default(), &mut opt, N);
-        assert!(e.contains("LFSR state") && e.contains("nonzero"), "{e}");
-        opt.lfsr = 1;
+        assert!(e.contains("update LFSR state") && e.contains("nonzero"), "{e}");
+        (opt.lfsr_gradient, opt.lfsr_update) = (0, seeds.1);
+        let e = run(&FixedConfig::default(), &mut opt, N);
+        assert!(e.contains("gradient LFSR state") && e.contains("nonzero"), "{e}");
+        (opt.lfsr_gradient, opt.lfsr_update) = seeds;
         opt.moment.b1.pop();
         let e = run(&FixedConfig::default(), &mut opt, N);
         assert!(e.contains("differ in shape"), "{e}");
-        assert_eq!((opt.t, p.w0[0], opt.lfsr), (0, 77, 1));
+        assert_eq!((opt.t, p.w0[0], (opt.lfsr_gradient, opt.lfsr_update)), (0, 77, seeds));
     }
 
     #[test]

@@ -239,16 +239,18 @@ impl QFormat {
 ///   and, if the output was 1, is XORed with [`Lfsr::TAPS`] = `0x8020_0003` (bits 31, 21,
 ///   1, 0). With bit i the coefficient of `x^i`, a step multiplies the state by `x^-1`
 ///   modulo the polynomial.
-/// - `next_bits(n)` takes n steps; the first bit drawn is the most significant of the
-///   n-bit result. Hardware that needs n bits per cycle unrolls n steps combinationally.
-/// - From seed 1, `next_bits(64)` is `0xDB6D_B451_E790_9909` and leaves state
+/// - `next_bits(n)` takes n steps; the first bit drawn is the least significant of the
+///   n-bit result (bit i is step i's output), the order in which a stream that walks a value
+///   least significant digit first consumes them. Hardware that needs n bits per cycle
+///   unrolls n steps combinationally (`sgd_unit.v`: a word of [`RANDOM_WORD`] bits a cycle).
+/// - From seed 1, `next_bits(64)` is `0x9099_09E7_8A2D_B6DB` and leaves state
 ///   `0x90BD_2FA6`.
 ///
 /// ```verilog
 /// wire       bit_out = state[0];                              // next_bit()
 /// wire [31:0] state_n = (state >> 1) ^ (bit_out ? 32'h80200003 : 32'h0);
 /// always @(posedge clk) if (load) state <= seed; else if (step) state <= state_n;
-/// always @(posedge clk) if (step) r <= {r[N-2:0], bit_out};   // next_bits(N), MSB first
+/// always @(posedge clk) if (step) r <= {bit_out, r[N-1:1]};   // next_bits(N), LSB first
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lfsr {
@@ -274,24 +276,24 @@ impl Lfsr {
         bit
     }
 
-    /// `n` steps, first bit drawn = most significant. `n = 0` returns 0 and draws nothing.
+    /// `n` steps, first bit drawn = least significant. `n = 0` returns 0 and draws nothing.
     ///
     /// # Panics
     /// If `n > 64`.
     pub fn next_bits(&mut self, n: u32) -> u64 {
         assert!(n <= 64, "next_bits: n = {n} exceeds 64");
-        self.draw(n) as u64
+        (0..n).fold(0, |acc, i| acc | u64::from(self.next_bit()) << i)
     }
 
     pub fn state(&self) -> u32 {
         self.state
     }
-
-    /// `next_bits` up to 128 bits.
-    fn draw(&mut self, n: u32) -> u128 {
-        (0..n).fold(0, |acc, _| acc << 1 | u128::from(self.next_bit()))
-    }
 }
+
+/// Bits of a word of random bits of [`Rounding::Stochastic`]: a rounding draws whole words, one
+/// per 32-bit digit of the dropped bits, as the optimizer's digit stream (`sgd_unit.v`, whose
+/// digit is this wide) adds them.
+pub const RANDOM_WORD: u32 = 32;
 
 /// `v · 2^-shift` rounded to an integer, exactly, for every `v` and every `shift`
 /// (`shift >= 127` too: the quotient then lies in `[-1, 1)`). Never overflows: the result's
@@ -299,9 +301,14 @@ impl Lfsr {
 ///
 /// - [`Rounding::Floor`]: toward −∞, `v >>> shift`.
 /// - [`Rounding::HalfEven`]: nearest, ties to even.
-/// - [`Rounding::Stochastic`]: `floor((v + r) / 2^shift)`, `r` the next `shift` LFSR bits
-///   (first drawn = most significant), uniform over `[0, 2^shift)`, so the expected result
-///   is exactly `v / 2^shift`. Draws exactly `shift` bits; the other modes draw none.
+/// - [`Rounding::Stochastic`]: `floor((v + r) / 2^shift)` with `r` uniform over
+///   `[0, 2^shift)`, so the expected result is exactly `v / 2^shift`. It draws
+///   `w = ceil(shift / 32)` words of [`RANDOM_WORD`] bits (`next_bits(32)` each), the first
+///   drawn the least significant, into `R < 2^(32 w)`, and adds `R` to `v · 2^(32 w - shift)`
+///   word by word, least significant first, as a hardware stream of 32-bit digits does: the
+///   carry out of the top word is the rounding up. Equivalently `r = floor(R / 2^(32 w - shift))`:
+///   the `32 w - shift` low bits of the first word lie below `v`'s LSB and cannot change the
+///   result. The other modes draw nothing.
 ///
 /// `shift = 0` returns `v` and draws nothing.
 pub fn shift_round(v: i128, shift: u32, rounding: Rounding, lfsr: &mut Lfsr) -> i128 {
@@ -337,25 +344,24 @@ fn round_half_even(v: i128, shift: u32) -> i128 {
     floor + i128::from(up) // floor <= i128::MAX / 2 when up
 }
 
-/// Draws `r` (`shift` bits, most significant first) and returns the carry out of the
-/// `shift`-bit sum `rem + r`, i.e. whether `floor((v + r) / 2^shift)` exceeds the floor.
-/// Above bit 127 `rem` is all copies of the sign, so there only "all of r's bits are 1"
-/// (v >= 0) or "any is 1" (v < 0) matters.
+/// Draws `ceil(shift / 32)` words `R` (first drawn least significant) and returns the carry out
+/// of `(rem · 2^pad) + R`, `rem` the `shift` low bits of `v` (above bit 127 copies of its sign) and
+/// `pad = 32 ceil(shift / 32) - shift`, word by word: whether `floor((v + r) / 2^shift)` exceeds
+/// the floor.
 fn stochastic_carry(v: i128, shift: u32, lfsr: &mut Lfsr) -> bool {
-    let low = shift.min(127);
-    let (mut any_high, mut all_high) = (false, true);
-    for _ in low..shift {
-        let bit = lfsr.next_bit() == 1;
-        any_high |= bit;
-        all_high &= bit;
+    let words = shift.div_ceil(RANDOM_WORD);
+    let pad = i64::from(words * RANDOM_WORD - shift);
+    let mut carry = 0;
+    for j in 0..words {
+        // bits lo .. lo + 31 of rem (below bit 0: zeros); none reaches bit shift
+        let lo = i64::from(j * RANDOM_WORD) - pad;
+        let digit = match lo {
+            ..0 => (v as u128) << -lo, // -lo < 32: the low 32 bits are exact
+            _ => (v >> lo.min(127)) as u128,
+        } as u32;
+        carry = (u64::from(digit) + lfsr.next_bits(RANDOM_WORD) + carry) >> RANDOM_WORD;
     }
-    let rem = floor_rem(v, shift).1;
-    let carry = (rem + lfsr.draw(low)) >> low != 0; // both < 2^127: no overflow
-    if v < 0 {
-        any_high || carry
-    } else {
-        all_high && carry
-    }
+    carry == 1
 }
 
 /// Rescales `raw`, an exact value with `from_frac` fraction bits, to `to`: drops
@@ -441,13 +447,16 @@ mod tests {
         format().prop_flat_map(|f| (Just(f), f.min_raw()..=f.max_raw()))
     }
 
-    /// `d` bits drawn one at a time, most significant first: the documented order.
+    /// `d` bits drawn one at a time, least significant first: the documented order.
     fn reference_draw(lfsr: &mut Lfsr, d: u32) -> u128 {
-        let mut r = 0u128;
-        for _ in 0..d {
-            r = r * 2 + u128::from(lfsr.next_bit());
-        }
-        r
+        (0..d).fold(0, |r, i| r | u128::from(lfsr.next_bit()) << i)
+    }
+
+    /// The `r` of a stochastic rounding of `s <= 128` bits: `ceil(s / 32)` whole words drawn,
+    /// their `32 ceil(s / 32) - s` low bits (below the value's LSB) dropped.
+    fn reference_r(lfsr: &mut Lfsr, s: u32) -> u128 {
+        let bits = s.div_ceil(32) * 32;
+        reference_draw(lfsr, bits) >> (bits - s)
     }
 
     /// Round to nearest, ties to even, on sign and magnitude (HalfEven is odd-symmetric).
@@ -596,11 +605,11 @@ mod tests {
             let (mut l, mut reference) = (Lfsr::new(seed).unwrap(), Lfsr::new(seed).unwrap());
             let got = shift_round(v, s, Rounding::Stochastic, &mut l);
             let d = 1i128 << s;
-            let r = reference_draw(&mut reference, s) as i128;
+            let r = reference_r(&mut reference, s) as i128;
             let floor = v.div_euclid(d);
             prop_assert_eq!(got, floor + (v.rem_euclid(d) + r).div_euclid(d));
             prop_assert!(got == floor || got == floor + 1);
-            prop_assert_eq!(l, reference); // drew exactly s bits
+            prop_assert_eq!(l, reference); // drew exactly ceil(s / 32) words
         }
     }
 
@@ -642,13 +651,14 @@ mod tests {
         }
         assert_eq!(l, lfsr());
 
-        // Stochastic, decided by the drawn bits (most significant first):
-        // MIN / 2^130 rounds up to 0 iff r >= 2^127, i.e. one of the first 3 bits is 1.
+        // Stochastic, decided by the drawn words (first drawn least significant):
+        // MIN / 2^130 draws 5 words (160 bits, r their top 130) and rounds up to 0 iff
+        // r >= 2^127, i.e. one of the last 3 bits drawn is 1.
         for seed in 1..200 {
             let (mut l, mut reference) = (Lfsr::new(seed).unwrap(), Lfsr::new(seed).unwrap());
-            let first3 = reference_draw(&mut reference, 3);
-            reference_draw(&mut reference, 127);
-            let want = if first3 != 0 { 0 } else { -1 };
+            reference_draw(&mut reference, 157);
+            let last3 = reference_draw(&mut reference, 3);
+            let want = if last3 != 0 { 0 } else { -1 };
             assert_eq!(shift_round(min, 130, Rounding::Stochastic, &mut l), want);
             assert_eq!(l, reference);
             // MAX / 2^128 rounds up to 1 iff r >= 2^128 - MAX = 2^127 + 1.
@@ -749,12 +759,12 @@ mod tests {
             }
         }
         let mut l = Lfsr::new(1).unwrap();
-        assert_eq!(l.next_bits(64), 0xDB6D_B451_E790_9909);
+        assert_eq!(l.next_bits(64), 0x9099_09E7_8A2D_B6DB);
         assert_eq!(l.state(), 0x90BD_2FA6);
     }
 
     #[test]
-    fn next_bits_is_msb_first() {
+    fn next_bits_is_lsb_first() {
         let (mut l, mut reference) = (lfsr(), lfsr());
         assert_eq!(l.next_bits(0), 0);
         assert_eq!(l, reference);

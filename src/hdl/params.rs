@@ -5,8 +5,9 @@
 use crate::config::{Config, FixedConfig, HardwareConfig};
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
+use crate::golden::optim::{stream_seed, SgdConstants, Stream};
 use crate::golden::qformat::hex;
-use crate::golden::qformat::{Overflow, QFormat, Rounding};
+use crate::golden::qformat::{Overflow, QFormat, Rounding, RANDOM_WORD};
 
 /// Widest state, derivative or weight format the RTL is generated for: the exact products of
 /// the neuron datapath (constant x (state + 3 bits)) then stay below about 100 bits.
@@ -35,8 +36,10 @@ pub const PE_STAGES: usize = 6;
 pub const HOST_READ_LATENCY: usize = 7;
 
 /// Bits of a digit of the optimizer's stream (`sgd_unit.v`): its requantizer and its momentum sum
-/// take one digit of their operands a cycle, least significant first.
+/// take one digit of their operands a cycle, least significant first; with stochastic rounding
+/// each digit below the result adds a word of random bits, which is as wide.
 pub const SGD_DIGIT: usize = 32;
+const _: () = assert!(SGD_DIGIT == RANDOM_WORD as usize);
 
 /// Bits of a multiplier limb below the top one (`mul_pipe`'s convention, kept by `sgd_unit`): a
 /// limb is 17 unsigned bits, or the signed top of at most 18, so every partial product is one
@@ -103,8 +106,14 @@ pub struct CoreParams {
     // rounding and overflow
     /// `fixed.rounding` is half-even (else floor).
     pub half_even: bool,
-    /// `fixed.update_rounding` is half-even (else floor).
+    /// `fixed.update_rounding` is half-even (else floor, or stochastic).
     pub update_half_even: bool,
+    /// `fixed.update_rounding` is stochastic: the optimizer unit's two LFSRs
+    /// (`golden::optim`, "Stochastic rounding"), reset to these states (8 hex digits each:
+    /// `stream_seed(fixed.lfsr_seed, 0, stream)`, gradient then update), host-writable as
+    /// CONST 15 and 16.
+    pub update_stochastic: bool,
+    pub lfsr_seed_hex: [String; 2],
     /// `fixed.overflow` wraps (else saturates).
     pub wrap: bool,
     // neuron datapath widths (exact intermediates; the products' widths are their operands')
@@ -164,17 +173,8 @@ pub struct CoreParams {
 }
 
 /// The limits of the generated core on the `fixed:` formats (the golden model accepts more):
-/// deterministic update rounding, data widths, constant widths, LUT index bits. Errors name the
-/// field.
+/// data widths, constant widths, LUT index bits. Errors name the field.
 fn check_formats(f: &FixedConfig) -> Result<(), Error> {
-    if f.update_rounding == Rounding::Stochastic {
-        return Err(invalid(
-            "fixed.update_rounding",
-            "stochastic",
-            "the generated core rounds its updates with floor or half_even; stochastic rounding \
-             (one LFSR sequence over all parameters in order) does not map onto PEs updating in parallel",
-        ));
-    }
     for (field, q) in
         [("fixed.state", f.state), ("fixed.derivative", f.derivative), ("fixed.weight", f.weight)]
     {
@@ -353,19 +353,28 @@ const SGD_STREAM_DRAIN: usize = 3;
 
 impl SgdSchedule {
     /// The schedule for these widths: `gs_w` (the gradient sums), `c_w` (constants), `g`, `m`
-    /// (gradient and moment formats, width and fraction bits), `w_w` (weights).
-    fn new(gs_w: usize, c_w: usize, g: (usize, usize), m: (usize, usize), w_w: usize) -> SgdSchedule {
+    /// (gradient and moment formats, width and fraction bits), `w_w` (weights); `carry` is 1
+    /// with stochastic rounding, whose random words, added to a value below its result, can
+    /// carry it one bit beyond its width (0 otherwise).
+    fn new(
+        gs_w: usize,
+        c_w: usize,
+        g: (usize, usize),
+        m: (usize, usize),
+        w_w: usize,
+        carry: usize,
+    ) -> SgdSchedule {
         let ((g_w, g_f), (m_w, m_f)) = (g, m);
         let (limbs_s, limbs_m, limbs_c) = (limbs(gs_w), limbs(m_w), limbs(c_w));
         let per_column = limbs_s.max(limbs_m).min(limbs_c);
         let acc_w = 36 + index_width(per_column) as usize + 1;
-        let pass_g = StreamPass::single(gs_w + c_w, g_w);
+        let pass_g = StreamPass::single(gs_w + c_w + carry, g_w);
         // golden::optim (check_sum) bounds each aligned term of the momentum sum below 2^125 at
         // the finer fraction, so the sum fits 127 bits signed; it drops z - M_F bits, and g's
         // bound (g_w - 1 + z - G_F <= 125) caps that at 126 - g_w + G_F - M_F
         let drop_m = (126 + g_f).saturating_sub(g_w + m_f);
-        let pass_m = StreamPass::new(OPT_WIDTH as usize - 1, m_w, drop_m.div_ceil(SGD_DIGIT));
-        let pass_u = StreamPass::single(m_w + c_w, w_w + 1);
+        let pass_m = StreamPass::new(OPT_WIDTH as usize - 1 + carry, m_w, drop_m.div_ceil(SGD_DIGIT));
+        let pass_u = StreamPass::single(m_w + c_w + carry, w_w + 1);
         let t_mul_g = 1;
         let t_mul_m = t_mul_g + limbs_s * limbs_c;
         let t_stream_g = t_mul_g + limbs_s * limbs_c + SGD_MUL_DRAIN;
@@ -478,8 +487,13 @@ impl CoreParams {
         let mul_a_w = w_w.max(s_w);
         let (k, n) = (m.n_x + m.n_h2, m.n_h1);
         let (kt, nt) = (k / h.rows, n / h.cols);
-        let data_w =
-            [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width()].into_iter().max().unwrap_or(64);
+        let stochastic = f.update_rounding == Rounding::Stochastic;
+        // the host writes and reads the LFSR states (32 bits) of a stochastic core
+        let lfsr_w = if stochastic { 32 } else { 0 };
+        let data_w = [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width(), lfsr_w]
+            .into_iter()
+            .max()
+            .unwrap_or(64);
         let lut_b = f.lut.index_bits;
         let table = |t: &[i64], w: u32| t.iter().map(|&v| hex(v, w)).collect::<Vec<_>>();
         let linear = f.lut.interpolation == Interpolation::Linear;
@@ -524,6 +538,9 @@ impl CoreParams {
             data_w: z(data_w),
             half_even: f.rounding == Rounding::HalfEven,
             update_half_even: f.update_rounding == Rounding::HalfEven,
+            update_stochastic: stochastic,
+            lfsr_seed_hex: [Stream::Gradient, Stream::Update]
+                .map(|s| hex(i64::from(stream_seed(f.lfsr_seed, 0, s)), RANDOM_WORD)),
             wrap: f.overflow == Overflow::Wrap,
             drive_sum_w: z(drive_sum_w),
             neuron_g_w: z(neuron_g_w),
@@ -539,6 +556,7 @@ impl CoreParams {
                 (z(f.gradient.width()), z(f.gradient.frac())),
                 (z(f.moment.width()), z(f.moment.frac())),
                 z(w_w),
+                usize::from(stochastic),
             ),
             rd_latency: HOST_READ_LATENCY,
             neuron_latency,
@@ -615,8 +633,41 @@ impl CoreParams {
     /// Width of the host index ports: every parameter, and every state of every lane
     /// (`lane << state_bits() | i`), has an index.
     pub fn host_index_w(&self) -> u32 {
-        // at least 4 bits: the constants' index
-        index_width(self.k * self.n + self.k + self.n).max(self.state_bits() + self.lane_w()).max(4)
+        // at least 5 bits: the constants' index
+        index_width(self.k * self.n + self.k + self.n).max(self.state_bits() + self.lane_w()).max(5)
+    }
+
+    /// With stochastic rounding, whether the optimizer's constants `k` keep every rounding within
+    /// its stream: a stream walks at most `drop_max` digits below its result (beyond, a floor
+    /// or half-even result no longer changes, but `sgd_align` clamps there and a stochastic one
+    /// would draw too few words). Only absurd constants reach it (tiny: a gradient scale below
+    /// about 2^-100, or a learning rate below 2^-40); the host checks before it writes them
+    /// (`floweqprop vectors` does, naming the constant). Floor and half-even: always `Ok`.
+    pub fn check_update_constants(&self, k: &SgdConstants) -> Result<(), Error> {
+        if !self.update_stochastic {
+            return Ok(());
+        }
+        let drop = |from: u32, to: usize| (i64::from(from) - to as i64).max(0) as usize;
+        let (m_f, g_f) = (self.m_f as u32, self.g_f as u32);
+        let moment = k.momentum.map_or(g_f, |mu| (m_f + mu.shift).max(g_f));
+        for (name, bits, pass) in [
+            ("1/(2 relax.beta n)", drop(2 * self.s_f as u32 + k.scale.shift, self.g_f), &self.sgd.pass_g),
+            ("optim.momentum", drop(moment, self.m_f), &self.sgd.pass_m),
+            ("optim.lr", drop(m_f + k.lr.shift, self.w_f), &self.sgd.pass_u),
+        ] {
+            if bits.div_ceil(SGD_DIGIT) > pass.drop_max {
+                return Err(invalid(
+                    name,
+                    format!("a rounding of {bits} bits"),
+                    &format!(
+                        "stochastic rounding in the core draws at most {} words of 32 bits there: \
+                         the constant is too small for the core's update",
+                        pass.drop_max
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Low bits of a state, `x_t` or `u` index: the neuron (`0..K+N`); the bits above are the lane.
@@ -740,12 +791,37 @@ mod tests {
         assert!(e.contains("hardware.lanes") && e.contains("at least 1"), "{e}");
     }
 
+    /// A stochastic core: its random words can carry a value one bit beyond its width (the
+    /// streams' digits count it), the host writes 32-bit LFSR states, and constants that would
+    /// drop more words than a stream walks are refused, naming the constant.
     #[test]
-    fn unsupported_settings_name_their_field() {
+    fn stochastic_cores_widen_their_streams_and_check_their_constants() {
         let mut c = Config::shipped("tiny");
         c.fixed.update_rounding = Rounding::Stochastic;
-        let e = CoreParams::new(&c).unwrap_err().to_string();
-        assert!(e.contains("fixed.update_rounding") && e.contains("stochastic"), "{e}");
+        let p = CoreParams::new(&c).unwrap();
+        assert!(p.update_stochastic && !p.update_half_even && p.data_w >= 32);
+        // u: m' lr of 65 bits with the carry, into 17: 4 dropped digits + 1 (half-even: 3 + 1)
+        assert_eq!((p.sgd.pass_u.drop_max, p.sgd.pass_u.digits), (4, 5));
+        // one cycle more of latency at the same interval (tiny_core_values: 42, 29)
+        assert_eq!((p.sgd.latency, p.sgd.interval), (43, 29));
+        assert_eq!(p.lfsr_seed_hex[1], hex(i64::from(stream_seed(c.fixed.lfsr_seed, 0, Stream::Update)), 32));
+        let sgd = crate::config::OptimConfig {
+            kind: crate::config::OptimizerKind::Sgd,
+            clip_norm: 0.0,
+            ..c.optim.clone()
+        };
+        let k = crate::golden::optim::sgd_constants(&c.fixed, &sgd, c.relax.beta, 0.01, 2).unwrap();
+        p.check_update_constants(&k).unwrap();
+        let tiny_lr =
+            SgdConstants { lr: crate::golden::optim::Constant { mant: 1, shift: 200 }, ..k.clone() };
+        let e = p.check_update_constants(&tiny_lr).unwrap_err().to_string();
+        assert!(e.contains("optim.lr") && e.contains("at most 4 words"), "{e}");
+        let half_even = CoreParams::new(&Config::shipped("tiny")).unwrap();
+        half_even.check_update_constants(&tiny_lr).unwrap();
+    }
+
+    #[test]
+    fn unsupported_settings_name_their_field() {
         let mut c = Config::shipped("tiny");
         c.fixed.weight = QFormat::new(40, 20).unwrap();
         c.fixed.accumulator_width = 70;

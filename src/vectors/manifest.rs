@@ -146,6 +146,29 @@ pub struct Sgd {
     /// `constants_epoch<e>.hex` ([`TrainStream`]).
     pub steps: Vec<Step>,
     pub momentum: Option<Constant>,
+    /// With stochastic update rounding, the optimizer unit's LFSR states at the start of the run
+    /// (the host writes them as CONST 15 and 16); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lfsr: Option<LfsrStates>,
+}
+
+/// The states of the optimizer unit's two stochastic-rounding LFSRs (`golden::optim`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LfsrStates {
+    pub gradient: u32,
+    pub update: u32,
+}
+
+impl LfsrStates {
+    /// The states of `opt`.
+    pub fn of(opt: &crate::golden::optim::FixedOptimizer) -> LfsrStates {
+        LfsrStates { gradient: opt.lfsr_gradient, update: opt.lfsr_update }
+    }
+
+    /// As the lines of a `lfsr_*.hex` file: gradient, then update (32 bits each).
+    pub fn values(self) -> [i64; 2] {
+        [self.gradient, self.update].map(i64::from)
+    }
 }
 
 /// The constants the host writes before one UPDATE: the gradient scale `1/(2 beta n)` of its

@@ -11,6 +11,9 @@
 //! - gradient sums: the parameters' order, `fixed.gradient_sum_width` bits;
 //! - overflow counts (`overflows.hex`, 64 bits): the golden model's per-class counts so far
 //!   ([`Signal::ALL`]'s order), after each step's update and once more after generation.
+//! - with stochastic update rounding, `lfsr_step<s>.hex`: the optimizer's two LFSR states after
+//!   step `s` (gradient stream, update stream; 32 bits), which the testbench reads back as CONST
+//!   15 and 16.
 //!
 //! The training recipe is the core's: SGD (the config's `optim.lr` and `optim.momentum` when it
 //! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update, and
@@ -28,8 +31,9 @@ use crate::error::Error;
 use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
 use crate::generate::euler_step;
 use crate::golden::optim::{sgd_constants, SgdConstants};
-use crate::golden::qformat::{hex_lines, QFormat};
+use crate::golden::qformat::{hex_lines, QFormat, Rounding};
 use crate::gradep::{gradep_step, three_phases};
+use crate::hdl::params::CoreParams;
 use crate::model::{Dims, Params, States};
 use crate::optim::learning_rate;
 use crate::relax::Packed;
@@ -38,7 +42,7 @@ use crate::saturation::{Saturations, Signal};
 pub mod manifest;
 pub mod stream;
 
-pub use manifest::{FileEntry, Manifest, MANIFEST};
+pub use manifest::{FileEntry, LfsrStates, Manifest, MANIFEST};
 pub use stream::{emit_stream, StreamOptions};
 
 /// What to emit.
@@ -67,19 +71,10 @@ impl Default for VectorOptions {
 /// One `$readmemh` file: name and text.
 pub type File = (String, String);
 
-/// Parameters in the core's order (module doc).
+/// Parameters in the core's order (module doc; [`Dims::core_walk`]).
 pub fn core_order<T: Copy + Default>(p: &Params<T>) -> Vec<T> {
-    let Dims { n_x, n_h1, n_h2 } = p.dims();
-    let mut v = Vec::with_capacity(p.w0.len() + p.w1.len() + n_x + n_h1 + n_h2);
-    for k in 0..n_x + n_h2 {
-        for n in 0..n_h1 {
-            v.push(if k < n_x { p.w0[n * n_x + k] } else { p.w1[(k - n_x) * n_h1 + n] });
-        }
-    }
-    v.extend(&p.bx);
-    v.extend(&p.b1);
-    v.extend(&p.b0);
-    v
+    let tensors = p.tensors();
+    p.dims().core_walk().into_iter().map(|(t, i)| tensors[t].1[i]).collect()
 }
 
 /// Equilibria in the core's order, a sample after another.
@@ -252,10 +247,12 @@ fn emit_with<I: Wide>(
     let mut params =
         Params::<f64>::init(d, c.model.init_gain, &mut init_rng(c.train.seed)).map(|v| a.param(v));
     files.push(("params_init.hex".into(), hex_lines(&core_order(&params), ww)));
+    let core = CoreParams::new(c)?;
     let mut opt = a.optimizer(d, c);
     let mut sat = Saturations::default();
     let mut overflows = Vec::new();
-    let mut sgd = manifest::Sgd { steps: Vec::new(), momentum: None };
+    let lfsr = (f.update_rounding == Rounding::Stochastic).then(|| LfsrStates::of(&opt));
+    let mut sgd = manifest::Sgd { steps: Vec::new(), momentum: None, lfsr };
     for s in 0..o.steps {
         let batch = flow_batch::<f64, _>(&mut epoch_rng(c.train.seed, s), &images, d.n_x);
         let q = |v: &[f64]| v[..o.batch * d.n_x].iter().map(|&v| a.state(v)).collect::<Vec<i64>>();
@@ -278,10 +275,14 @@ fn emit_with<I: Wide>(
         // the step's learning rate as `train` computes it for epoch s (module doc)
         let lr = learning_rate(&c.optim, s, c.train.epochs);
         let k = step_constants(c, lr, o.batch)?;
+        core.check_update_constants(&k)?;
         sgd.steps.push(manifest::Step::from(&k));
         sgd.momentum = k.momentum; // the config's, the same every step
         a.update(&mut opt, c, lr, &mut params, &step.sum, step.n, &mut sat)?;
         files.push((format!("params_step{s}.hex"), hex_lines(&core_order(&params), ww)));
+        if f.update_rounding == Rounding::Stochastic {
+            files.push((format!("lfsr_step{s}.hex"), hex_lines(&LfsrStates::of(&opt).values(), 32)));
+        }
         overflows.extend(overflow_counts(&sat));
     }
 
@@ -313,6 +314,7 @@ fn emit_with<I: Wide>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::golden::optim::FixedOptimizer;
     use std::path::Path;
 
     #[test]
@@ -452,5 +454,37 @@ mod tests {
         }
         let manifest: serde_json::Value = serde_json::from_str(get(MANIFEST)).unwrap();
         assert_eq!(manifest["saturations"], last.iter().sum::<u64>());
+    }
+
+    /// The stochastic core's vectors (make cosim-stochastic) differ from tiny's, whose recipe
+    /// is the same SGD, in the update rounding alone: the same first gradient sums, other
+    /// parameters after every step, and the LFSR states of every step, which move.
+    #[test]
+    fn stochastic_vectors_differ_from_half_even_ones() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let c = Config::from_yaml_file(&root.join("tests/data/core_stochastic.yaml")).unwrap();
+        let tiny = Config::from_yaml_file(&root.join("configs/tiny.yaml")).unwrap();
+        let o = VectorOptions::default();
+        assert_eq!(core_recipe(&tiny, &o).optim, core_recipe(&c, &o).optim);
+        let (sr, he) = (emit(&c, &o).unwrap(), emit(&tiny, &o).unwrap());
+        let get = |files: &[File], n: &str| files.iter().find(|(f, _)| f == n).map(|(_, t)| t.clone());
+        assert_eq!(get(&sr, "gradsum_step0.hex"), get(&he, "gradsum_step0.hex"));
+        let (mut last, start) = (String::new(), c.fixed.lfsr_seed);
+        for s in 0..o.steps {
+            let (a, b) = (
+                get(&sr, &format!("params_step{s}.hex")).unwrap(),
+                get(&he, &format!("params_step{s}.hex")).unwrap(),
+            );
+            let differ = a.lines().zip(b.lines()).filter(|(x, y)| x != y).count();
+            assert!(differ > a.lines().count() / 10, "step {s}: {differ} parameters differ");
+            let lfsr = get(&sr, &format!("lfsr_step{s}.hex")).unwrap();
+            assert!(lfsr.lines().count() == 2 && lfsr != last, "step {s}: {lfsr}");
+            assert_eq!(get(&he, &format!("lfsr_step{s}.hex")), None);
+            last = lfsr;
+        }
+        let m: serde_json::Value = serde_json::from_str(&get(&sr, "manifest.json").unwrap()).unwrap();
+        let want = FixedOptimizer::new(Dims::of(&c.model), &c.fixed);
+        assert_eq!(m["constants"]["sgd"]["lfsr"]["update"], want.lfsr_update);
+        assert_ne!(want.lfsr_update, start);
     }
 }

@@ -24,8 +24,8 @@
 
 use super::manifest::{FileEntry, Sgd, Step, TrainStream};
 use super::{
-    core_manifest, core_order, core_recipe, overflow_counts, recipe_note, step_constants, Manifest,
-    VectorOptions, MANIFEST,
+    core_manifest, core_order, core_recipe, overflow_counts, recipe_note, step_constants, LfsrStates,
+    Manifest, VectorOptions, MANIFEST,
 };
 use crate::arith::fixed::{needs_i128, Fixed, Wide};
 use crate::checkpoint::EpochRecord;
@@ -127,6 +127,8 @@ fn stream_with<I: Wide>(
     let batch = c.optim.batch_size;
     let steps = digits.div_ceil(batch);
     let last_step = digits - (steps - 1) * batch;
+    let core = crate::hdl::params::CoreParams::new(c)?;
+    let lfsr = core.update_stochastic.then(|| LfsrStates::of(&crate::arith::Arith::optimizer(a, d, c)));
     let images = crate::dataset::Digits::embedded().images;
     let mut w = StreamWriter {
         dir,
@@ -139,6 +141,7 @@ fn stream_with<I: Wide>(
         files: Vec::new(),
         loss: Vec::new(),
         saturations: 0,
+        core: &core,
     };
     let init =
         crate::model::Params::<f64>::init(d, c.model.init_gain, &mut crate::flow::init_rng(c.train.seed));
@@ -162,7 +165,7 @@ fn stream_with<I: Wide>(
             last_step,
             loss: w.loss,
         }),
-        ..core_manifest(a, c, recipe_note(config, c), Sgd { steps: Vec::new(), momentum: w.momentum })
+        ..core_manifest(a, c, recipe_note(config, c), Sgd { steps: Vec::new(), momentum: w.momentum, lfsr })
     };
     let mut file = synced_file(&dir.join(MANIFEST))?;
     file.write(manifest.to_json())?;
@@ -189,6 +192,9 @@ struct StreamWriter<'a> {
     loss: Vec<f64>,
     /// Saturations of the whole run, every signal class.
     saturations: u64,
+    /// The core the stream is for: its limits on the update constants, whether it rounds
+    /// stochastically (then the LFSR states after every epoch are written too).
+    core: &'a crate::hdl::params::CoreParams,
 }
 
 impl StreamWriter<'_> {
@@ -215,6 +221,7 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
             ));
         }
         let k = step_constants(self.recipe, lr, n)?;
+        self.core.check_update_constants(&k)?;
         self.constants.extend(Step::from(&k).words());
         self.momentum = k.momentum;
         if step == 0 {
@@ -248,6 +255,9 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         self.write_file(&format!("moments_epoch{epoch}.hex"), &core_order(&opt.moment), mw)?;
         let counts: Vec<i64> = overflow_counts(sat).into_iter().map(|n| n as i64).collect();
         self.write_file(&format!("overflows_epoch{epoch}.hex"), &counts, 64)?;
+        if self.core.update_stochastic {
+            self.write_file(&format!("lfsr_epoch{epoch}.hex"), &LfsrStates::of(opt).values(), 32)?;
+        }
         self.loss.push(record.loss);
         self.saturations += sat.total();
         Ok(())

@@ -116,13 +116,11 @@ fn hdl_writes_the_core_or_names_the_field_and_writes_nothing() {
     assert!(err.contains("1.2466x the ideal"), "{err}");
     assert!(out.join("core.v").exists() && out.join("tb_core.sv").exists());
 
-    let text = std::fs::read_to_string(tiny)
-        .unwrap()
-        .replace("update_rounding: half_even", "update_rounding: stochastic");
-    let cfg = write_temp("stochastic.yaml", &text);
+    let text = std::fs::read_to_string(tiny).unwrap().replace("index_bits: 10", "index_bits: 15");
+    let cfg = write_temp("lut15.yaml", &text);
     let bad = dir.join("bad");
     let (ok, err) = floweqprop(&["hdl", "--config", cfg.to_str().unwrap(), "--out", bad.to_str().unwrap()]);
-    assert!(!ok && err.contains("fixed.update_rounding") && err.contains("stochastic"), "{err}");
+    assert!(!ok && err.contains("fixed.lut.index_bits") && err.contains("15"), "{err}");
     assert!(!bad.exists(), "nothing written on a refused config");
 
     let small = concat!(env!("CARGO_MANIFEST_DIR"), "/testvectors/small");
