@@ -62,6 +62,15 @@ fn check(c: &CoreParams, config: &Config, m: &Manifest) -> Result<(), Error> {
             return Err(differs(path, got, &format!("the config's core has {want}")));
         }
     }
+    // a stochastic core's tb_core expects the LFSR states of reset to be the run's start
+    let lfsr = m.constants.sgd.lfsr.map(|l| l.values().map(|v| crate::golden::qformat::hex(v, 32)));
+    if c.update_stochastic && lfsr.as_ref() != Some(&c.lfsr_seed_hex) {
+        let why = format!(
+            "the config's core resets its LFSRs to {:?} (fixed.lfsr_seed): regenerate the vectors",
+            c.lfsr_seed_hex
+        );
+        return Err(differs("constants.sgd.lfsr", format!("{lfsr:?}"), &why));
+    }
     let steps = m.constants.sgd.steps.len();
     if steps != m.steps {
         return Err(differs("constants.sgd.steps", steps, &format!("one per step: {}", m.steps)));
@@ -86,6 +95,30 @@ mod tests {
         let config = Config::shipped("tiny");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testvectors").join(vectors);
         tb_params(&CoreParams::new(&config).unwrap(), &config, &dir)
+    }
+
+    /// A stochastic core's testbench gets its LFSR states from vectors of its own seed only.
+    #[test]
+    fn stochastic_vectors_must_start_at_the_cores_seeds() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/core_stochastic.yaml");
+        let config = Config::from_yaml_file(&path).unwrap();
+        let o = crate::vectors::VectorOptions { steps: 1, gen_steps: 1, ..Default::default() };
+        let files = crate::vectors::emit(&config, &o).unwrap();
+        let m: Manifest = serde_json::from_str(&files.last().unwrap().1).unwrap();
+        let c = CoreParams::new(&config).unwrap();
+        check(&c, &config, &m).unwrap();
+        let svh = render_tb_params("v", &m).unwrap();
+        assert!(
+            svh.contains(&format!(
+                "LFSR_UPDATE = 64'sd{};",
+                u32::from_str_radix(&c.lfsr_seed_hex[1], 16).unwrap()
+            )),
+            "{svh}"
+        );
+        let mut other = config.clone();
+        other.fixed.lfsr_seed += 1;
+        let e = check(&CoreParams::new(&other).unwrap(), &other, &m).unwrap_err().to_string();
+        assert!(e.contains("constants.sgd.lfsr") && e.contains("fixed.lfsr_seed"), "{e}");
     }
 
     #[test]
