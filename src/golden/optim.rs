@@ -87,7 +87,7 @@
 //!
 //! - *Range.* The RTL's streams walk a fixed number of digits below a result
 //!   (`hdl::params::StreamPass::drop_max`); a constant so small that a rounding would drop more
-//!   (tiny: a learning rate below about 2^-40) is refused by the host side
+//!   (tiny: a learning rate below 2^-88) is refused by the host side
 //!   (`CoreParams::check_update_constants`, which `floweqprop vectors` calls). This model has no
 //!   such limit. Each stream repeats after 2^32 - 1 bits (2^27 words, less one bit).
 //!

@@ -641,7 +641,7 @@ impl CoreParams {
     /// its stream: a stream walks at most `drop_max` digits below its result (beyond, a floor
     /// or half-even result no longer changes, but `sgd_align` clamps there and a stochastic one
     /// would draw too few words). Only absurd constants reach it (tiny: a gradient scale below
-    /// about 2^-100, or a learning rate below 2^-40); the host checks before it writes them
+    /// 2^-102, or a learning rate below 2^-88); the host checks before it writes them
     /// (`floweqprop vectors` does, naming the constant). Floor and half-even: always `Ok`.
     pub fn check_update_constants(&self, k: &SgdConstants) -> Result<(), Error> {
         if !self.update_stochastic {
@@ -812,10 +812,20 @@ mod tests {
         };
         let k = crate::golden::optim::sgd_constants(&c.fixed, &sgd, c.relax.beta, 0.01, 2).unwrap();
         p.check_update_constants(&k).unwrap();
-        let tiny_lr =
-            SgdConstants { lr: crate::golden::optim::Constant { mant: 1, shift: 200 }, ..k.clone() };
+        // the edges (the doc): a learning rate of 2^-88 (shift 118, u drops 128 bits) and a
+        // gradient scale of 2^-102 (shift 132, g drops 128 bits) pass, half of either does not
+        let lr = |e: i32| crate::golden::optim::sgd_constants(&c.fixed, &sgd, c.relax.beta, 2f64.powi(e), 2);
+        p.check_update_constants(&lr(-88).unwrap()).unwrap();
+        let tiny_lr = lr(-89).unwrap();
         let e = p.check_update_constants(&tiny_lr).unwrap_err().to_string();
-        assert!(e.contains("optim.lr") && e.contains("at most 4 words"), "{e}");
+        assert!(e.contains("optim.lr") && e.contains("129 bits") && e.contains("at most 4 words"), "{e}");
+        let scale = |shift: u32| SgdConstants {
+            scale: crate::golden::optim::Constant { mant: 1 << 30, shift },
+            ..k.clone()
+        };
+        p.check_update_constants(&scale(132)).unwrap();
+        let e = p.check_update_constants(&scale(133)).unwrap_err().to_string();
+        assert!(e.contains("1/(2 relax.beta n)") && e.contains("129 bits"), "{e}");
         let half_even = CoreParams::new(&Config::shipped("tiny")).unwrap();
         half_even.check_update_constants(&tiny_lr).unwrap();
     }
