@@ -16,7 +16,7 @@
 #                   on its step vectors and a short make cosim-train, the host writing every update's constants
 #   make cosim-selftest   the cosimulation and the training check must fail on a corrupted vector (CORRUPT=1)
 #   make lint-hdl   verilator --lint-only -Wall on the generated Verilog of every committed core
-#   make hdl-unit   the pipelined multiplier and the sequential optimizer against references
+#   make hdl-unit   the pipelined multiplier, the sequential optimizer and the norm unit against references
 #   make synth      Yosys synthesis of a core (generic, Xilinx 7-series, iCE40) and nextpnr-ice40 where
 #                   it fits, into runs/synth/X/ (CONFIG=tiny|small|paper); make report tabulates it
 #   make synth-sweep      the PE-array sweep of the paper network (synthesis, report, PNGs);
@@ -75,7 +75,7 @@ eval: $(BIN)
 
 # ---- the generated core (docs/hardware.md)
 HDL_CONFIGS := tiny small paper
-RTL_FILES := fxp.v pipe.v act_lut.v sgd_unit.v pe.v pe_array.v neuron_bank.v neuron_pipe.v controller.v core.v
+RTL_FILES := fxp.v pipe.v act_lut.v sgd_unit.v norm_unit.v pe.v pe_array.v neuron_bank.v neuron_pipe.v controller.v core.v
 CONFIG ?= tiny
 CONFIG_FILE ?= configs/$(CONFIG).yaml
 VECTORS ?= testvectors/$(CONFIG)
@@ -210,6 +210,10 @@ hdl-unit: need-verilator $(BIN)
 		build/hdl-unit/sgd-wide/rtl/fxp.v build/hdl-unit/sgd-wide/rtl/sgd_unit.v tests/hdl/sgd_tb.sv -o sgd_tb \
 		>build/hdl-unit/sgd-wide.log 2>&1 || (cat build/hdl-unit/sgd-wide.log; exit 1)
 	build/hdl-unit/sgd-wide/sgd_tb
+	@mkdir -p build/hdl-unit/norm
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/norm \
+		hdl/tiny/norm_unit.v tests/hdl/norm_tb.sv -o norm_tb >build/hdl-unit/norm.log 2>&1 || (cat build/hdl-unit/norm.log; exit 1)
+	build/hdl-unit/norm/norm_tb
 
 lint-hdl: need-verilator need-yosys
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(VERILATOR) --lint-only -Wall --top-module core $(RTL_FILES)) || exit 1; done

@@ -9,7 +9,10 @@
 //   UPDATE     SGD on every parameter: the ${ c.np() }$ parameter indices go one every ${ c.sgd.interval }$ cycles (the
 //              optimizer's initiation interval) into the core's parameter port and the optimizer,
 //              which writes w, m and S = 0 back; the command ends when the last write-back is done
-//              (upd_pending low)
+//              (upd_pending low){% if c.clip %}. With clipping on (clip_en: a clip norm written), the walk runs
+//              twice: pass 1 (norm_pass) gives the norm unit every g and writes nothing back; after
+//              its drain, ${ c.norm.cycles }$ cycles for the norm unit's root and clip factor (norm_finish at
+//              the first); then pass 2, the update, its gradient LFSR back at pass 1's start{% endif %}
 //   GEN_STEP   x kept, h = 0; T hidden-only steps; then one visible-only step with step size
 //              dt_alpha, coeff 0, pull 0 (datapath.md "Generation")
 //
@@ -81,7 +84,13 @@ module controller (
     // update: one parameter index every ${ c.sgd.interval }$ cycles into the parameter port
     output wire                      upd_issue,
     output wire [${ c.host_index_w() }$-1:0]         upd_p,
-    input  wire                      upd_pending
+    input  wire                      upd_pending{% if c.clip %},
+    // clipping: on, the pass, and the norm unit's start and finish
+    input  wire                      clip_en,
+    output reg                       norm_pass,
+    output wire                      norm_clear,
+    output wire                      norm_finish{% if c.update_stochastic %},
+    output wire                      pass2_start  // the gradient LFSR back to its state at norm_clear{% endif %}{% endif %}
 );
     localparam integer NT = ${ c.nt }$;
     localparam integer MAXN = ${ c.max_unit() }$;
@@ -90,7 +99,7 @@ module controller (
                      CMD_GEN_STEP = 3'd4;
     localparam [3:0] S_IDLE = 4'd0, S_INIT = 4'd1, S_WALK = 4'd2, S_DRAIN = 4'd3, S_COMMIT = 4'd4,
                      S_SAVE = 4'd5, S_GACC = 4'd6, S_UPD = 4'd7, S_DONE = 4'd8,
-                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10, S_ACC_TAIL = 4'd11;
+                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10, S_ACC_TAIL = 4'd11{% if c.clip %}, S_NORM = 4'd12{% endif %};
     localparam integer HW = ${ c.host_index_w() }$;
 
     reg [3:0] state;
@@ -107,7 +116,11 @@ module controller (
     reg [${ c.wi_w }$-1:0] ucnt;          // clear: weight counter
     reg [HW-1:0] pcnt;            // update: parameter index
     reg [${ c.sgd.gap_w() }$-1:0] gap;            // update: cycles to the next index
-    reg [3:0] drain;
+    reg [3:0] drain;{% if c.clip %}
+    localparam integer NORM_CYCLES = ${ c.norm.cycles }$;
+    localparam integer NCW = $clog2(NORM_CYCLES + 1);
+    reg [NCW-1:0] ncnt;           // the norm unit's cycles
+    wire norm_last = (ncnt == NORM_CYCLES[NCW-1:0] - 1'b1);{% endif %}
 
     localparam integer LANES = ${ c.lanes }$;
     // a pass's items while pcount < MAXN; then PASS_TAIL cycles until the banks' last write lands
@@ -179,7 +192,9 @@ module controller (
             ucnt <= {${ c.wi_w }${1'b0}};
             pcnt <= {HW{1'b0}};
             gap <= {${ c.sgd.gap_w() }${1'b0}};
-            drain <= 4'd0;
+            drain <= 4'd0;{% if c.clip %}
+            norm_pass <= 1'b0;
+            ncnt <= {NCW{1'b0}};{% endif %}
         end else begin
             case (state)
                 S_IDLE: if (start) begin
@@ -191,7 +206,8 @@ module controller (
                     pcount <= {(${ c.li_w }$+2){1'b0}};
                     plane <= {${ c.lane_w() }${1'b0}};
                     pcnt <= {HW{1'b0}};
-                    gap <= {${ c.sgd.gap_w() }${1'b0}};
+                    gap <= {${ c.sgd.gap_w() }${1'b0}};{% if c.clip %}
+                    norm_pass <= (cmd == CMD_UPDATE) && clip_en;{% endif %}
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
                 end
                 S_INIT: begin
@@ -254,7 +270,24 @@ module controller (
                         gap <= gap - 1'b1;
                     end
                 end
+{%- if c.clip %}
+                S_UPD_WAIT: if (!upd_pending) begin
+                    ncnt <= {NCW{1'b0}};
+                    state <= norm_pass ? S_NORM : S_DONE;
+                end
+                S_NORM: begin
+                    // the norm unit's fixed time; then pass 2 from parameter 0
+                    ncnt <= ncnt + 1'b1;
+                    if (norm_last) begin
+                        norm_pass <= 1'b0;
+                        pcnt <= {HW{1'b0}};
+                        gap <= {${ c.sgd.gap_w() }${1'b0}};
+                        state <= S_UPD;
+                    end
+                end
+{%- else %}
                 S_UPD_WAIT: if (!upd_pending) state <= S_DONE;
+{%- endif %}
                 S_ACC_TAIL: begin
                     // until the PEs' last gradient-sum write has landed: a read after done finds it
                     drain <= drain + 4'd1;
@@ -315,7 +348,11 @@ module controller (
     assign clr_en = (state == S_CLEAR);
     assign clr_idx = ucnt;
     assign upd_issue = (state == S_UPD) && (gap == {${ c.sgd.gap_w() }${1'b0}});
-    assign upd_p = pcnt;
+    assign upd_p = pcnt;{% if c.clip %}
+    assign norm_clear = (state == S_IDLE) && start && (cmd == CMD_UPDATE) && clip_en;
+    assign norm_finish = (state == S_NORM) && (ncnt == {NCW{1'b0}});
+{%- if c.update_stochastic %}
+    assign pass2_start = (state == S_NORM) && norm_last;{% endif %}{% endif %}
 endmodule
 
 `default_nettype wire

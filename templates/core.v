@@ -15,7 +15,12 @@
 //                           11 mu_mant, 12 mu_shift (SGD: mant * 2^-shift), 13 momentum enable,
 //                           14 active lanes (1..${ c.lanes }$, after reset ${ c.lanes }$: the lanes MINUS_ACC accumulates){% if c.update_stochastic %}
 //                           (r/w) 15, 16 the optimizer's gradient and update LFSR states (stochastic rounding:
-//                           32 bits, after reset the config's seeds; a read of any other index answers 0){% endif %}
+//                           32 bits, after reset the config's seeds; a read of any other index answers 0){% endif %}{% if c.clip %}
+//                           17 clip_mant, 18 clip_shift (optim.clip_norm = mant * 2^-shift; mant 0: no
+//                           clipping), 19 delta (1e-6 in gradient LSBs); (r) the last clipped UPDATE's
+//                           norm unit: 20 the norm (gradient LSBs), 21 the clip factor's mantissa, 22 bit
+//                           ${ c.sh_w + 1 }$ whether it applied, bits ${ c.sh_w }$..0 its fraction bits (factor = mant * 2^-frac;
+//                           both 0 when it did not apply){% endif %}
 //   region 2 XT       (w)   x_t of the sample of lane l at l * 2^${ c.state_bits() }$ + i (i < ${ c.n_x }$)
 //   region 3 U        (w)   u of the sample, indexed as x_t
 //   region 4 STATE    (r/w) lane l at l * 2^${ c.state_bits() }$ + i: [x (${ c.n_x }$) | h2 (${ c.n_h2 }$) | h1 (${ c.n_h1 }$)]; write x
@@ -190,7 +195,11 @@ module core (
     reg signed [CW-1:0] eps, coeff_free, coeff_plus, coeff_minus, c2_plus, c2_minus, dt_alpha;
     reg [CW-2:0] scale_mant, lr_mant, mu_mant;
     reg signed [SHW-1:0] scale_shift, lr_shift, mu_shift;
-    reg momentum;
+    reg momentum;{% if c.clip %}
+    localparam integer NRW = ${ c.norm.norm_w }$;    // the norm
+    reg [CW-2:0] clip_mant;
+    reg [SHW-1:0] clip_shift;
+    reg [NRW-1:0] clip_delta;{% endif %}
     reg [LW-1:0] lanes_m1;   // active lanes - 1
     /* verilator lint_off UNUSEDSIGNAL */ // the lane count fits LW bits (lanes_ok)
     wire [DW-1:0] lanes_m1_full = w1_data - 1'b1;
@@ -210,7 +219,10 @@ module core (
             scale_shift <= {SHW{1'b0}};
             lr_shift <= {SHW{1'b0}};
             mu_shift <= {SHW{1'b0}};
-            momentum <= 1'b0;
+            momentum <= 1'b0;{% if c.clip %}
+            clip_mant <= {(CW-1){1'b0}};
+            clip_shift <= {SHW{1'b0}};
+            clip_delta <= {NRW{1'b0}};{% endif %}
             lanes_m1 <= LANES[LW-1:0] - 1'b1;
         end else if (w1_const) begin
             case (w1_cidx)
@@ -228,7 +240,10 @@ module core (
                 5'd11: mu_mant <= w1_data[CW-2:0];
                 5'd12: mu_shift <= w1_data[SHW-1:0];
                 5'd13: momentum <= w1_data[0];
-                5'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
+                5'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];{% if c.clip %}
+                5'd17: clip_mant <= w1_data[CW-2:0];
+                5'd18: clip_shift <= w1_data[SHW-1:0];
+                5'd19: clip_delta <= w1_data[NRW-1:0];{% endif %}
                 default: ;
             endcase
         end
@@ -242,7 +257,9 @@ module core (
     wire k_idle, n_idle;
     wire upd_issue;
     wire upd_pending;
-    wire [HW-1:0] upd_p;
+    wire [HW-1:0] upd_p;{% if c.clip %}
+    wire norm_pass, norm_clear, norm_finish;{% if c.update_stochastic %}
+    wire pass2_start;{% endif %}{% endif %}
     wire [LIW-1:0] mac_out_idx, k_idx_next, n_idx_next, pass_idx;
     wire [LW-1:0] pass_lane, acc_lane_next;
     wire [WIW-1:0] widx, clr_idx;
@@ -257,7 +274,9 @@ module core (
         .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus), .acc_lane_next(acc_lane_next),
         .bacc_k(bacc_k), .bacc_n(bacc_n), .k_idle(k_idle), .n_idle(n_idle),
         .clr_en(clr_en), .clr_idx(clr_idx),
-        .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending)
+        .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending){% if c.clip %},
+        .clip_en(clip_mant != {(CW-1){1'b0}}), .norm_pass(norm_pass), .norm_clear(norm_clear),
+        .norm_finish(norm_finish){% if c.update_stochastic %}, .pass2_start(pass2_start){% endif %}{% endif %}
     );
     assign busy = ctrl_busy;
 
@@ -346,7 +365,8 @@ module core (
     );
     // the optimizer's write-back: tag = {kind (0 PE, 1 K-side bias, 2 N-side bias), unit, address}
     localparam integer TGW = 2 + UW + WIW;
-    wire wb_valid;
+    wire opt_valid;              // the optimizer's output; written back but in pass 1 of a clipped UPDATE
+    wire wb_valid = opt_valid{% if c.clip %} && !norm_pass{% endif %};
     wire [TGW-1:0] wb_tag;
     wire signed [MW-1:0] wb_m;
     wire signed [WW-1:0] wb_w;
@@ -584,16 +604,31 @@ module core (
     // a STATUS read's answer as of the read's cycle (the status word or a count), as it reaches r3
     wire [DW-1:0] status_r3;
     pipe_delay #(.W(DW), .N(6)) u_status (.clk(clk), .d(status_any), .q(status_r3));{% if c.update_stochastic %}
-    // a read of CONST 15 or 16, the optimizer's LFSR states, as it reaches r3 (they change only
-    // during UPDATE, which no read overlaps), zero-extended
-    wire [31:0] lfsr_g, lfsr_u;
+    wire [31:0] lfsr_g, lfsr_u;{% endif %}{% if c.clip %}
+    wire [NRW-1:0] norm_lsb;
+    wire clip_applies;
+    wire [CW-2:0] clip_fmant;
+    wire [SHW:0] clip_ffrac;{% endif %}{% if c.update_stochastic || c.clip %}
+    // a read of a CONST the core answers (the optimizer's LFSR states, the norm unit's results),
+    // as it reaches r3 (they change only during UPDATE, which no read overlaps), zero-extended
     wire rd_const = rd_ok && rd_region == R_CONST;
-    wire [1:0] lfsr_rd;     // {CONST 16, CONST 15}
-    pipe_delay #(.W(2), .N(6)) u_lfsr_rd (.clk(clk), .d({rd_const && rd_index[4:0] == 5'd16,
-        rd_const && rd_index[4:0] == 5'd15}), .q(lfsr_rd));
-    /* verilator lint_off UNUSEDSIGNAL */ // the zero bits above the data width
-    wire [DW+31:0] rx_lfsr = {{DW{1'b0}}, lfsr_rd[1] ? lfsr_u : lfsr_rd[0] ? lfsr_g : 32'd0};
-    /* verilator lint_on UNUSEDSIGNAL */{% endif %}
+    wire [4:0] crd_idx;
+    wire crd;
+    pipe_delay #(.W(6), .N(6)) u_const_rd (.clk(clk), .d({rd_const, rd_index[4:0]}), .q({crd, crd_idx}));
+    reg [DW-1:0] rx_const;
+    always @(*) begin
+        rx_const = {DW{1'b0}};
+        if (crd) begin
+            case (crd_idx){% if c.update_stochastic %}
+                5'd15: rx_const[31:0] = lfsr_g;
+                5'd16: rx_const[31:0] = lfsr_u;{% endif %}{% if c.clip %}
+                5'd20: rx_const[NRW-1:0] = norm_lsb;
+                5'd21: rx_const[CW-2:0] = clip_applies ? clip_fmant : {(CW-1){1'b0}};
+                5'd22: rx_const[SHW+1:0] = {clip_applies, clip_applies ? clip_ffrac : {(SHW+1){1'b0}}};{% endif %}
+                default: ;
+            endcase
+        end
+    end{% endif %}
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;
@@ -604,20 +639,36 @@ module core (
                 R_GRADSUM: rd_data <= rx_s;
                 R_MOMENT: rd_data <= rx_m;
                 R_STATE: rd_data <= rx_state;{% if c.update_stochastic %}
-                R_CONST: rd_data <= rx_lfsr[DW-1:0];{% endif %}
+{%- endif %}{% if c.update_stochastic || c.clip %}
+                R_CONST: rd_data <= rx_const;{% endif %}
                 default: rd_data <= {DW{1'b0}};
             endcase
         end
     end
 
     // ---- the optimizer, and the count of parameters in flight (UPDATE ends when it is 0)
+{%- if c.clip %}
+    wire g_valid;
+    wire signed [${ c.g_w }$-1:0] g_out;
+    norm_unit u_norm (
+        .clk(clk), .rst(rst_root), .clear(norm_clear), .g_valid(g_valid), .g(g_out), .finish(norm_finish),
+        .clip_mant(clip_mant), .clip_shift(clip_shift), .delta(clip_delta),
+        /* verilator lint_off PINCONNECTEMPTY */ // the controller waits the unit's fixed time instead
+        .done(),
+        /* verilator lint_on PINCONNECTEMPTY */
+        .norm(norm_lsb), .applies(clip_applies), .f_mant(clip_fmant), .f_frac(clip_ffrac)
+    );
+{%- endif %}
     sgd_unit #(.TGW(TGW)) u_sgd (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
-        .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),{% if c.update_stochastic %}
+        .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),{% if c.clip %}
+        .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_mant != {(CW-1){1'b0}}), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
+        .g_valid(g_valid), .g_out(g_out),{% endif %}{% if c.update_stochastic %}
         .lfsr_wr_g(w1_const && w1_cidx == 5'd15), .lfsr_wr_u(w1_const && w1_cidx == 5'd16),
-        .lfsr_wdata(w1_data[31:0]), .lfsr_g(lfsr_g), .lfsr_u(lfsr_u),{% endif %}
-        .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
+        .lfsr_wdata(w1_data[31:0]), .lfsr_g(lfsr_g), .lfsr_u(lfsr_u),{% if c.clip %}
+        .lfsr_save(norm_clear), .lfsr_restore(pass2_start),{% endif %}{% endif %}
+        .out_valid(opt_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
         .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2])
     );
 
@@ -674,7 +725,7 @@ module core (
     reg [HW:0] in_flight;
     always @(posedge clk) begin
         if (rst_i) in_flight <= {(HW+1){1'b0}};
-        else in_flight <= in_flight + {{HW{1'b0}}, upd_issue} - {{HW{1'b0}}, wb_valid};
+        else in_flight <= in_flight + {{HW{1'b0}}, upd_issue} - {{HW{1'b0}}, opt_valid};
     end
     assign upd_pending = (in_flight != {(HW+1){1'b0}});
 endmodule

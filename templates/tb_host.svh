@@ -144,6 +144,11 @@
         host_write(R_CONST, 15, DW'(LFSR_GRADIENT));
         host_write(R_CONST, 16, DW'(LFSR_UPDATE));
 {%- endif %}
+`ifdef TB_CLIP
+        host_write(R_CONST, 17, DW'(CLIP_MANT));
+        host_write(R_CONST, 18, DW'(CLIP_SHIFT));
+        host_write(R_CONST, 19, DW'(CLIP_DELTA));
+`endif
     endtask
 
     // an UPDATE's constants, before it: CONST 7 to 10, the gradient scale of its samples and the
@@ -168,6 +173,19 @@
             check($sformatf("%s overflow count of class", at), c, v, (DW < 64 && e >= (64'd1 << DW)) ? {DW{1'b1}} : DW'(e));
         end
     endtask
+`ifdef TB_CLIP
+
+    // the norm unit's results of the last UPDATE (CONST 20 to 22) against a clip_step*.hex file
+    task automatic check_clip_file(input string what, input string file);
+        reg [DW-1:0] want [0:2];
+        logic [DW-1:0] v;
+        $readmemh(file, want);
+        for (int i = 0; i < 3; i++) begin
+            host_read(R_CONST, 20 + i, v);
+            check({what, i == 0 ? " norm" : i == 1 ? " clip factor mantissa" : " clip applied, fraction bits"}, 20 + i, v, want[i]);
+        end
+    endtask
+`endif
 {%- if c.update_stochastic %}
 
     // the optimizer's LFSR states, read back as CONST 15 and 16, against (gradient, update)

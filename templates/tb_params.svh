@@ -38,3 +38,11 @@ localparam longint MOMENTUM = 64'sd${ m.constants.sgd.momentum.is_some() as u8 }
 localparam longint LFSR_GRADIENT = ${ self.lit(l.gradient) }$;
 localparam longint LFSR_UPDATE = ${ self.lit(l.update) }$;
 {%- endif %}
+{%- if m.constants.sgd.clip.is_some() %}
+// global-norm clipping: its constants (CONST 17 to 19); each step's norm and clip factor are in
+// clip_step<s>.hex (CONST 20 to 22)
+`define TB_CLIP
+{%- for (name, lit) in self.clip_lits() %}
+localparam longint ${ name }$ = ${ lit }$;
+{%- endfor %}
+{%- endif %}

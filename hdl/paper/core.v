@@ -14,6 +14,11 @@
 //                           6 dt_alpha (Q(32,20) raw); 7 scale_mant, 8 scale_shift, 9 lr_mant, 10 lr_shift,
 //                           11 mu_mant, 12 mu_shift (SGD: mant * 2^-shift), 13 momentum enable,
 //                           14 active lanes (1..1, after reset 1: the lanes MINUS_ACC accumulates)
+//                           17 clip_mant, 18 clip_shift (optim.clip_norm = mant * 2^-shift; mant 0: no
+//                           clipping), 19 delta (1e-6 in gradient LSBs); (r) the last clipped UPDATE's
+//                           norm unit: 20 the norm (gradient LSBs), 21 the clip factor's mantissa, 22 bit
+//                           13 whether it applied, bits 12..0 its fraction bits (factor = mant * 2^-frac;
+//                           both 0 when it did not apply)
 //   region 2 XT       (w)   x_t of the sample of lane l at l * 2^9 + i (i < 64)
 //   region 3 U        (w)   u of the sample, indexed as x_t
 //   region 4 STATE    (r/w) lane l at l * 2^9 + i: [x (64) | h2 (128) | h1 (128)]; write x
@@ -91,7 +96,7 @@ module core (
     // The internal reset outlasts rst by the deepest pipeline, so that every valid bit inside the
     // pipelines of pipe.v (which have no reset of their own) has flushed before the core runs:
     // a reset of any length, even in the middle of a command, leaves nothing in flight.
-    localparam integer FLUSH = 90;
+    localparam integer FLUSH = 106;
     reg [7-1:0] flush;
     always @(posedge clk) begin
         if (rst) flush <= FLUSH[7-1:0];
@@ -189,6 +194,10 @@ module core (
     reg [CW-2:0] scale_mant, lr_mant, mu_mant;
     reg signed [SHW-1:0] scale_shift, lr_shift, mu_shift;
     reg momentum;
+    localparam integer NRW = 39;    // the norm
+    reg [CW-2:0] clip_mant;
+    reg [SHW-1:0] clip_shift;
+    reg [NRW-1:0] clip_delta;
     reg [LW-1:0] lanes_m1;   // active lanes - 1
     /* verilator lint_off UNUSEDSIGNAL */ // the lane count fits LW bits (lanes_ok)
     wire [DW-1:0] lanes_m1_full = w1_data - 1'b1;
@@ -209,6 +218,9 @@ module core (
             lr_shift <= {SHW{1'b0}};
             mu_shift <= {SHW{1'b0}};
             momentum <= 1'b0;
+            clip_mant <= {(CW-1){1'b0}};
+            clip_shift <= {SHW{1'b0}};
+            clip_delta <= {NRW{1'b0}};
             lanes_m1 <= LANES[LW-1:0] - 1'b1;
         end else if (w1_const) begin
             case (w1_cidx)
@@ -227,6 +239,9 @@ module core (
                 5'd12: mu_shift <= w1_data[SHW-1:0];
                 5'd13: momentum <= w1_data[0];
                 5'd14: if (w1_lanes_ok) lanes_m1 <= lanes_m1_full[LW-1:0];
+                5'd17: clip_mant <= w1_data[CW-2:0];
+                5'd18: clip_shift <= w1_data[SHW-1:0];
+                5'd19: clip_delta <= w1_data[NRW-1:0];
                 default: ;
             endcase
         end
@@ -241,6 +256,7 @@ module core (
     wire upd_issue;
     wire upd_pending;
     wire [HW-1:0] upd_p;
+    wire norm_pass, norm_clear, norm_finish;
     wire [LIW-1:0] mac_out_idx, k_idx_next, n_idx_next, pass_idx;
     wire [LW-1:0] pass_lane, acc_lane_next;
     wire [WIW-1:0] widx, clr_idx;
@@ -255,7 +271,9 @@ module core (
         .gacc_en(gacc_en), .gacc_minus(gacc_minus), .out_plus(out_plus), .acc_lane_next(acc_lane_next),
         .bacc_k(bacc_k), .bacc_n(bacc_n), .k_idle(k_idle), .n_idle(n_idle),
         .clr_en(clr_en), .clr_idx(clr_idx),
-        .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending)
+        .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending),
+        .clip_en(clip_mant != {(CW-1){1'b0}}), .norm_pass(norm_pass), .norm_clear(norm_clear),
+        .norm_finish(norm_finish)
     );
     assign busy = ctrl_busy;
 
@@ -344,7 +362,8 @@ module core (
     );
     // the optimizer's write-back: tag = {kind (0 PE, 1 K-side bias, 2 N-side bias), unit, address}
     localparam integer TGW = 2 + UW + WIW;
-    wire wb_valid;
+    wire opt_valid;              // the optimizer's output; written back but in pass 1 of a clipped UPDATE
+    wire wb_valid = opt_valid && !norm_pass;
     wire [TGW-1:0] wb_tag;
     wire signed [MW-1:0] wb_m;
     wire signed [WW-1:0] wb_w;
@@ -582,6 +601,28 @@ module core (
     // a STATUS read's answer as of the read's cycle (the status word or a count), as it reaches r3
     wire [DW-1:0] status_r3;
     pipe_delay #(.W(DW), .N(6)) u_status (.clk(clk), .d(status_any), .q(status_r3));
+    wire [NRW-1:0] norm_lsb;
+    wire clip_applies;
+    wire [CW-2:0] clip_fmant;
+    wire [SHW:0] clip_ffrac;
+    // a read of a CONST the core answers (the optimizer's LFSR states, the norm unit's results),
+    // as it reaches r3 (they change only during UPDATE, which no read overlaps), zero-extended
+    wire rd_const = rd_ok && rd_region == R_CONST;
+    wire [4:0] crd_idx;
+    wire crd;
+    pipe_delay #(.W(6), .N(6)) u_const_rd (.clk(clk), .d({rd_const, rd_index[4:0]}), .q({crd, crd_idx}));
+    reg [DW-1:0] rx_const;
+    always @(*) begin
+        rx_const = {DW{1'b0}};
+        if (crd) begin
+            case (crd_idx)
+                5'd20: rx_const[NRW-1:0] = norm_lsb;
+                5'd21: rx_const[CW-2:0] = clip_applies ? clip_fmant : {(CW-1){1'b0}};
+                5'd22: rx_const[SHW+1:0] = {clip_applies, clip_applies ? clip_ffrac : {(SHW+1){1'b0}}};
+                default: ;
+            endcase
+        end
+    end
     always @(posedge clk) begin
         if (rst_i) rd_valid <= 1'b0;
         else rd_valid <= r3_rd;
@@ -592,17 +633,30 @@ module core (
                 R_GRADSUM: rd_data <= rx_s;
                 R_MOMENT: rd_data <= rx_m;
                 R_STATE: rd_data <= rx_state;
+                R_CONST: rd_data <= rx_const;
                 default: rd_data <= {DW{1'b0}};
             endcase
         end
     end
 
     // ---- the optimizer, and the count of parameters in flight (UPDATE ends when it is 0)
+    wire g_valid;
+    wire signed [32-1:0] g_out;
+    norm_unit u_norm (
+        .clk(clk), .rst(rst_root), .clear(norm_clear), .g_valid(g_valid), .g(g_out), .finish(norm_finish),
+        .clip_mant(clip_mant), .clip_shift(clip_shift), .delta(clip_delta),
+        /* verilator lint_off PINCONNECTEMPTY */ // the controller waits the unit's fixed time instead
+        .done(),
+        /* verilator lint_on PINCONNECTEMPTY */
+        .norm(norm_lsb), .applies(clip_applies), .f_mant(clip_fmant), .f_frac(clip_ffrac)
+    );
     sgd_unit #(.TGW(TGW)) u_sgd (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
-        .out_valid(wb_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
+        .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_mant != {(CW-1){1'b0}}), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
+        .g_valid(g_valid), .g_out(g_out),
+        .out_valid(opt_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
         .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2])
     );
 
@@ -659,7 +713,7 @@ module core (
     reg [HW:0] in_flight;
     always @(posedge clk) begin
         if (rst_i) in_flight <= {(HW+1){1'b0}};
-        else in_flight <= in_flight + {{HW{1'b0}}, upd_issue} - {{HW{1'b0}}, wb_valid};
+        else in_flight <= in_flight + {{HW{1'b0}}, upd_issue} - {{HW{1'b0}}, opt_valid};
     end
     assign upd_pending = (in_flight != {(HW+1){1'b0}});
 endmodule

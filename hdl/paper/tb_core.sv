@@ -274,6 +274,9 @@ module tb_core;
                 check($sformatf("step %0d parameter", s), i, v, sext(128'(params_exp[i]), WW));
             end
             check_overflows($sformatf("step %0d", s), s);
+`ifdef TB_CLIP
+            check_clip_file($sformatf("step %0d", s), $sformatf("%s/clip_step%0d.hex", dir, s));
+`endif
             $display("tb_core: step %0d done, %0d mismatches so far", s, errors);
         end
 

@@ -24,7 +24,7 @@
     // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
     localparam longint MODEL_FREE = 243356;
     localparam longint MODEL_MINUS_ACC = 244103;
-    localparam longint MODEL_UPDATE = 722008;
+    localparam longint MODEL_UPDATE = 2240848;
     localparam longint MODEL_ACC_LANE = 768;   // the accumulation of one lane
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
@@ -140,6 +140,11 @@
         host_write(R_CONST, 11, DW'(MU_MANT));
         host_write(R_CONST, 12, DW'(MU_SHIFT));
         host_write(R_CONST, 13, DW'(MOMENTUM));
+`ifdef TB_CLIP
+        host_write(R_CONST, 17, DW'(CLIP_MANT));
+        host_write(R_CONST, 18, DW'(CLIP_SHIFT));
+        host_write(R_CONST, 19, DW'(CLIP_DELTA));
+`endif
     endtask
 
     // an UPDATE's constants, before it: CONST 7 to 10, the gradient scale of its samples and the
@@ -164,3 +169,16 @@
             check($sformatf("%s overflow count of class", at), c, v, (DW < 64 && e >= (64'd1 << DW)) ? {DW{1'b1}} : DW'(e));
         end
     endtask
+`ifdef TB_CLIP
+
+    // the norm unit's results of the last UPDATE (CONST 20 to 22) against a clip_step*.hex file
+    task automatic check_clip_file(input string what, input string file);
+        reg [DW-1:0] want [0:2];
+        logic [DW-1:0] v;
+        $readmemh(file, want);
+        for (int i = 0; i < 3; i++) begin
+            host_read(R_CONST, 20 + i, v);
+            check({what, i == 0 ? " norm" : i == 1 ? " clip factor mantissa" : " clip applied, fraction bits"}, 20 + i, v, want[i]);
+        end
+    endtask
+`endif

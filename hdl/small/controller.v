@@ -6,10 +6,13 @@
 //              gradient accumulation S += -(a+ b+ - a- b-) of each active lane in turn (lanes_m1 + 1
 //              of 1; 2 kt nt cycles each, the "+1 step"), then 6 cycles until the PEs' last
 //              gradient-sum write lands
-//   UPDATE     SGD on every parameter: the 3200 parameter indices go one every 29 cycles (the
+//   UPDATE     SGD on every parameter: the 3200 parameter indices go one every 45 cycles (the
 //              optimizer's initiation interval) into the core's parameter port and the optimizer,
 //              which writes w, m and S = 0 back; the command ends when the last write-back is done
-//              (upd_pending low)
+//              (upd_pending low). With clipping on (clip_en: a clip norm written), the walk runs
+//              twice: pass 1 (norm_pass) gives the norm unit every g and writes nothing back; after
+//              its drain, 156 cycles for the norm unit's root and clip factor (norm_finish at
+//              the first); then pass 2, the update, its gradient LFSR back at pass 1's start
 //   GEN_STEP   x kept, h = 0; T hidden-only steps; then one visible-only step with step size
 //              dt_alpha, coeff 0, pull 0 (datapath.md "Generation")
 //
@@ -78,10 +81,15 @@ module controller (
     // clearing of the gradient sums and momenta after reset
     output wire                      clr_en,
     output wire [8-1:0]           clr_idx,
-    // update: one parameter index every 29 cycles into the parameter port
+    // update: one parameter index every 45 cycles into the parameter port
     output wire                      upd_issue,
     output wire [12-1:0]         upd_p,
-    input  wire                      upd_pending
+    input  wire                      upd_pending,
+    // clipping: on, the pass, and the norm unit's start and finish
+    input  wire                      clip_en,
+    output reg                       norm_pass,
+    output wire                      norm_clear,
+    output wire                      norm_finish
 );
     localparam integer NT = 8;
     localparam integer MAXN = 24;
@@ -90,7 +98,7 @@ module controller (
                      CMD_GEN_STEP = 3'd4;
     localparam [3:0] S_IDLE = 4'd0, S_INIT = 4'd1, S_WALK = 4'd2, S_DRAIN = 4'd3, S_COMMIT = 4'd4,
                      S_SAVE = 4'd5, S_GACC = 4'd6, S_UPD = 4'd7, S_DONE = 4'd8,
-                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10, S_ACC_TAIL = 4'd11;
+                     S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10, S_ACC_TAIL = 4'd11, S_NORM = 4'd12;
     localparam integer HW = 12;
 
     reg [3:0] state;
@@ -106,8 +114,12 @@ module controller (
     reg [1-1:0] glane;          // accumulation: lane
     reg [8-1:0] ucnt;          // clear: weight counter
     reg [HW-1:0] pcnt;            // update: parameter index
-    reg [5-1:0] gap;            // update: cycles to the next index
+    reg [6-1:0] gap;            // update: cycles to the next index
     reg [3:0] drain;
+    localparam integer NORM_CYCLES = 156;
+    localparam integer NCW = $clog2(NORM_CYCLES + 1);
+    reg [NCW-1:0] ncnt;           // the norm unit's cycles
+    wire norm_last = (ncnt == NORM_CYCLES[NCW-1:0] - 1'b1);
 
     localparam integer LANES = 1;
     // a pass's items while pcount < MAXN; then PASS_TAIL cycles until the banks' last write lands
@@ -178,8 +190,10 @@ module controller (
             plane <= {1{1'b0}};
             ucnt <= {8{1'b0}};
             pcnt <= {HW{1'b0}};
-            gap <= {5{1'b0}};
+            gap <= {6{1'b0}};
             drain <= 4'd0;
+            norm_pass <= 1'b0;
+            ncnt <= {NCW{1'b0}};
         end else begin
             case (state)
                 S_IDLE: if (start) begin
@@ -191,7 +205,8 @@ module controller (
                     pcount <= {(5+2){1'b0}};
                     plane <= {1{1'b0}};
                     pcnt <= {HW{1'b0}};
-                    gap <= {5{1'b0}};
+                    gap <= {6{1'b0}};
+                    norm_pass <= (cmd == CMD_UPDATE) && clip_en;
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
                 end
                 S_INIT: begin
@@ -246,15 +261,28 @@ module controller (
                     end
                 end
                 S_UPD: begin
-                    if (gap == {5{1'b0}}) begin
+                    if (gap == {6{1'b0}}) begin
                         if (pcnt == 12'd3199) state <= S_UPD_WAIT;
                         pcnt <= pcnt + 1'b1;
-                        gap <= 5'd28;
+                        gap <= 6'd44;
                     end else begin
                         gap <= gap - 1'b1;
                     end
                 end
-                S_UPD_WAIT: if (!upd_pending) state <= S_DONE;
+                S_UPD_WAIT: if (!upd_pending) begin
+                    ncnt <= {NCW{1'b0}};
+                    state <= norm_pass ? S_NORM : S_DONE;
+                end
+                S_NORM: begin
+                    // the norm unit's fixed time; then pass 2 from parameter 0
+                    ncnt <= ncnt + 1'b1;
+                    if (norm_last) begin
+                        norm_pass <= 1'b0;
+                        pcnt <= {HW{1'b0}};
+                        gap <= {6{1'b0}};
+                        state <= S_UPD;
+                    end
+                end
                 S_ACC_TAIL: begin
                     // until the PEs' last gradient-sum write has landed: a read after done finds it
                     drain <= drain + 4'd1;
@@ -314,8 +342,10 @@ module controller (
     assign bacc_n = gacc_en && (kk == {5{1'b0}});
     assign clr_en = (state == S_CLEAR);
     assign clr_idx = ucnt;
-    assign upd_issue = (state == S_UPD) && (gap == {5{1'b0}});
+    assign upd_issue = (state == S_UPD) && (gap == {6{1'b0}});
     assign upd_p = pcnt;
+    assign norm_clear = (state == S_IDLE) && start && (cmd == CMD_UPDATE) && clip_en;
+    assign norm_finish = (state == S_NORM) && (ncnt == {NCW{1'b0}});
 endmodule
 
 `default_nettype wire

@@ -193,6 +193,7 @@ module neuron_pipe #(
         lanes_m1_r <= lanes_m1;
         first_r <= first_step;
     end
+    wire upd1b = vis1b ? upd_vis : upd_hid;   // the neuron follows its rule in this phase
     reg v2, vis2, upd2, cnt2;
     reg [RW-1:0] r2;
     reg [LW-1:0] l2;
@@ -204,8 +205,8 @@ module neuron_pipe #(
     always @(posedge clk) begin
         v2 <= rst_r ? 1'b0 : v1b;
         vis2 <= vis1b;
-        upd2 <= vis1b ? upd_vis : upd_hid;
-        cnt2 <= (vis1b ? upd_vis : upd_hid) && (l1b <= lanes_m1_r);
+        upd2 <= upd1b;
+        cnt2 <= upd1b && (l1b <= lanes_m1_r);
         r2 <= r1b;
         l2 <= l1b;
         i2 <= i1b;

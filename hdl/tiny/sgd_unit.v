@@ -1,8 +1,9 @@
 // sgd_unit: the core's one optimizer, sequential. It takes one parameter (its exact gradient sum S,
-// momentum m and value w) every 29 cycles and returns its new momentum and value, exactly as
-// golden::optim computes SGD (clip off; the rows of its datapath table):
+// momentum m and value w) every 45 cycles and returns its new momentum and value, exactly as
+// golden::optim computes SGD (the rows of its datapath table):
 //
 //   g  = requant(S * scale, 2F_s + scale_shift - G_F -> gradient Q(32,24))              "g"
+//   g  = requant(g * clip_mant, clip_frac -> gradient), when the clip applies (clip_on)          "g clipped"
 //   m' = requant(m * mu << (z - f1) + g << (z - G_F), z - M_F -> moment Q(32,24))      "SGD m"
 //        with f1 = M_F + mu_shift (M_F without momentum, where m * mu is 0), z = max(f1, G_F)
 //   u  = requant(m' * lr, M_F + lr_shift - W_F -> 64 bits)                               "SGD update"
@@ -38,14 +39,16 @@
 //   cycle  what, of one parameter (cycle 0: in_valid, S, m, w and the tag are registered)
 //   1      S scale: 3 x 2 partial products, one a cycle; then m mu: 2 x 2, from cycle 7
 //   10     the stream of g: 5 digits of S scale
-//   18     the stream of m': 5 digits of m mu + g (m mu left out without momentum)
-//   26     m' lr: 2 x 2 partial products
-//   33     the stream of u: 4 digits of m' lr
-//   40     w - u; then its saturation into w_new, and out_valid the cycle after
+//   18     g clip_mant: 3 x 2 partial products (g sign-extended to S's limbs, into S scale's register)
+//   27     the stream of the clipped g: 4 digits of g clip_mant (its result taken only when clip_on)
+//   34     the stream of m': 5 digits of m mu + g (m mu left out without momentum)
+//   42     m' lr: 2 x 2 partial products
+//   49     the stream of u: 4 digits of m' lr
+//   56     w - u; then its saturation into w_new, and out_valid the cycle after
 //
 // A product can be read 4 cycles after its last partial product (the operand, product,
-// accumulator and top registers), a stream's result 4 cycles after its last digit. Latency 42
-// cycles. Initiation interval 29: the next parameter's products and stream of g run beside the end
+// accumulator and top registers), a stream's result 4 cycles after its last digit. Latency 58
+// cycles. Initiation interval 45: the next parameter's products and stream of g run beside the end
 // of this one's (m' lr's last registers, the stream of u, w - u), never on the same register in
 // the same cycle (CoreParams::sgd computes the schedule and the interval; the controller issues at
 // that interval, and a parameter must not enter sooner). Two slots keep the w and the tag of the
@@ -73,6 +76,15 @@ module sgd_unit #(
     input  wire        [32-2:0]  mu_mant,
     input  wire signed [12-1:0] mu_shift,
     input  wire                    momentum,
+    // global-norm clipping (golden::optim "Clipping"): pass 1 of a clipped UPDATE computes g only
+    // (g_valid, g_out: to the norm unit), drawing only from the gradient LFSR; in pass 2 the clip
+    // applies (clip_on) with the factor clip_mant 2^-clip_frac < 1 (both held still)
+    input  wire                    norm_pass,
+    input  wire                    clip_on,
+    input  wire        [32-2:0]  clip_mant,
+    input  wire        [12:0]   clip_frac,
+    output reg                     g_valid,
+    output wire signed [32-1:0]  g_out,
     output reg                     out_valid,
     output reg  [TGW-1:0]          out_tag,
     output wire signed [32-1:0]  m_new,
@@ -110,27 +122,33 @@ module sgd_unit #(
     localparam integer NC_G = 5;
     localparam integer NC_M = 5;
     localparam integer NC_U = 4;
+    localparam integer NC_C = 4;
+    localparam integer DMAX_C = 3;
+    localparam integer T_MUL_C = 18;
+    localparam integer T_STREAM_C = 27;
     localparam integer DMAX_G = 4;
     localparam integer DMAX_M = 3;
     localparam integer DMAX_U = 3;
     // the schedule, in cycles after in_valid
-    localparam integer T_MUL_U = 26;
+    localparam integer T_MUL_U = 42;
     localparam integer T_STREAM_G = 10;
-    localparam integer T_STREAM_M = 18;
-    localparam integer T_STREAM_U = 33;
-    localparam integer T_WEIGHT = 40;
+    localparam integer T_STREAM_M = 34;
+    localparam integer T_STREAM_U = 49;
+    localparam integer T_WEIGHT = 56;
     /* verilator lint_off UNUSEDPARAM */ // for testbenches (tests/hdl/sgd_tb.sv)
-    localparam integer LATENCY = 42;              // in_valid to out_valid
-    localparam integer INTERVAL = 29;             // between two in_valid, at least
+    localparam integer LATENCY = 58;              // in_valid to out_valid
+    localparam integer INTERVAL = 45;             // between two in_valid, at least
     /* verilator lint_on UNUSEDPARAM */
 
     localparam integer LDW = $clog2(DW);
-    localparam integer NC_X = (NC_G > NC_M) ? ((NC_G > NC_U) ? NC_G : NC_U) : ((NC_M > NC_U) ? NC_M : NC_U);
+    localparam integer NC_X0 = (NC_G > NC_M) ? ((NC_G > NC_U) ? NC_G : NC_U) : ((NC_M > NC_U) ? NC_M : NC_U);
+    localparam integer NC_X = (NC_C > NC_X0) ? NC_C : NC_X0;
     localparam integer OSW = $clog2(NC_X * DW + 1); // a term's offset in bits (beyond NC_X DW: past the stream)
     localparam integer CIW = OSW - LDW + 1;         // a digit index, or a term's offset in digits (to NC_X)
     localparam integer DDW = CIW;                   // dropped digits (at most DMAX < NC)
     localparam integer STW = $clog2(T_WEIGHT + 1);
-    localparam [1:0] P_G = 2'd0, P_M = 2'd1, P_U = 2'd2;   // the three products, and streams
+    // the products, and streams: bit 0 clear for those in S scale's product register (g, clip)
+    localparam [1:0] P_G = 2'd0, P_M = 2'd1, P_C = 2'd2, P_U = 2'd3;
 
     // ---- the parameters in flight: at most two, in two slots taken in turn. A slot counts its
     //      parameter's steps (cycles since its in_valid) and keeps its w and tag to the end; S and
@@ -139,15 +157,18 @@ module sgd_unit #(
     localparam integer LD_STREAM_G = T_STREAM_G - 1;   // first step in the cycle before it
     localparam integer LD_STREAM_M = T_STREAM_M - 1;
     localparam integer LD_STREAM_U = T_STREAM_U - 1;
+    localparam integer LD_MUL_C = T_MUL_C - 1;
+    localparam integer LD_STREAM_C = T_STREAM_C - 1;
     reg nxt;                       // the slot the next parameter takes
     always @(posedge clk) begin
         if (rst_r) nxt <= 1'b0;
         else if (in_valid) nxt <= !nxt;
     end
     wire [1:0] ld_mul_u_s, ld_stream_g_s, ld_stream_m_s, ld_stream_u_s, at_weight_s;
+    wire [1:0] ld_mul_c_s, ld_stream_c_s;
     wire [2*WW-1:0] w_s;
     wire [2*TGW-1:0] tag_s;
-    wire [5:0] ovf_s;              // per slot: the overflows of its g, m' and u streams
+    wire [7:0] ovf_s;              // per slot: the overflows of its g, m', u (and clip) streams
     reg ss_r, last_r;              // a stream's slot and its last digit, at its result (below)
     reg [1:0] sp_r;
     wire res_ovf;
@@ -159,7 +180,7 @@ module sgd_unit #(
             reg [STW-1:0] st;
             reg [WW-1:0] w_r;
             reg [TGW-1:0] tag_r;
-            reg [2:0] ovf_r;
+            reg [3:0] ovf_r;
             wire take = in_valid && (nxt == SLOT);
             always @(posedge clk) begin
                 if (rst_r) begin
@@ -175,17 +196,19 @@ module sgd_unit #(
                     w_r <= w;
                     tag_r <= in_tag;
                 end
-                if (take) ovf_r <= 3'b000;
-                else if (last_r && ss_r == SLOT) ovf_r[sp_r] <= res_ovf;
+                if (take) ovf_r <= 4'b0000;
+                else if (last_r && ss_r == SLOT && res_taken) ovf_r[sp_r] <= res_ovf;
             end
             assign ld_mul_u_s[gs] = busy && (st == LD_MUL_U[STW-1:0]);
             assign ld_stream_g_s[gs] = busy && (st == LD_STREAM_G[STW-1:0]);
             assign ld_stream_m_s[gs] = busy && (st == LD_STREAM_M[STW-1:0]);
             assign ld_stream_u_s[gs] = busy && (st == LD_STREAM_U[STW-1:0]);
             assign at_weight_s[gs] = busy && (st == T_WEIGHT[STW-1:0]);
+            assign ld_mul_c_s[gs] = busy && (st == LD_MUL_C[STW-1:0]);
+            assign ld_stream_c_s[gs] = busy && (st == LD_STREAM_C[STW-1:0]);
             assign w_s[gs*WW +: WW] = w_r;
             assign tag_s[gs*TGW +: TGW] = tag_r;
-            assign ovf_s[gs*3 +: 3] = ovf_r;
+            assign ovf_s[gs*4 +: 4] = ovf_r;
         end
     endgenerate
     wire ld_mul_u = |ld_mul_u_s;
@@ -193,6 +216,8 @@ module sgd_unit #(
     wire ld_stream_m = |ld_stream_m_s;
     wire ld_stream_u = |ld_stream_u_s;
     wire at_weight = |at_weight_s;
+    wire ld_mul_c = |ld_mul_c_s;
+    wire ld_stream_c = |ld_stream_c_s;
 
     reg signed [GSW-1:0] s_r;
     reg signed [MW-1:0] m_r;
@@ -234,6 +259,18 @@ module sgd_unit #(
     sgd_align #(.XSW(XSW), .LDW(LDW), .WO(UW), .DMAX(DMAX_U), .OMAX(NC_U * DW), .DDW(DDW), .OSW(OSW)) u_align_u (
         .clk(clk), .x1(x_u), .x2(x_u), .use1(1'b1), .use2(1'b0), .dd(dd_u), .o1(o1_u), .o2(o2_u)
     );
+    // g clip_mant at the LSB of the clipped g: 2^-clip_frac (set by the norm unit between the passes,
+    // at least 5 cycles before pass 2's first parameter)
+    reg signed [XSW-1:0] x_c;
+    always @(posedge clk) x_c <= -$signed({1'b0, clip_frac});
+    wire [DDW-1:0] dd_c;
+    wire [OSW-1:0] o1_c;
+    /* verilator lint_off UNUSEDSIGNAL */ // one term
+    wire [OSW-1:0] o2_c;
+    /* verilator lint_on UNUSEDSIGNAL */
+    sgd_align #(.XSW(XSW), .LDW(LDW), .WO(GW), .DMAX(DMAX_C), .OMAX(NC_C * DW), .DDW(DDW), .OSW(OSW)) u_align_c (
+        .clk(clk), .x1(x_c), .x2(x_c), .use1(1'b1), .use2(1'b0), .dd(dd_c), .o1(o1_c), .o2(o2_c)
+    );
 
     // ---- the multiplier: the walk over the partial products (cycle t: the operands' limbs)
     localparam integer NA_X = (NA_S > NA_M) ? NA_S : NA_M;
@@ -249,7 +286,9 @@ module sgd_unit #(
     reg [1:0] mul_p;               // the product walked
     reg [KW-1:0] mk, mi, mj;       // its column, the operand's limb, the mantissa's (mk - mi)
     reg signed [MW-1:0] mn_r;      // m', the operand of m' lr
-    wire [KW-1:0] na = (mul_p == P_G) ? NA_S_K : NA_M_K;
+    localparam integer VGR_W = DW * ((GW + DW - 1) / DW);
+    reg signed [VGR_W-1:0] t_gr;   // g, sign-extended, shifted a digit a step in the stream of m'
+    wire [KW-1:0] na = (mul_p == P_G || mul_p == P_C) ? NA_S_K : NA_M_K;
     wire [KW-1:0] mk1 = mk + ONE_K;
     wire [KW-1:0] i_lo = (mk >= NB_K) ? mk - (NB_K - ONE_K) : {KW{1'b0}};     // the column's first limb
     wire [KW-1:0] i_hi = (mk < na - ONE_K) ? mk : na - ONE_K;                 // and its last
@@ -259,10 +298,10 @@ module sgd_unit #(
     always @(posedge clk) begin
         if (rst_r) begin
             mul_on <= 1'b0;
-        end else if (in_valid || ld_mul_u) begin
-            // S scale (then m mu), or m' lr
+        end else if (in_valid || ld_mul_u || ld_mul_c) begin
+            // S scale (then m mu), or m' lr, or g clip_mant
             mul_on <= 1'b1;
-            mul_p <= in_valid ? P_G : P_U;
+            mul_p <= in_valid ? P_G : ld_mul_c ? P_C : P_U;
             mk <= {KW{1'b0}};
             mi <= {KW{1'b0}};
             mj <= {KW{1'b0}};
@@ -286,8 +325,10 @@ module sgd_unit #(
     end
     wire signed [AXW-1:0] a_x = (mul_p == P_G) ? {{(AXW-GSW){s_r[GSW-1]}}, s_r}
                               : (mul_p == P_M) ? {{(AXW-MW){m_r[MW-1]}}, m_r}
+                              : (mul_p == P_C) ? {{(AXW-GW){t_gr[GW-1]}}, t_gr[GW-1:0]}
                               : {{(AXW-MW){mn_r[MW-1]}}, mn_r};
-    wire [CW-2:0] mant = (mul_p == P_G) ? scale_mant : (mul_p == P_M) ? mu_mant : lr_mant;
+    wire [CW-2:0] mant = (mul_p == P_G) ? scale_mant : (mul_p == P_M) ? mu_mant
+                       : (mul_p == P_C) ? clip_mant : lr_mant;
     wire [BXW-1:0] b_x = {{(BXW-CW+1){1'b0}}, mant};
     // limb i: bits 17 i up (18 of them for the top limb, 17 unsigned below it), selected by
     // comparing with constants (no index arithmetic before the multiplier)
@@ -301,7 +342,7 @@ module sgd_unit #(
     end
     reg signed [17:0] la, lb;      // the multiplier's operand registers
     reg v_l, first_l, col_l, last_l;
-    reg [1:0] p_l;
+    reg g_l;                       // the product goes to S scale's register (slot bit 0 clear: g, clip)
     always @(posedge clk) begin
         la <= (mi == na - ONE_K) ? a_top : {1'b0, a_top[16:0]};
         lb <= (mj == NB_K - ONE_K) ? b_top : {1'b0, b_top[16:0]};
@@ -309,7 +350,7 @@ module sgd_unit #(
         first_l <= (mk == {KW{1'b0}});
         col_l <= (mi == i_lo) && (mk != {KW{1'b0}});
         last_l <= mul_last;
-        p_l <= mul_p;
+        g_l <= !mul_p[0];
     end
 
     // the partial product's register (cycle t + 1), then the column accumulator (t + 2): a new
@@ -317,14 +358,14 @@ module sgd_unit #(
     // carries the rest; after the last partial product the sum is the product's top (t + 3)
     reg signed [35:0] pp;
     reg v_p, first_p, col_p, last_p, top_a;
-    reg [1:0] p_p, p_a;
+    reg g_p, g_a;
     always @(posedge clk) begin
         pp <= la * lb;
         v_p <= v_l && !rst_r;
         first_p <= first_l;
         col_p <= col_l;
         last_p <= last_l;
-        p_p <= p_l;
+        g_p <= g_l;
     end
     reg signed [AW-1:0] acc;
     wire signed [AW-1:0] pp_x = {{(AW-36){pp[35]}}, pp};
@@ -335,24 +376,24 @@ module sgd_unit #(
             else acc <= acc + pp_x;
         end
         top_a <= v_p && last_p && !rst_r;
-        p_a <= p_p;
+        g_a <= g_p;
     end
     wire emit = v_p && col_p;      // acc's low 17 bits are a limb of the product
 
     // ---- the stream's terms: S scale, then m mu or m' lr (from the multiplier), and g
-    localparam integer VG_W = DW * ((GSW + CW + DW - 1) / DW);
+    localparam integer GSX = 48;                // S's width, at least g's (g clip_mant fills S scale's register)
+    localparam integer VG_W = DW * ((GSX + CW + DW - 1) / DW);
     localparam integer VMU_W = DW * ((MW + CW + DW - 1) / DW);
-    localparam integer VGR_W = DW * ((GW + DW - 1) / DW);
     /* verilator lint_off UNUSEDSIGNAL */ // the stream reads a term's low digit
     wire [VG_W-1:0] t_g;
     wire [VMU_W-1:0] t_mu;
     /* verilator lint_on UNUSEDSIGNAL */
-    reg signed [VGR_W-1:0] t_gr;   // g, sign-extended, shifted a digit a step in the stream of m'
 
     // a stream's settings, registered as it starts (the cycle before its first digit c = 0)
     localparam integer LAST_G = NC_G - 1;
     localparam integer LAST_M = NC_M - 1;
     localparam integer LAST_U = NC_U - 1;
+    localparam integer LAST_C = NC_C - 1;
     reg s_on;                      // a stream is walking
     reg [1:0] sp;                  // which
     reg ss;                        // the slot of its parameter
@@ -365,8 +406,9 @@ module sgd_unit #(
     // stream of g, else m mu's (m' lr's in the stream of u): one flag each, so a digit's select is
     // two registers, not the stream's decode, in front of the funnel shifter
     reg act_g, act_mu, act2;
-    wire ld_stream = ld_stream_g || ld_stream_m || ld_stream_u;
-    wire [OSW-1:0] o1_n = ld_stream_g ? o1_g : ld_stream_m ? o1_m : o1_u;
+    wire ld_stream = ld_stream_g || ld_stream_m || ld_stream_u || ld_stream_c;
+    wire ld_in_g = ld_stream_g || ld_stream_c;     // term 1 in S scale's product register
+    wire [OSW-1:0] o1_n = ld_stream_g ? o1_g : ld_stream_c ? o1_c : ld_stream_m ? o1_m : o1_u;
     wire use1_n = !ld_stream_m || mom_r;
     wire [CIW-1:0] q1_n = {1'b0, o1_n[OSW-1:LDW]};
     wire [CIW-1:0] q2_n = {1'b0, o2_m[OSW-1:LDW]};
@@ -379,33 +421,35 @@ module sgd_unit #(
             act2 <= 1'b0;
         end else if (ld_stream) begin
             s_on <= 1'b1;
-            sp <= ld_stream_g ? P_G : ld_stream_m ? P_M : P_U;
-            ss <= ld_stream_g ? ld_stream_g_s[1] : ld_stream_m ? ld_stream_m_s[1] : ld_stream_u_s[1];
+            sp <= ld_stream_g ? P_G : ld_stream_c ? P_C : ld_stream_m ? P_M : P_U;
+            ss <= ld_stream_g ? ld_stream_g_s[1] : ld_stream_c ? ld_stream_c_s[1]
+                : ld_stream_m ? ld_stream_m_s[1] : ld_stream_u_s[1];
             sc <= {CIW{1'b0}};
-            s_last <= ld_stream_g ? LAST_G[CIW-1:0] : ld_stream_m ? LAST_M[CIW-1:0] : LAST_U[CIW-1:0];
+            s_last <= ld_stream_g ? LAST_G[CIW-1:0] : ld_stream_c ? LAST_C[CIW-1:0]
+                    : ld_stream_m ? LAST_M[CIW-1:0] : LAST_U[CIW-1:0];
             use1 <= use1_n;
             q1 <= q1_n;
             f1 <= o1_n[LDW-1:0];
             q2 <= q2_n;
             f2 <= o2_m[LDW-1:0];
-            dd <= ld_stream_g ? dd_g : ld_stream_m ? dd_m : dd_u;
-            act_g <= ld_stream_g && use1_n && (q1_n == {CIW{1'b0}});
-            act_mu <= !ld_stream_g && use1_n && (q1_n == {CIW{1'b0}});
+            dd <= ld_stream_g ? dd_g : ld_stream_c ? dd_c : ld_stream_m ? dd_m : dd_u;
+            act_g <= ld_in_g && use1_n && (q1_n == {CIW{1'b0}});
+            act_mu <= !ld_in_g && use1_n && (q1_n == {CIW{1'b0}});
             act2 <= ld_stream_m && (q2_n == {CIW{1'b0}});
         end else if (s_on) begin
             sc <= sc1;
             if (sc == s_last) s_on <= 1'b0;
-            act_g <= (sc != s_last) && (sp == P_G) && use1 && (sc1 >= q1);
-            act_mu <= (sc != s_last) && (sp != P_G) && use1 && (sc1 >= q1);
+            act_g <= (sc != s_last) && !sp[0] && use1 && (sc1 >= q1);
+            act_mu <= (sc != s_last) && sp[0] && use1 && (sc1 >= q1);
             act2 <= (sc != s_last) && (sp == P_M) && (sc1 >= q2);
         end
     end
     sgd_term #(.LOW(17 * (NA_S + NB - 2)), .VW(VG_W), .AW(AW), .DW(DW)) u_term_g (
-        .clk(clk), .emit(emit && p_p == P_G), .limb(acc[16:0]), .top(top_a && p_a == P_G), .acc(acc),
+        .clk(clk), .emit(emit && g_p), .limb(acc[16:0]), .top(top_a && g_a), .acc(acc),
         .shift(act_g), .v(t_g)
     );
     sgd_term #(.LOW(17 * (NA_M + NB - 2)), .VW(VMU_W), .AW(AW), .DW(DW)) u_term_mu (
-        .clk(clk), .emit(emit && p_p != P_G), .limb(acc[16:0]), .top(top_a && p_a != P_G), .acc(acc),
+        .clk(clk), .emit(emit && !g_p), .limb(acc[16:0]), .top(top_a && !g_a), .acc(acc),
         .shift(act_mu), .v(t_mu)
     );
     wire [DW-1:0] hi1 = ({DW{act_g}} & t_g[DW-1:0]) | ({DW{act_mu}} & t_mu[DW-1:0]);
@@ -467,32 +511,19 @@ module sgd_unit #(
     localparam integer KR_M = (MW + DW - 1) / DW;
     localparam integer KR_U = (UW + DW - 1) / DW;
     localparam integer KR_X = (KR_G > KR_M) ? ((KR_G > KR_U) ? KR_G : KR_U) : ((KR_M > KR_U) ? KR_M : KR_U);
-    localparam integer KF_G = (GW - 1) / DW;       // the digit of the result's top bit
-    localparam integer KF_M = (MW - 1) / DW;
-    localparam integer KF_U = (UW - 1) / DW;
-    localparam [DW-1:0] FM_G = {DW{1'b1}} << ((GW - 1) % DW);   // its bits from the top bit up
-    localparam [DW-1:0] FM_M = {DW{1'b1}} << ((MW - 1) % DW);
-    localparam [DW-1:0] FM_U = {DW{1'b1}} << ((UW - 1) % DW);
-    wire [CIW-1:0] kf = (sp_d == P_G) ? KF_G[CIW-1:0] : (sp_d == P_M) ? KF_M[CIW-1:0] : KF_U[CIW-1:0];
-    wire [DW-1:0] fm = (sp_d == P_G) ? FM_G : (sp_d == P_M) ? FM_M : FM_U;
+    // the result's bits from its top bit up (fits: all copies of the sign), and from the bit above
+    // it up (for the overflow flag: a floor of MIN - 1, which rounds back in), each as the digit
+    // that holds the first bit and that digit's mask (bit_mask), the stream's own
+    wire [CIW+DW-1:0] top_at = !sp_d[0] ? bit_mask(GW - 1) : (sp_d == P_M) ? bit_mask(MW - 1) : bit_mask(UW - 1);
+    wire [CIW+DW-1:0] above_at = !sp_d[0] ? bit_mask(GW) : (sp_d == P_M) ? bit_mask(MW) : bit_mask(UW);
     wire first_d = (c_d == {CIW{1'b0}});
     wire [CIW:0] c_d1 = {1'b0, c_d} + 1'b1;
     wire dropped = (c_d1 < {1'b0, dd_d});            // wholly below the guard bit
     wire guard_here = (c_d1 == {1'b0, dd_d});
     wire kept = (c_d >= dd_d);
     wire [CIW-1:0] k = c_d - dd_d;                   // the result's digit
-    wire [DW-1:0] fit_mask = !kept ? {DW{1'b0}} : (k == kf) ? fm : (k > kf) ? {DW{1'b1}} : {DW{1'b0}};
-    // the bits above the result's top bit (for the overflow flag: is the floor MIN - 1, which
-    // rounds back in?)
-    localparam integer KH_G = GW / DW;
-    localparam integer KH_M = MW / DW;
-    localparam integer KH_U = UW / DW;
-    localparam [DW-1:0] FH_G = {DW{1'b1}} << (GW % DW);
-    localparam [DW-1:0] FH_M = {DW{1'b1}} << (MW % DW);
-    localparam [DW-1:0] FH_U = {DW{1'b1}} << (UW % DW);
-    wire [CIW-1:0] kh = (sp_d == P_G) ? KH_G[CIW-1:0] : (sp_d == P_M) ? KH_M[CIW-1:0] : KH_U[CIW-1:0];
-    wire [DW-1:0] fh = (sp_d == P_G) ? FH_G : (sp_d == P_M) ? FH_M : FH_U;
-    wire [DW-1:0] hi_mask = !kept ? {DW{1'b0}} : (k == kh) ? fh : (k > kh) ? {DW{1'b1}} : {DW{1'b0}};
+    wire [DW-1:0] fit_mask = digit_mask(kept, k, top_at);
+    wire [DW-1:0] hi_mask = digit_mask(kept, k, above_at);
     /* verilator lint_off UNUSEDSIGNAL */ // bits above the widest result
     reg [KR_X*DW-1:0] r;           // the floor's low digits
     /* verilator lint_on UNUSEDSIGNAL */
@@ -536,15 +567,19 @@ module sgd_unit #(
     fxp_inc_sat #(.WO(UW), .WRAP(WRAP)) u_round_u (
         .lo(r[UW-1:0]), .up(up), .fits(fits), .neg(sign), .min_m1(min_m1), .q(u_q), .ovf(ovf_u)
     );
-    assign res_ovf = (sp_r == P_G) ? ovf_g : (sp_r == P_M) ? ovf_m : ovf_u;
+    assign res_ovf = !sp_r[0] ? ovf_g : (sp_r == P_M) ? ovf_m : ovf_u;
+    wire res_taken = (sp_r != P_C) || clip_on;     // the clip's result when it applies
     reg signed [UW-1:0] u_r;
     always @(posedge clk) begin
-        if (last_r && sp_r == P_G) t_gr <= {{(VGR_W-GW){g_q[GW-1]}}, g_q};
+        if (last_r && !sp_r[0] && res_taken) t_gr <= {{(VGR_W-GW){g_q[GW-1]}}, g_q};
         else if (act2) t_gr <= t_gr >>> DW;
         if (last_r && sp_r == P_M) mn_r <= m_q;
         if (last_r && sp_r == P_U) u_r <= u_q;
     end
     assign m_new = mn_r;
+    // pass 1: each g to the norm unit, as it lands in t_gr
+    always @(posedge clk) g_valid <= !rst_r && norm_pass && last_r && sp_r == P_G;
+    assign g_out = t_gr[GW-1:0];
 
     // ---- w' = sat(w - u), then the outputs
     wire signed [WW-1:0] w_now = at_weight_s[1] ? w_s[WW +: WW] : w_s[0 +: WW];
@@ -559,16 +594,32 @@ module sgd_unit #(
     fxp_sat #(.WI(WW + 2), .WO(WW), .WRAP(WRAP)) u_w_sat (.v(wd), .q(w_q));
     wire w_fits;
     fxp_fits #(.WI(WW + 2), .WO(WW)) u_w_fits (.v(wd), .fits(w_fits));
-    wire [2:0] ovf_w = slot_w ? ovf_s[3 +: 3] : ovf_s[0 +: 3];
+    wire [3:0] ovf_w = slot_w ? ovf_s[4 +: 4] : ovf_s[0 +: 4];
     always @(posedge clk) begin
         if (rst_r) out_valid <= 1'b0;
         else out_valid <= v_w;
         if (v_w) begin
             w_new <= w_q;
             out_tag <= slot_w ? tag_s[TGW +: TGW] : tag_s[0 +: TGW];
-            {out_ovf_w, out_ovf_m, out_ovf_g} <= {ovf_w[P_U] || !w_fits, ovf_w[P_M], ovf_w[P_G]};
+            {out_ovf_w, out_ovf_m, out_ovf_g} <= {ovf_w[P_U] || !w_fits, ovf_w[P_M], ovf_w[P_G] || ovf_w[P_C]};
         end
     end
+    // bit b of a result: {the digit that holds it, that digit's bits from b up}
+    /* verilator lint_off UNUSEDSIGNAL */ // a digit index fits CIW bits
+    function automatic [CIW+DW-1:0] bit_mask(input integer b);
+        integer d;
+        begin
+            d = b / DW;
+            bit_mask = {d[CIW-1:0], {DW{1'b1}} << (b % DW)};
+        end
+    endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    // the bits of result digit k (kept: at or above the result's LSB) from the bit of at up
+    function automatic [DW-1:0] digit_mask(input kept_i, input [CIW-1:0] k_i, input [CIW+DW-1:0] at);
+        digit_mask = !kept_i ? {DW{1'b0}} : (k_i == at[CIW+DW-1:DW]) ? at[DW-1:0]
+                   : (k_i > at[CIW+DW-1:DW]) ? {DW{1'b1}} : {DW{1'b0}};
+    endfunction
 endmodule
 
 // sgd_align: where the terms V1 2^x1 and V2 2^x2 of a stream enter its grid of DW-bit digits (x:

@@ -591,7 +591,7 @@ impl<I: Wide> Arith for Fixed<I> {
         n: usize,
         sat: &mut Saturations,
     ) -> Result<f64, Error> {
-        opt.step(&self.f, &c.optim, c.relax.beta, lr, p, sum, 2 * self.f.state.frac(), n, sat)
+        opt.step(&self.f, &c.optim, c.relax.beta, lr, p, sum, 2 * self.f.state.frac(), n, sat).map(|r| r.norm)
     }
 
     fn save_optimizer(&self, opt: &FixedOptimizer) -> SavedOptimizer {

@@ -190,7 +190,8 @@ impl FixedOptimizer {
 
     /// One update of `params` (raw, `fixed.weight`) from the exact batch sum `sum` (`sum_frac`
     /// fraction bits) of `n` samples nudged by `beta`, with learning rate `lr`. Returns the
-    /// global L2 norm of the scaled gradient before clipping, for the loss log.
+    /// global L2 norm of the scaled gradient before clipping (for the loss log) and the clip
+    /// factor (the core's observation points of its norm unit).
     ///
     /// Errors (before any state changes): shapes that differ, an LFSR state of 0, a constant
     /// that does not fit `fixed.constant`, an exact sum wider than 128 bits.
@@ -209,7 +210,7 @@ impl FixedOptimizer {
         sum_frac: u32,
         n: usize,
         sat: &mut Saturations,
-    ) -> Result<f64, Error> {
+    ) -> Result<StepReport, Error> {
         let d = params.dims();
         if !(sum.has_dims(d) && self.moment.has_dims(d) && self.second_moment.has_dims(d)) {
             return Err(Error::invalid(
@@ -240,7 +241,8 @@ impl FixedOptimizer {
         for &(t, i) in &walk {
             gt[t][i] = unit.gradient(st[t].1[i], &k);
         }
-        let (norm, clip) = unit.norm_and_clip(&g, &k);
+        let report = unit.norm_and_clip(&g, &k);
+        let clip = report.clip;
 
         // the update stream: per parameter, in the same walk, its clip, moment(s) and update
         let (w, gt) = (params.tensors_mut(), g.tensors());
@@ -265,8 +267,18 @@ impl FixedOptimizer {
         }
         self.t = t;
         (self.lfsr_gradient, self.lfsr_update) = (unit.gradient.state(), unit.update.state());
-        Ok(norm)
+        Ok(report)
     }
+}
+
+/// What one step's global-norm row computed: the norm as f64 (for the loss log), exactly in
+/// gradient LSBs (`floor(sqrt(Σ g²))`), and the clip factor `(mant, frac)` (`mant · 2^-frac`,
+/// `mant` below `2^(constant.width - 1)`) when clipping applied (factor < 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    pub norm: f64,
+    pub norm_lsb: u128,
+    pub clip: Option<(i64, u32)>,
 }
 
 /// A nonnegative on-chip constant `mant · 2^-shift`, `0 <= mant < 2^(constant.width - 1)`.
@@ -277,16 +289,25 @@ pub struct Constant {
 }
 
 /// The on-chip constants of one SGD step, as the hardware receives them: the gradient scale
-/// `1/(2 beta n)`, the learning rate and the momentum (none when 0).
+/// `1/(2 beta n)`, the learning rate, the momentum (none when 0) and the clip (none when off).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SgdConstants {
     pub scale: Constant,
     pub lr: Constant,
     pub momentum: Option<Constant>,
+    pub clip: Option<ClipConstants>,
+}
+
+/// Global-norm clipping's constants: `optim.clip_norm`, and PyTorch's `1e-6` added to the norm,
+/// in gradient LSBs (`fixed.gradient.frac`), rounded half-even.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipConstants {
+    pub norm: Constant,
+    pub delta: u64,
 }
 
 /// The constants [`FixedOptimizer::step`] uses for an SGD step of `n` samples (`o.kind` must be
-/// SGD and clipping off: the core has no global-norm unit).
+/// SGD: the core has no Adam unit).
 pub fn sgd_constants(
     f: &FixedConfig,
     o: &OptimConfig,
@@ -294,12 +315,13 @@ pub fn sgd_constants(
     lr: f64,
     n: usize,
 ) -> Result<SgdConstants, Error> {
-    if o.kind != OptimizerKind::Sgd || o.clip_norm > 0.0 {
-        return Err(Error::invalid("optim", format!("{:?}", o.kind), "the core runs SGD without clipping"));
+    if o.kind != OptimizerKind::Sgd {
+        return Err(Error::invalid("optim.kind", "adam", "the core runs SGD (with or without clipping)"));
     }
     let k = Constants::new(f, o, beta, lr, n, 1, 0)?;
+    let clip = k.clip.map(|(norm, delta)| ClipConstants { norm, delta: delta as u64 });
     match k.rule {
-        Rule::Sgd(s) => Ok(SgdConstants { scale: k.scale, lr: s.lr, momentum: s.momentum }),
+        Rule::Sgd(s) => Ok(SgdConstants { scale: k.scale, lr: s.lr, momentum: s.momentum, clip }),
         Rule::Adam(_) => unreachable!("o.kind is SGD"),
     }
 }
@@ -607,9 +629,9 @@ impl Unit<'_> {
         g
     }
 
-    /// The global norm (as f64, for the log) and the clip factor `(mant, frac)` when clipping
-    /// applies (factor < 1).
-    fn norm_and_clip(&mut self, g: &Params<i64>, k: &Constants) -> (f64, Option<(i64, u32)>) {
+    /// The global norm (as f64, for the log, and exactly) and the clip factor `(mant, frac)` when
+    /// clipping applies (factor < 1).
+    fn norm_and_clip(&mut self, g: &Params<i64>, k: &Constants) -> StepReport {
         let (mut squares, mut saturated) = (0u128, false);
         for v in g.values() {
             let square = u128::from(v.unsigned_abs()).pow(2); // <= 2^126
@@ -620,22 +642,24 @@ impl Unit<'_> {
         }
         self.sat.add(Signal::Gradient, u64::from(saturated));
         let norm = isqrt(squares); // gradient LSBs, < 2^64
-        let norm_f64 = norm as f64 * self.f.gradient.lsb();
-        let Some((clip, delta)) = k.clip else { return (norm_f64, None) };
+        let report = StepReport { norm: norm as f64 * self.f.gradient.lsb(), norm_lsb: norm, clip: None };
+        let Some((clip, delta)) = k.clip else { return report };
         let den = norm + delta;
         if den == 0 {
-            return (norm_f64, None); // a zero gradient needs no clipping
+            return report; // a zero gradient needs no clipping
         }
-        // factor = clip.mant 2^-clip.shift / (den 2^-gf); q = floor(clip.mant 2^bits(den) / den)
-        // lies in (clip.mant/2, 2 clip.mant], then truncated to the constant's mantissa width.
+        // factor = clip.mant 2^-clip.shift / (den 2^-gf) = q 2^-(clip.shift + bits(den) - gf) with
+        // q = floor(clip.mant 2^bits(den) / den) in (clip.mant/2, 2 clip.mant]; q truncated to the
+        // constant's mantissa width (dropping `drop` bits) keeps the factor's scale with a
+        // fraction `drop` bits shorter.
         let den_bits = 128 - den.leading_zeros(); // <= 65, and clip.mant < 2^63: no overflow
         let q = (u128::from(clip.mant.unsigned_abs()) << den_bits) / den;
         let drop = (128 - q.leading_zeros()).saturating_sub(self.f.constant.width() - 1);
         let mant = q >> drop; // fits i64: below 2^(cw-1)
-        let frac = i64::from(clip.shift + den_bits + drop) - i64::from(self.f.gradient.frac());
+        let frac = i64::from(clip.shift + den_bits) - i64::from(drop + self.f.gradient.frac());
         // factor < 1 <=> mant < 2^frac
         let below_one = frac >= 64 || (frac > 0 && mant < 1u128 << frac);
-        (norm_f64, below_one.then_some((mant as i64, frac as u32)))
+        StepReport { clip: below_one.then_some((mant as i64, frac as u32)), ..report }
     }
 
     fn clip(&mut self, g: i64, (mant, frac): (i64, u32)) -> i64 {
@@ -793,7 +817,7 @@ mod tests {
         for step in 0..20 {
             let amp = if step % 2 == 0 { 0.6 } else { 0.05 }; // norms about 1.8 and 0.15
             let (s, mut g) = random_sum(&mut rng, amp, BETA, N, 24);
-            let norm = fixed.step(&f, o, BETA, o.lr, &mut p, &s, 24, N, &mut sat).unwrap();
+            let norm = fixed.step(&f, o, BETA, o.lr, &mut p, &s, 24, N, &mut sat).unwrap().norm;
             let want = clip_global_norm(&mut g, o.clip_norm);
             assert!((norm - want).abs() <= 1e-8 * want, "step {step}: norm {norm}, want {want}");
             clipped += usize::from(want > o.clip_norm);
@@ -848,7 +872,7 @@ mod tests {
         p.b0[0] = f.weight.max_raw();
         let mut sat = Saturations::default();
         let mut opt = FixedOptimizer::new(D, &f);
-        let norm = opt.step(&f, &plain_sgd(), 0.5, 1e-3, &mut p, &s, 24, 1, &mut sat).unwrap();
+        let norm = opt.step(&f, &plain_sgd(), 0.5, 1e-3, &mut p, &s, 24, 1, &mut sat).unwrap().norm;
         assert_eq!((sat.get(Signal::Gradient), sat.get(Signal::Weight), sat.total()), (2, 1, 3));
         assert_eq!(p.b0[0], f.weight.max_raw());
         // the saturated gradients +-128 moved their weights by lr * 128 = 524.288 LSB
@@ -1181,6 +1205,48 @@ mod tests {
         assert!((powu(0.95, 1000) / 0.95f64.powi(1000) - 1.0).abs() < 1e-12);
         assert_eq!(exponent(0.75), -1);
         assert_eq!(exponent(f64::from_bits(3)), -1073);
+    }
+
+    /// The clip factor against `clip_norm / (norm + 1e-6)` for clip norms whose mantissa lies
+    /// above and below the norm's (the quotient then needs its top bit dropped, or not).
+    #[test]
+    fn clip_factor_is_the_float_factor_truncated() {
+        let f = wide();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let (mut applied, mut dropped) = (0, 0);
+        for clip_norm in [0.3, 0.75, 1.0, 1.5, 1.9, 3.0] {
+            let o = OptimConfig { kind: OptimizerKind::Sgd, clip_norm, ..Default::default() };
+            for amp in [0.2, 0.6, 1.1] {
+                let mut p = random_weights(&mut rng, f.weight);
+                let (s, _) = random_sum(&mut rng, amp, BETA, N, 24);
+                let mut opt = FixedOptimizer::new(D, &f);
+                let r = opt.step(&f, &o, BETA, o.lr, &mut p, &s, 24, N, &mut Saturations::default()).unwrap();
+                // the model's den: the floored norm and 1e-6, both in gradient LSBs
+                let lsb = f.gradient.lsb();
+                let want = clip_norm / ((r.norm_lsb as f64 + (1e-6 / lsb).round()) * lsb);
+                match r.clip {
+                    Some((mant, frac)) => {
+                        let got = mant as f64 * pow2(-i64::from(frac));
+                        // truncated: below by at most an LSB of its mantissa, and clip_norm's
+                        // rounding to 31 bits (2^-31 relative)
+                        let (lsb, rounding) = (pow2(-i64::from(frac)), want * pow2(-30));
+                        assert!(
+                            got <= want + rounding && want - got <= lsb + rounding,
+                            "clip {clip_norm}: {got} vs {want}"
+                        );
+                        applied += 1;
+                        // the quotient's top bit dropped: the mantissa of clip_norm above the norm's
+                        let norm_mant = r.norm / pow2(exponent(r.norm));
+                        dropped += usize::from(clip_norm / pow2(exponent(clip_norm)) >= norm_mant);
+                    }
+                    None => assert!(want >= 1.0 - 1e-9, "clip {clip_norm}: no clip at factor {want}"),
+                }
+            }
+        }
+        assert!(
+            applied >= 6 && dropped >= 2,
+            "both quotient widths exercised: {applied} applied, {dropped} dropped"
+        );
     }
 
     #[test]

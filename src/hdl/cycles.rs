@@ -19,10 +19,12 @@ pub const PASS_TAIL: usize = 3;
 /// the gradient accumulation; GEN_STEP (no save pass) one more step.
 pub const PHASE_OVERHEAD: usize = 2;
 
-/// Cycles of an UPDATE beyond the parameters' issue and the optimizer's latency: the cycle that
-/// samples `start`, the optimizer's decoded index (u0), the parameter port's six read stages, the
-/// in-flight count, the done cycle.
-pub const UPDATE_OVERHEAD: usize = 10;
+/// Cycles of an UPDATE beyond its walks: the cycle that samples `start` and the done cycle.
+pub const UPDATE_OVERHEAD: usize = PHASE_OVERHEAD;
+
+/// Cycles of a walk of the parameters beyond their issue and the optimizer's latency: the
+/// optimizer's decoded index (u0), the parameter port's six read stages, the in-flight count.
+pub const UPDATE_WALK_OVERHEAD: usize = 8;
 
 /// Host writes of the SGD scale constants before each UPDATE (mantissa and shift).
 pub const UPDATE_CONSTANT_WRITES: usize = 2;
@@ -65,10 +67,15 @@ impl CoreParams {
         self.group_cycles() as f64 / self.lanes as f64
     }
 
-    /// Cycles of an UPDATE: one parameter every `sgd.interval` cycles into the optimizer, then
-    /// the last one's latency.
+    /// Cycles of an UPDATE: a walk of one parameter every `sgd.interval` cycles into the
+    /// optimizer, then the last one's latency; with clipping (`optim.clip_norm > 0`, the host's
+    /// clip mantissa nonzero) two walks and the norm unit's fixed time between them.
     pub fn update_cycles(&self) -> usize {
-        (self.np() - 1) * self.sgd.interval + 1 + self.sgd.latency + UPDATE_OVERHEAD
+        let walk = (self.np() - 1) * self.sgd.interval + 1 + self.sgd.latency + UPDATE_WALK_OVERHEAD;
+        match self.clip {
+            true => 2 * walk + self.norm.cycles + UPDATE_OVERHEAD,
+            false => walk + UPDATE_OVERHEAD,
+        }
     }
 
     /// Parameters: M (`K N`), then `[bx ; b1]` (`K`), then `b0` (`N`).
@@ -137,15 +144,19 @@ mod tests {
     fn tiny_core_command_cycles() {
         let p = CoreParams::new(&Config::shipped("tiny")).unwrap();
         assert_eq!(p.ideal_sample_cycles(), (61 * 160) as f64);
-        // measured by the cosimulation (tb_core): FREE 4008, PLUS 4008, MINUS_ACC 4151, UPDATE 39928,
+        // measured by the cosimulation (tb_core): FREE 4008, PLUS 4008, MINUS_ACC 4151, UPDATE 124042,
         // GEN_STEP 4183 (tb_core also checks each against this model)
         assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (4008, 4151, 4183));
         assert_eq!(p.group_cycles(), 4008 + 4008 + 4151);
         assert_eq!(p.sample_cycles(), (4008 + 4008 + 4151) as f64);
         assert_eq!(p.np(), 80 * 16 + 80 + 16);
-        // one parameter every sgd.interval (29) cycles, the optimizer's latency (42)
-        assert_eq!(p.update_cycles(), 1375 * 29 + 1 + 42 + 10);
-        assert_eq!(p.update_cycles(), 39928);
+        // clipping: two walks of one parameter every sgd.interval (45) cycles and the optimizer's
+        // latency (58), the norm unit's 156 cycles between them
+        assert_eq!((p.sgd.interval, p.sgd.latency, p.norm.cycles), (45, 58, 156));
+        assert_eq!(p.update_cycles(), 2 * (1375 * 45 + 1 + 58 + 8) + 156 + 2);
+        assert_eq!(p.update_cycles(), 124042);
+        // g reaches the norm unit once an interval: its limb products fit between two
+        assert!(p.sgd.interval > p.norm.limbs * p.norm.limbs);
     }
 
     #[test]
@@ -185,11 +196,11 @@ mod tests {
     fn cycles_of_the_tiny_core_as_the_cosimulation_measures_them() {
         let p = CoreParams::new(&Config::shipped("tiny")).unwrap();
         let c = Cycles::of(&p, 2);
-        // make cosim CONFIG=tiny: FREE 4008 + PLUS 4008 + MINUS_ACC 4151, UPDATE 39928
+        // make cosim CONFIG=tiny: FREE 4008 + PLUS 4008 + MINUS_ACC 4151, UPDATE 124042
         assert_eq!(c.phases, 4008 + 4008 + 4151);
-        assert_eq!(c.update, 39928 + UPDATE_CONSTANT_WRITES);
+        assert_eq!(c.update, 124042 + UPDATE_CONSTANT_WRITES);
         assert_eq!(c.host_writes, 128);
-        assert_eq!(c.per_sample, (12167 + 128) as f64 + (39928 + UPDATE_CONSTANT_WRITES) as f64 / 2.0);
+        assert_eq!(c.per_sample, (12167 + 128) as f64 + (124042 + UPDATE_CONSTANT_WRITES) as f64 / 2.0);
         assert!((c.samples_per_s(100.0) - 1e8 / c.per_sample).abs() < 1e-9);
         assert!((c.mhz_for(c.samples_per_s(37.0)) - 37.0).abs() < 1e-9);
     }

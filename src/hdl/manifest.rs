@@ -71,6 +71,15 @@ fn check(c: &CoreParams, config: &Config, m: &Manifest) -> Result<(), Error> {
         );
         return Err(differs("constants.sgd.lfsr", format!("{lfsr:?}"), &why));
     }
+    // a clipping core's testbench writes the run's clip norm and compares its norm unit's results
+    let clip = m.constants.sgd.clip.as_ref().map(|k| k.norm.mant as f64 * 2f64.powi(-(k.norm.shift as i32)));
+    if clip.is_some() != c.clip {
+        let why = match c.clip {
+            true => "the config's core clips (optim.clip_norm > 0): regenerate the vectors",
+            false => "the config's core has no norm unit (optim.clip_norm 0): regenerate the vectors",
+        };
+        return Err(differs("constants.sgd.clip", format!("{clip:?}"), why));
+    }
     let steps = m.constants.sgd.steps.len();
     if steps != m.steps {
         return Err(differs("constants.sgd.steps", steps, &format!("one per step: {}", m.steps)));
@@ -119,6 +128,18 @@ mod tests {
         other.fixed.lfsr_seed += 1;
         let e = check(&CoreParams::new(&other).unwrap(), &other, &m).unwrap_err().to_string();
         assert!(e.contains("constants.sgd.lfsr") && e.contains("fixed.lfsr_seed"), "{e}");
+        // vectors that clip (at 45) for a core without the norm unit, and the other way round
+        let mut plain = config.clone();
+        plain.optim.clip_norm = 0.0;
+        let e = check(&CoreParams::new(&plain).unwrap(), &plain, &m).unwrap_err().to_string();
+        assert!(
+            e.contains("constants.sgd.clip") && e.contains("Some(45.0)") && e.contains("no norm unit"),
+            "{e}"
+        );
+        let unclipped: Manifest =
+            serde_json::from_str(&crate::vectors::emit(&plain, &o).unwrap().last().unwrap().1).unwrap();
+        let e = check(&c, &config, &unclipped).unwrap_err().to_string();
+        assert!(e.contains("constants.sgd.clip") && e.contains("None") && e.contains("clips"), "{e}");
     }
 
     #[test]

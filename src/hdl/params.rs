@@ -138,6 +138,10 @@ pub struct CoreParams {
     pub unit_w: usize,
     /// The sequential optimizer's schedule (`sgd_unit.v`).
     pub sgd: SgdSchedule,
+    /// Global-norm clipping (`optim.clip_norm > 0`): UPDATE walks the parameters twice, and the
+    /// norm unit (`norm_unit.v`) computes the clip factor between the walks.
+    pub clip: bool,
+    pub norm: NormParams,
     /// Host read latency ([`HOST_READ_LATENCY`]).
     pub rd_latency: usize,
     /// Cycles from a neuron's issue into the neuron pipeline to its write-back.
@@ -170,6 +174,72 @@ pub struct CoreParams {
     pub step_cycles: usize,
     /// The MACs alone: `2 kt nt` (the K side's and the N side's drives).
     pub ideal_step_cycles: usize,
+}
+
+/// The global-norm unit (`norm_unit.v`): its widths, and the cycles the controller gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormParams {
+    /// The parameters whose squares it sums (`K N + K + N`).
+    pub params: usize,
+    /// Bits of the parameter count: `2^npw > params`, so `Σ g² < 2^(2 (g_w - 1) + npw)`
+    /// (golden::optim's 128-bit sum never saturates in a core).
+    pub npw: usize,
+    /// 17-bit limbs of `|g|` (`g_w` bits: the most negative `g`'s is `2^(g_w - 1)`).
+    pub limbs: usize,
+    /// Bits of a column's sum: `params` times at most `limbs` limb products below `2^34`.
+    pub col_w: usize,
+    /// Bits of the norm, `g_w - 1 + ceil(npw / 2)`, and of `den = norm + delta` at most.
+    pub norm_w: usize,
+    pub den_w: usize,
+    /// PyTorch's `1e-6` in gradient LSBs (golden::optim's `delta`, the host's CONST 19).
+    pub delta: u64,
+    /// Cycles from the norm unit's `finish` until its results hold (its schedule, in
+    /// `norm_unit.v`): the controller waits this long, whatever the data.
+    pub cycles: usize,
+}
+
+/// Clip norms down to `2^-CLIP_RANGE` (a clip constant's shift up to `constant.width - 2 +
+/// CLIP_RANGE`): the clip's stream walks enough digits for the rounding of the smallest.
+pub const CLIP_RANGE: usize = 32;
+
+impl NormParams {
+    fn new(f: &FixedConfig, params: usize) -> Result<NormParams, Error> {
+        let g_w = f.gradient.width() as usize;
+        let npw = index_width(params + 1) as usize;
+        let norm_w = g_w - 1 + npw.div_ceil(2);
+        let delta = (1e-6 * 2f64.powi(f.gradient.frac() as i32)).round_ties_even() as u64;
+        let delta_w = (u64::BITS - delta.leading_zeros()) as usize;
+        if delta_w > norm_w {
+            return Err(invalid(
+                "fixed.gradient",
+                shown(f.gradient),
+                &format!("1e-6 in gradient LSBs ({delta}) must fit the norm's {norm_w} bits"),
+            ));
+        }
+        let limbs = g_w.div_ceil(LIMB);
+        let col_w = 2 * LIMB + npw + index_width(limbs + 1) as usize;
+        let den_w = norm_w + 1;
+        // norm_unit.v's schedule: the last g's products drain (limbs^2 + 1), the columns add
+        // (2 limbs - 1) and load the root, the root (a bit a cycle), den, its normalization
+        // (den_w), the division (a quotient bit a cycle over the c_w - 1 + den_w dividend bits),
+        // two result stages (make hdl-unit's norm_tb checks that the results hold this long after
+        // finish, and not a cycle sooner)
+        let c_w = f.constant.width() as usize;
+        let cycles = limbs * limbs + 1 + 2 * limbs + norm_w + 1 + den_w + (c_w - 1 + den_w) + 2;
+        Ok(NormParams { params, npw, limbs, col_w, norm_w, den_w, delta, cycles })
+    }
+
+    /// Bits of the summed squares as the columns leave them (the carry out of the last column
+    /// above `2 limbs - 1` digits of 17 bits); the value itself fits `2 norm_w` bits.
+    pub fn full_w(&self) -> usize {
+        LIMB * (2 * self.limbs - 1) + self.col_w + 1 - LIMB
+    }
+
+    /// The most bits the clip's rounding drops: `frac = clip.shift + L - drop - G_F` with `L`
+    /// at most `den_w`.
+    fn clip_drop(&self, c_w: usize, g_f: usize) -> usize {
+        (c_w - 2 + CLIP_RANGE + self.den_w).saturating_sub(g_f)
+    }
 }
 
 /// The limits of the generated core on the `fixed:` formats (the golden model accepts more):
@@ -322,6 +392,15 @@ pub struct SgdSchedule {
     pub pass_g: StreamPass,
     pub pass_m: StreamPass,
     pub pass_u: StreamPass,
+    /// With global-norm clipping (`optim.clip_norm > 0`): the clip's product `g factor` and its
+    /// stream, between the stream of `g` and that of `m'` (else `pass_c` is unused and
+    /// `t_mul_c`, `t_stream_c` are 0). `g` then walks `limbs_s` limbs like `S` (the operand
+    /// width `gsx_w` holds both), so the product fills the same product register.
+    pub clip: bool,
+    pub gsx_w: usize,
+    pub pass_c: StreamPass,
+    pub t_mul_c: usize,
+    pub t_stream_c: usize,
     /// First issue of the partial products of `S scale`, of `m mu` (right after), of `m' lr`.
     pub t_mul_g: usize,
     pub t_mul_m: usize,
@@ -356,6 +435,7 @@ impl SgdSchedule {
     /// (gradient and moment formats, width and fraction bits), `w_w` (weights); `carry` is 1
     /// with stochastic rounding, whose random words, added to a value below its result, can
     /// carry it one bit beyond its width (0 otherwise).
+    /// `clip_drop`: with clipping, the most bits the clip's rounding drops (else `None`).
     fn new(
         gs_w: usize,
         c_w: usize,
@@ -363,12 +443,16 @@ impl SgdSchedule {
         m: (usize, usize),
         w_w: usize,
         carry: usize,
+        clip_drop: Option<usize>,
     ) -> SgdSchedule {
         let ((g_w, g_f), (m_w, m_f)) = (g, m);
-        let (limbs_s, limbs_m, limbs_c) = (limbs(gs_w), limbs(m_w), limbs(c_w));
+        let gsx_w = if clip_drop.is_some() { gs_w.max(g_w) } else { gs_w };
+        let (limbs_s, limbs_m, limbs_c) = (limbs(gsx_w), limbs(m_w), limbs(c_w));
         let per_column = limbs_s.max(limbs_m).min(limbs_c);
         let acc_w = 36 + index_width(per_column) as usize + 1;
         let pass_g = StreamPass::single(gs_w + c_w + carry, g_w);
+        // g factor, factor = mant 2^-frac < 1: frac bits dropped, the product below g's width
+        let pass_c = StreamPass::new(g_w + c_w + carry, g_w, clip_drop.unwrap_or(0).div_ceil(SGD_DIGIT));
         // golden::optim (check_sum) bounds each aligned term of the momentum sum below 2^125 at
         // the finer fraction, so the sum fits 127 bits signed; it drops z - M_F bits, and g's
         // bound (g_w - 1 + z - G_F <= 125) caps that at 126 - g_w + G_F - M_F
@@ -378,8 +462,19 @@ impl SgdSchedule {
         let t_mul_g = 1;
         let t_mul_m = t_mul_g + limbs_s * limbs_c;
         let t_stream_g = t_mul_g + limbs_s * limbs_c + SGD_MUL_DRAIN;
-        let t_stream_m =
-            (t_stream_g + pass_g.digits + SGD_STREAM_DRAIN).max(t_mul_m + limbs_m * limbs_c + SGD_MUL_DRAIN);
+        let m_mu_ready = t_mul_m + limbs_m * limbs_c + SGD_MUL_DRAIN;
+        // clipping: g factor once g is out of its stream and m mu out of the multiplier; m' reads
+        // the clipped g
+        let (t_mul_c, t_stream_c, g_ready) = match clip_drop {
+            Some(_) => {
+                let t_mul_c =
+                    (t_stream_g + pass_g.digits + SGD_STREAM_DRAIN).max(t_mul_m + limbs_m * limbs_c);
+                let t_stream_c = t_mul_c + limbs_s * limbs_c + SGD_MUL_DRAIN;
+                (t_mul_c, t_stream_c, t_stream_c + pass_c.digits + SGD_STREAM_DRAIN)
+            }
+            None => (0, 0, t_stream_g + pass_g.digits + SGD_STREAM_DRAIN),
+        };
+        let t_stream_m = g_ready.max(m_mu_ready);
         let t_mul_u = t_stream_m + pass_m.digits + SGD_STREAM_DRAIN;
         let t_stream_u = t_mul_u + limbs_m * limbs_c + SGD_MUL_DRAIN;
         let t_weight = t_stream_u + pass_u.digits + SGD_STREAM_DRAIN;
@@ -392,12 +487,15 @@ impl SgdSchedule {
         // of m mu, or of S scale, 3 cycles after that product's first issue at the earliest)
         // after this one's stream has read the register; its m' after this one's output; and
         // this one's w and tag (its slot) free before the parameter after it takes the slot.
+        // With clipping, g factor shares S scale's product register (read by the stream of the
+        // clip, until t_stream_c + pass_c.digits).
         let first_write = 3;
         let interval = [
             t_mul_u + limbs_m * limbs_c - 1,
             t_stream_u + pass_u.digits - t_stream_g,
             (t_stream_u + pass_u.digits).saturating_sub(t_mul_m + first_write),
             (t_stream_g + pass_g.digits).saturating_sub(t_mul_g + first_write),
+            (t_stream_c + pass_c.digits).saturating_sub(t_mul_g + first_write),
             (latency + 1).saturating_sub(t_mul_u),
             (t_weight + 1).div_ceil(2),
         ]
@@ -413,6 +511,11 @@ impl SgdSchedule {
             pass_g,
             pass_m,
             pass_u,
+            clip: clip_drop.is_some(),
+            gsx_w,
+            pass_c,
+            t_mul_c,
+            t_stream_c,
             t_mul_g,
             t_mul_m,
             t_mul_u,
@@ -425,9 +528,9 @@ impl SgdSchedule {
         }
     }
 
-    /// Partial products of the three multiplies, one multiplier cycle each.
+    /// Partial products of the multiplies (three, four with the clip), one multiplier cycle each.
     pub fn partial_products(&self) -> usize {
-        (self.limbs_s + 2 * self.limbs_m) * self.limbs_c
+        (self.limbs_s * (1 + usize::from(self.clip)) + 2 * self.limbs_m) * self.limbs_c
     }
 
     /// The controller's wait between two issues (`interval - 1` cycles), and its counter's width.
@@ -490,7 +593,11 @@ impl CoreParams {
         let stochastic = f.update_rounding == Rounding::Stochastic;
         // the host writes and reads the LFSR states (32 bits) of a stochastic core
         let lfsr_w = if stochastic { 32 } else { 0 };
-        let data_w = [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width(), lfsr_w]
+        let clip = config.optim.clip_norm > 0.0;
+        let norm = NormParams::new(f, k * n + k + n)?;
+        // the host reads the norm unit's results of a clipping core
+        let norm_w = if clip { norm.norm_w as u32 } else { 0 };
+        let data_w = [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width(), lfsr_w, norm_w]
             .into_iter()
             .max()
             .unwrap_or(64);
@@ -509,6 +616,7 @@ impl CoreParams {
         let tree_levels = index_width(h.rows.max(h.cols)) as usize;
         let drain_cycles = PE_STAGES + tree_levels + 1 + h.rows * lanes + neuron_latency;
         let z = |v: u32| v as usize;
+        let clip_drop = clip.then(|| norm.clip_drop(z(c_w), z(f.gradient.frac())));
         Ok(CoreParams {
             n_x: m.n_x,
             n_h1: m.n_h1,
@@ -557,7 +665,10 @@ impl CoreParams {
                 (z(f.moment.width()), z(f.moment.frac())),
                 z(w_w),
                 usize::from(stochastic),
+                clip_drop,
             ),
+            clip,
+            norm,
             rd_latency: HOST_READ_LATENCY,
             neuron_latency,
             drain_cycles,
@@ -644,6 +755,20 @@ impl CoreParams {
     /// 2^-102, or a learning rate below 2^-88); the host checks before it writes them
     /// (`floweqprop vectors` does, naming the constant). Floor and half-even: always `Ok`.
     pub fn check_update_constants(&self, k: &SgdConstants) -> Result<(), Error> {
+        if let Some(clip) = k.clip {
+            let most = self.c_w - 2 + CLIP_RANGE;
+            if !self.clip || clip.norm.shift as usize > most {
+                let why = match self.clip {
+                    true => format!("the core clips at norms down to 2^-{CLIP_RANGE} (a shift up to {most})"),
+                    false => "the core was generated without clipping (optim.clip_norm 0)".into(),
+                };
+                return Err(invalid(
+                    "optim.clip_norm",
+                    clip.norm.mant as f64 / 2f64.powi(clip.norm.shift as i32),
+                    &why,
+                ));
+            }
+        }
         if !self.update_stochastic {
             return Ok(());
         }
@@ -737,15 +862,17 @@ mod tests {
         // rho(0) = 0, rho'(0) = 1/2 in Q(16,14)
         assert_eq!((p.rho0_hex.as_str(), p.drho0_hex.as_str()), ("0000", "2000"));
         assert_eq!(p.rho_hex[512], "0000");
-        // the optimizer: S scale of 3 x 2 limbs, m mu and m' lr of 2 x 2; streams of g, m' and u
-        // of 5, 5 and 4 digits; make hdl-unit measures the latency and runs at the interval (the
-        // multiplier's: the next parameter's first partial product in cycle 30, after the last of
-        // m' lr in 29), and fails at one cycle less
+        // the optimizer: S scale and the clip's g factor of 3 x 2 limbs, m mu and m' lr of 2 x 2;
+        // streams of g, m' and u of 5, 5 and 4 digits; the clip (optim.clip_norm 1) sits between
+        // g and m'; make hdl-unit measures the latency and runs at the interval (the
+        // multiplier's: the next parameter's first partial product after the last of m' lr), and
+        // fails at one cycle less
         let s = &p.sgd;
-        assert_eq!((s.limbs_s, s.limbs_m, s.limbs_c, s.acc_w, s.partial_products()), (3, 2, 2, 38, 14));
+        assert_eq!((s.limbs_s, s.limbs_m, s.limbs_c, s.acc_w, s.partial_products()), (3, 2, 2, 38, 20));
         assert_eq!((s.pass_g.digits, s.pass_m.digits, s.pass_u.digits), (5, 5, 4));
-        assert_eq!((s.t_stream_g, s.t_stream_m, s.t_mul_u, s.t_stream_u, s.t_weight), (10, 18, 26, 33, 40));
-        assert_eq!((s.latency, s.interval), (42, 29));
+        assert_eq!((s.t_stream_g, s.t_mul_c, s.t_stream_c, s.pass_c.digits), (10, 18, 27, 4));
+        assert_eq!((s.t_stream_g, s.t_stream_m, s.t_mul_u, s.t_stream_u, s.t_weight), (10, 34, 42, 49, 56));
+        assert_eq!((s.latency, s.interval), (58, 45));
         assert_eq!(p.neuron_latency, 24);
         assert_eq!(p.step_cycles, 160 + p.pe_drain() + 1 + 4 + p.neuron_latency + 1);
         assert_eq!(p.data_w, 48);
@@ -777,7 +904,7 @@ mod tests {
         assert_eq!((w.limbs_s, w.limbs_m, w.limbs_c, w.acc_w), (4, 3, 3, 39));
         assert_eq!((w.pass_g.digits, w.pass_m.digits, w.pass_u.digits), (7, 6, 5));
         assert_eq!((w.pass_g.drop_max, w.pass_m.drop_max, w.pass_u.drop_max), (5, 3, 4));
-        assert_eq!((w.latency, w.interval, w.t_mul_u + 3 * 3 - 1), (57, 43, 43));
+        assert_eq!((w.latency, w.interval, w.t_mul_u + 3 * 3 - 1), (80, 66, 66));
     }
 
     #[test]
@@ -802,8 +929,8 @@ mod tests {
         assert!(p.update_stochastic && !p.update_half_even && p.data_w >= 32);
         // u: m' lr of 65 bits with the carry, into 17: 4 dropped digits + 1 (half-even: 3 + 1)
         assert_eq!((p.sgd.pass_u.drop_max, p.sgd.pass_u.digits), (4, 5));
-        // one cycle more of latency at the same interval (tiny_core_values: 42, 29)
-        assert_eq!((p.sgd.latency, p.sgd.interval), (43, 29));
+        // one cycle more of latency at the same interval (tiny_core_values: 58, 45)
+        assert_eq!((p.sgd.latency, p.sgd.interval), (59, 45));
         assert_eq!(p.lfsr_seed_hex[1], hex(i64::from(stream_seed(c.fixed.lfsr_seed, 0, Stream::Update)), 32));
         let sgd = crate::config::OptimConfig {
             kind: crate::config::OptimizerKind::Sgd,

@@ -11,11 +11,12 @@ use crate::vectors::Manifest;
 use askama::Template;
 
 /// The generated files, in dependency order (primitives first, the testbenches last).
-pub const FILES: [&str; 13] = [
+pub const FILES: [&str; 14] = [
     "fxp.v",
     "pipe.v",
     "act_lut.v",
     "sgd_unit.v",
+    "norm_unit.v",
     "pe.v",
     "pe_array.v",
     "neuron_bank.v",
@@ -41,6 +42,7 @@ hdl_template!(Fxp, "fxp.v");
 hdl_template!(Pipe, "pipe.v");
 hdl_template!(ActLut, "act_lut.v");
 hdl_template!(Sgd, "sgd_unit.v");
+hdl_template!(Norm, "norm_unit.v");
 hdl_template!(Pe, "pe.v");
 hdl_template!(PeArray, "pe_array.v");
 hdl_template!(NeuronBank, "neuron_bank.v");
@@ -58,6 +60,7 @@ pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
         Pipe { c }.render(),
         ActLut { c }.render(),
         Sgd { c }.render(),
+        Norm { c }.render(),
         Pe { c }.render(),
         PeArray { c }.render(),
         NeuronBank { c }.render(),
@@ -117,6 +120,17 @@ impl TbParams<'_> {
     }
 
     /// The momentum constant, 0 without momentum (`MOMENTUM` = 0 then).
+    /// With clipping: the clip's constants (CONST 17 to 19), as localparam names and literals.
+    fn clip_lits(&self) -> Vec<(&'static str, String)> {
+        self.m.constants.sgd.clip.map_or_else(Vec::new, |k| {
+            vec![
+                ("CLIP_MANT", self.lit(&k.norm.mant)),
+                ("CLIP_SHIFT", self.lit(&k.norm.shift)),
+                ("CLIP_DELTA", format!("64'sd{}", k.delta)),
+            ]
+        })
+    }
+
     fn momentum(&self) -> Constant {
         self.m.constants.sgd.momentum.unwrap_or(Constant { mant: 0, shift: 0 })
     }

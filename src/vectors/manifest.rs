@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
-use crate::golden::optim::{Constant, SgdConstants};
+use crate::golden::optim::{ClipConstants, Constant, SgdConstants, StepReport};
 use crate::golden::qformat::{Overflow, QFormat, Rounding};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -150,6 +150,19 @@ pub struct Sgd {
     /// (the host writes them as CONST 15 and 16); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lfsr: Option<LfsrStates>,
+    /// With global-norm clipping, its constants (the host writes them as CONST 17 to 19); each
+    /// step's norm and clip factor are then in `clip_step<s>.hex` ([`clip_values`]). Absent
+    /// without clipping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<ClipConstants>,
+}
+
+/// A step's global-norm row as the core's norm unit answers it (CONST 20, 21, 22, the host data
+/// width each): the norm in gradient LSBs, the clip factor's mantissa, and `applied << shift_w |
+/// frac` (`shift_w`: the core's shift width; mantissa and frac 0 when the clip did not apply).
+pub fn clip_values(r: &StepReport, shift_w: usize) -> [u128; 3] {
+    let (mant, frac) = r.clip.map_or((0, 0), |(m, f)| (m as u128, u128::from(f)));
+    [r.norm_lsb, mant, u128::from(r.clip.is_some()) << shift_w | frac]
 }
 
 /// The states of the optimizer unit's two stochastic-rounding LFSRs (`golden::optim`).
@@ -166,8 +179,8 @@ impl LfsrStates {
     }
 
     /// As the lines of a `lfsr_*.hex` file: gradient, then update (32 bits each).
-    pub fn values(self) -> [i64; 2] {
-        [self.gradient, self.update].map(i64::from)
+    pub fn values(self) -> [u32; 2] {
+        [self.gradient, self.update]
     }
 }
 

@@ -14,9 +14,13 @@
 //! - with stochastic update rounding, `lfsr_step<s>.hex`: the optimizer's two LFSR states after
 //!   step `s` (gradient stream, update stream; 32 bits), which the testbench reads back as CONST
 //!   15 and 16.
+//! - with global-norm clipping, `clip_step<s>.hex`: step `s`'s norm and clip factor
+//!   ([`manifest::clip_values`], the host data width), which the testbench reads back as CONST
+//!   20 to 22.
 //!
 //! The training recipe is the core's: SGD (the config's `optim.lr` and `optim.momentum` when it
-//! says `sgd`, else the [`VectorOptions`] defaults), no clipping, `batch` samples per update, and
+//! says `sgd`, else the [`VectorOptions`] defaults), the config's global-norm clip
+//! (`optim.clip_norm`), `batch` samples per update, and
 //! the config's learning-rate schedule (`optim.schedule`, [`crate::optim::learning_rate`]). Step
 //! `s` is the first update of epoch `s` of a run of `steps` epochs (its samples are the head of
 //! that epoch's flow batch), so a cosine schedule gives each step its own learning rate; the
@@ -31,7 +35,7 @@ use crate::error::Error;
 use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
 use crate::generate::euler_step;
 use crate::golden::optim::{sgd_constants, SgdConstants};
-use crate::golden::qformat::{hex_lines, QFormat, Rounding};
+use crate::golden::qformat::{hex_lines, QFormat};
 use crate::gradep::{gradep_step, three_phases};
 use crate::hdl::params::CoreParams;
 use crate::model::{Dims, Params, States};
@@ -95,7 +99,6 @@ pub fn core_recipe(config: &Config, o: &VectorOptions) -> Config {
     if c.optim.kind != OptimizerKind::Sgd {
         (c.optim.kind, c.optim.lr, c.optim.momentum) = (OptimizerKind::Sgd, o.lr, o.momentum);
     }
-    c.optim.clip_norm = 0.0;
     c.optim.batch_size = o.batch;
     c.train.epochs = o.steps;
     c.generate.mode = VelocityMode::Energy;
@@ -118,8 +121,12 @@ pub fn recipe_note(config: &Config, c: &Config) -> String {
             format!("cosine learning rate from {} to {} over {} epochs", o.lr, o.lr_min, c.train.epochs)
         }
     };
+    let clip = match o.clip_norm > 0.0 {
+        true => format!("global-norm clip {}", o.clip_norm),
+        false => "no clipping".into(),
+    };
     let recipe = format!(
-        "sgd lr {} momentum {}, {} samples a step, {schedule}, no clipping, {} update rounding",
+        "sgd lr {} momentum {}, {} samples a step, {schedule}, {clip}, {} update rounding",
         o.lr,
         o.momentum,
         o.batch_size,
@@ -251,8 +258,8 @@ fn emit_with<I: Wide>(
     let mut opt = a.optimizer(d, c);
     let mut sat = Saturations::default();
     let mut overflows = Vec::new();
-    let lfsr = (f.update_rounding == Rounding::Stochastic).then(|| LfsrStates::of(&opt));
-    let mut sgd = manifest::Sgd { steps: Vec::new(), momentum: None, lfsr };
+    let lfsr = core.update_stochastic.then(|| LfsrStates::of(&opt));
+    let mut sgd = manifest::Sgd { steps: Vec::new(), momentum: None, lfsr, clip: None };
     for s in 0..o.steps {
         let batch = flow_batch::<f64, _>(&mut epoch_rng(c.train.seed, s), &images, d.n_x);
         let q = |v: &[f64]| v[..o.batch * d.n_x].iter().map(|&v| a.state(v)).collect::<Vec<i64>>();
@@ -277,10 +284,19 @@ fn emit_with<I: Wide>(
         let k = step_constants(c, lr, o.batch)?;
         core.check_update_constants(&k)?;
         sgd.steps.push(manifest::Step::from(&k));
-        sgd.momentum = k.momentum; // the config's, the same every step
-        a.update(&mut opt, c, lr, &mut params, &step.sum, step.n, &mut sat)?;
+        (sgd.momentum, sgd.clip) = (k.momentum, k.clip); // the config's, the same every step
+        let sum_frac = 2 * f.state.frac();
+        let report =
+            opt.step(f, &c.optim, c.relax.beta, lr, &mut params, &step.sum, sum_frac, step.n, &mut sat)?;
         files.push((format!("params_step{s}.hex"), hex_lines(&core_order(&params), ww)));
-        if f.update_rounding == Rounding::Stochastic {
+        if k.clip.is_some() {
+            let values = manifest::clip_values(&report, core.sh_w + 1);
+            files.push((
+                format!("clip_step{s}.hex"),
+                hex_lines(&values.map(|v| v as i128), core.data_w as u32),
+            ));
+        }
+        if core.update_stochastic {
             files.push((format!("lfsr_step{s}.hex"), hex_lines(&LfsrStates::of(&opt).values(), 32)));
         }
         overflows.extend(overflow_counts(&sat));
@@ -457,7 +473,7 @@ mod tests {
     }
 
     /// The stochastic core's vectors (make cosim-stochastic) differ from tiny's, whose recipe
-    /// is the same SGD, in the update rounding alone: the same first gradient sums, other
+    /// is the same SGD, in the update rounding (and the clip norm): the same first gradient sums, other
     /// parameters after every step, and the LFSR states of every step, which move.
     #[test]
     fn stochastic_vectors_differ_from_half_even_ones() {
@@ -465,7 +481,11 @@ mod tests {
         let c = Config::from_yaml_file(&root.join("tests/data/core_stochastic.yaml")).unwrap();
         let tiny = Config::from_yaml_file(&root.join("configs/tiny.yaml")).unwrap();
         let o = VectorOptions::default();
-        assert_eq!(core_recipe(&tiny, &o).optim, core_recipe(&c, &o).optim);
+        let clip_norm = core_recipe(&c, &o).optim.clip_norm;
+        assert_eq!(
+            crate::config::OptimConfig { clip_norm, ..core_recipe(&tiny, &o).optim },
+            core_recipe(&c, &o).optim
+        );
         let (sr, he) = (emit(&c, &o).unwrap(), emit(&tiny, &o).unwrap());
         let get = |files: &[File], n: &str| files.iter().find(|(f, _)| f == n).map(|(_, t)| t.clone());
         assert_eq!(get(&sr, "gradsum_step0.hex"), get(&he, "gradsum_step0.hex"));

@@ -138,6 +138,7 @@ fn stream_with<I: Wide>(
         samples: None,
         constants: Vec::new(),
         momentum: None,
+        clip: None,
         files: Vec::new(),
         loss: Vec::new(),
         saturations: 0,
@@ -165,7 +166,12 @@ fn stream_with<I: Wide>(
             last_step,
             loss: w.loss,
         }),
-        ..core_manifest(a, c, recipe_note(config, c), Sgd { steps: Vec::new(), momentum: w.momentum, lfsr })
+        ..core_manifest(
+            a,
+            c,
+            recipe_note(config, c),
+            Sgd { steps: Vec::new(), momentum: w.momentum, lfsr, clip: w.clip },
+        )
     };
     let mut file = synced_file(&dir.join(MANIFEST))?;
     file.write(manifest.to_json())?;
@@ -188,6 +194,8 @@ struct StreamWriter<'a> {
     constants: Vec<i64>,
     /// The momentum constant (the config's, the same every update).
     momentum: Option<crate::golden::optim::Constant>,
+    /// The clip's constants (the config's, the same every update), when it clips.
+    clip: Option<crate::golden::optim::ClipConstants>,
     files: Vec<FileEntry>,
     loss: Vec<f64>,
     /// Saturations of the whole run, every signal class.
@@ -198,7 +206,12 @@ struct StreamWriter<'a> {
 }
 
 impl StreamWriter<'_> {
-    fn write_file(&mut self, name: &str, values: &[i64], width: u32) -> Result<(), Error> {
+    fn write_file<T: Copy + Into<i128>>(
+        &mut self,
+        name: &str,
+        values: &[T],
+        width: u32,
+    ) -> Result<(), Error> {
         let mut file = synced_file(&self.dir.join(name))?;
         file.write(hex_lines(values, width))?;
         file.finish()?;
@@ -223,7 +236,7 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         let k = step_constants(self.recipe, lr, n)?;
         self.core.check_update_constants(&k)?;
         self.constants.extend(Step::from(&k).words());
-        self.momentum = k.momentum;
+        (self.momentum, self.clip) = (k.momentum, k.clip);
         if step == 0 {
             let name = format!("samples_epoch{epoch}.hex");
             self.samples = Some((epoch, synced_file(&self.dir.join(name))?, 0));
@@ -253,8 +266,7 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         self.write_file(&format!("constants_epoch{epoch}.hex"), &constants, cw)?;
         self.write_file(&format!("params_epoch{epoch}.hex"), &core_order(params), ww)?;
         self.write_file(&format!("moments_epoch{epoch}.hex"), &core_order(&opt.moment), mw)?;
-        let counts: Vec<i64> = overflow_counts(sat).into_iter().map(|n| n as i64).collect();
-        self.write_file(&format!("overflows_epoch{epoch}.hex"), &counts, 64)?;
+        self.write_file(&format!("overflows_epoch{epoch}.hex"), &overflow_counts(sat), 64)?;
         if self.core.update_stochastic {
             self.write_file(&format!("lfsr_epoch{epoch}.hex"), &LfsrStates::of(opt).values(), 32)?;
         }
