@@ -649,7 +649,7 @@ impl Unit<'_> {
             return report; // a zero gradient needs no clipping
         }
         // factor = clip.mant 2^-clip.shift / (den 2^-gf) = q 2^-(clip.shift + bits(den) - gf) with
-        // q = floor(clip.mant 2^bits(den) / den) in (clip.mant/2, 2 clip.mant]; q truncated to the
+        // q = floor(clip.mant 2^bits(den) / den) in [clip.mant, 2 clip.mant]; q truncated to the
         // constant's mantissa width (dropping `drop` bits) keeps the factor's scale with a
         // fraction `drop` bits shorter.
         let den_bits = 128 - den.leading_zeros(); // <= 65, and clip.mant < 2^63: no overflow

@@ -186,6 +186,11 @@ pub struct NormParams {
     pub npw: usize,
     /// 17-bit limbs of `|g|` (`g_w` bits: the most negative `g`'s is `2^(g_w - 1)`).
     pub limbs: usize,
+    /// Cycles the unit waits after taking `finish` before it reads the columns: the last `g`'s
+    /// product of limbs `(i, j)` reaches column `i + j` 4 + `i limbs + j` cycles after its
+    /// `g_valid`, and column `c` is read `2 + drain + c` cycles after it at the earliest (finish
+    /// a cycle after the last `g`), so `drain >= 2 + (limbs - 1)^2`: `max(limbs^2, 2)`.
+    pub drain: usize,
     /// Bits of a column's sum: `params` times at most `limbs` limb products below `2^34`.
     pub col_w: usize,
     /// Bits of the norm, `g_w - 1 + ceil(npw / 2)`, and of `den = norm + delta` at most.
@@ -219,14 +224,15 @@ impl NormParams {
         let limbs = g_w.div_ceil(LIMB);
         let col_w = 2 * LIMB + npw + index_width(limbs + 1) as usize;
         let den_w = norm_w + 1;
-        // norm_unit.v's schedule: the last g's products drain (limbs^2 + 1), the columns add
+        // norm_unit.v's schedule: finish taken, the last g's products drain, the columns add
         // (2 limbs - 1) and load the root, the root (a bit a cycle), den, its normalization
         // (den_w), the division (a quotient bit a cycle over the c_w - 1 + den_w dividend bits),
-        // two result stages (make hdl-unit's norm_tb checks that the results hold this long after
-        // finish, and not a cycle sooner)
+        // two result stages: the results and done in cycle finish + cycles (make hdl-unit's
+        // norm_tb checks it, and that done comes no sooner)
         let c_w = f.constant.width() as usize;
-        let cycles = limbs * limbs + 1 + 2 * limbs + norm_w + 1 + den_w + (c_w - 1 + den_w) + 2;
-        Ok(NormParams { params, npw, limbs, col_w, norm_w, den_w, delta, cycles })
+        let drain = (limbs * limbs).max(2);
+        let cycles = 1 + drain + 2 * limbs + norm_w + 1 + den_w + (c_w - 1 + den_w) + 2;
+        Ok(NormParams { params, npw, limbs, drain, col_w, norm_w, den_w, delta, cycles })
     }
 
     /// Bits of the summed squares as the columns leave them (the carry out of the last column

@@ -3,15 +3,16 @@
 // 32-bit constants, 37-bit norm) against a plain reference of golden::optim's
 // Unit::norm_and_clip (make hdl-unit): sum of squares, floor of the root, den = norm + delta,
 // q = floor(clip_mant 2^bits(den) / den), its top bit dropped, the fraction and whether the
-// factor is below 1. Random walks of 1 to 60 gradients (at the smallest spacing the unit allows,
-// finish a cycle after the last), random clip norms and deltas, and the edges: every g the most
-// negative, all g zero with delta 0 (den = 0: never applies) and with delta 17, one g, clip norms
-// whose mantissa lies above the norm's (the quotient's top bit dropped). The results must hold
-// exactly NormParams::cycles after finish (the controller's wait), and done must pulse then.
+// factor is below 1. Random walks of 1 to 60 gradients (5 cycles apart, finish in the cycle after
+// the last), random clip norms and deltas, and the edges: all 1376 of tiny's parameters at the
+// most negative g, a den of all 38 bits, factors of exactly 1 and an LSB either side, all g zero
+// with delta 0 (den = 0: never applies) and with delta 17, one g, clip norms whose mantissa lies
+// above the norm's (the quotient's top bit dropped). done must pulse in cycle NormParams::cycles
+// after finish (cycle 0) and in no other, with every result (the controller's wait).
 // Exits non-zero on any mismatch.
 module tb;
   localparam integer GW = 32, G_F = 24, CW = 32, SHW = 12, NRW = 37;
-  localparam integer CYCLES = 156;     // tiny's NormParams::cycles (finish to results)
+  localparam integer CYCLES = 156;     // tiny's NormParams::cycles: finish in cycle 0, done in this one
   localparam integer GAP = 5;          // g_valid to g_valid: the unit's 2 x 2 limb products + 1
 
   reg clk = 0;
@@ -46,7 +47,7 @@ module tb;
   endfunction
 
   integer errors = 0, cases = 0, clipped = 0, dropped = 0, nonzero_den = 0;
-  reg signed [GW-1:0] gs [0:63];
+  reg signed [GW-1:0] gs [0:1375];
 
   task automatic run(input integer n);
     reg [127:0] sq, nrm, den, q, mant;
@@ -69,24 +70,26 @@ module tb;
         want_app = frac > 0 && (frac >= CW - 1 || (mant >> frac) == 0);
         dropped = dropped + drop;
       end
-      // drive: clear, the walk at the smallest spacing, finish a cycle after the last g
-      @(posedge clk); clear <= 1;
-      @(posedge clk); clear <= 0;
+      // drive (blocking, at the falling edge: the unit samples at the rising one): clear, the
+      // walk at the smallest spacing, finish in the cycle after the last g (cycle 0)
+      @(negedge clk); clear = 1;
+      @(negedge clk); clear = 0;
       for (i = 0; i < n; i = i + 1) begin
-        @(posedge clk); g_valid <= 1; g <= gs[i];
+        @(negedge clk); g_valid = 1; g = gs[i];
         if (i < n - 1) begin
-          @(posedge clk); g_valid <= 0; g <= $random;
-          repeat (GAP - 2) @(posedge clk);
+          @(negedge clk); g_valid = 0; g = $random;
+          repeat (GAP - 2) @(negedge clk);
         end
       end
-      @(posedge clk); g_valid <= 0; g <= $random; finish <= 1;
-      @(posedge clk); finish <= 0; #1;
-      // done pulses in cycle finish + CYCLES, the results hold from then on
-      for (t = 1; t < CYCLES; t = t + 1) begin
-        if (done) begin $display("MISMATCH case %0d: done %0d cycles after finish, not %0d", cases, t, CYCLES); errors = errors + 1; end
-        @(posedge clk); #1;
+      @(negedge clk); g_valid = 0; g = $random; finish = 1;
+      // done pulses in cycle CYCLES, the results hold from then on
+      for (t = 1; t <= CYCLES; t = t + 1) begin
+        @(negedge clk); finish = 0;
+        if (done != (t == CYCLES)) begin
+          $display("MISMATCH case %0d: done %0d in cycle %0d after finish (want it in cycle %0d only)", cases, done, t, CYCLES);
+          errors = errors + 1;
+        end
       end
-      if (!done) begin $display("MISMATCH case %0d: no done %0d cycles after finish", cases, CYCLES); errors = errors + 1; end
       ok_app = (applies == want_app) && (!want_app || (f_mant == mant[CW-2:0] && f_frac == frac[SHW:0]));
       if (norm != nrm[NRW-1:0] || !ok_app) begin
         $display("MISMATCH case %0d (%0d g, clip %0d * 2^-%0d, delta %0d): norm %0d applies %0d f %0d 2^-%0d; want %0d %0d %0d 2^-%0d",
@@ -100,12 +103,21 @@ module tb;
 
   integer c, i, n, amp;
   initial begin
-    repeat (4) @(posedge clk);
-    rst <= 0;
-    // the edges
-    for (i = 0; i < 60; i = i + 1) gs[i] = {1'b1, {(GW-1){1'b0}}};
+    repeat (4) @(negedge clk);
+    rst = 0;
+    // the edges: tiny's every parameter at the most negative g (the widths' worst case), a den of
+    // 38 bits (no normalizing shift), a factor of exactly 1 and one LSB either side
+    for (i = 0; i < 1376; i = i + 1) gs[i] = {1'b1, {(GW-1){1'b0}}};
     clip_mant = 31'h40000000; clip_shift = 30; delta = 17;        // clip 1.0
-    run(60);
+    run(1376);
+    delta = {NRW{1'b1}}; clip_shift = 62; run(1376);             // den >= 2^37: L = 38
+    gs[0] = 0; run(1);
+    delta = 16; clip_shift = 50; run(1);                           // q = 2^31, f_frac = 30: factor 1
+    clip_mant = 31'h3fffffff; run(1);                              // just below 1
+    clip_mant = 31'h40000000; clip_shift = 51; run(1);             // 1/2
+    clip_shift = 49; run(1);                                       // 2
+    for (i = 0; i < 60; i = i + 1) gs[i] = {1'b1, {(GW-1){1'b0}}};
+    clip_shift = 30; delta = 17; run(60);
     for (i = 0; i < 60; i = i + 1) gs[i] = 0;
     delta = 0; run(60);                                            // den = 0
     delta = 17; run(7);                                            // den = delta: not clipped
