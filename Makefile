@@ -329,7 +329,8 @@ fpga-check: $(BIN) fpga-tools
 	FPGA_SYNTH_ONLY=1 FPGA_VENV=$(FPGA_VENV) synth/fpga.sh $(FPGA_CHECK_DIR) core $(DEVICE) $(PACKAGE) $(FREQ) $(FPGA_TIMEOUT)
 	@python3 -c 'import json, sys; \
 		cap = {"25k": (24288, 56, 28), "45k": (43848, 108, 72), "85k": (83640, 208, 156)}["$(DEVICE)"]; \
-		ff = json.load(open("$(FPGA_CHECK_DIR)/ecp5_ffram.json"))["design"].get("num_memories", 0); \
+		ffd = json.load(open("$(FPGA_CHECK_DIR)/ecp5_ffram.json"))["design"]; \
+		ff = ffd.get("num_memories", 0) + ffd["num_cells_by_type"].get("$$mem_v2", 0); \
 		c = json.load(open("$(FPGA_CHECK_DIR)/ecp5_stat.json"))["design"]["num_cells_by_type"]; \
 		lut = c.get("LUT4", 0) + 2 * c.get("CCU2C", 0); ebr = c.get("DP16KD", 0); mul = c.get("MULT18X18D", 0); \
 		ok = ff == 0 and lut <= cap[0] and ebr <= cap[1] and mul <= cap[2]; \

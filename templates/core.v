@@ -673,8 +673,9 @@ module core (
     );
 
     // ---- overflow counters (STATUS 1 + class): a pulse per overflowing value from each neuron
-    //      pipeline (registered here: they come from across the die) and from the optimizer (beside
-    //      the core's logic; counted in the cycle after its write-back, before UPDATE's done)
+    //      pipeline and from the optimizer (those of a write-back), each registered here first (they
+    //      come from across the die); the optimizer's are counted two cycles after its write-back,
+    //      still before UPDATE's done
     wire [3:0] k_ovf;            // drive, product, state, pull
     /* verilator lint_off UNUSEDSIGNAL */ // the N side has no pull
     wire [3:0] n_ovf;
@@ -682,17 +683,19 @@ module core (
     wire [2:0] opt_ovf;          // gradient, moment, weight
     reg [3:0] k_ovf_r;
     reg [2:0] n_ovf_r;
+    reg [2:0] opt_ovf_r;
     always @(posedge clk) begin
         k_ovf_r <= k_ovf;
         n_ovf_r <= n_ovf[2:0];
+        opt_ovf_r <= wb_valid ? opt_ovf : 3'b000;
     end
     localparam integer NOVF = 8;
     /* verilator lint_off UNUSEDSIGNAL */ // the second moment's (no Adam)
     wire [2*NOVF-1:0] ovf_inc = {
-        1'b0, wb_valid && opt_ovf[2],                              // 7 weight
+        1'b0, opt_ovf_r[2],                                        // 7 weight
         2'd0,                                                      // 6 second moment
-        1'b0, wb_valid && opt_ovf[1],                              // 5 moment
-        1'b0, wb_valid && opt_ovf[0],                              // 4 gradient
+        1'b0, opt_ovf_r[1],                                        // 5 moment
+        1'b0, opt_ovf_r[0],                                        // 4 gradient
         1'b0, k_ovf_r[3],                                          // 3 pull
         {1'b0, k_ovf_r[2]} + {1'b0, n_ovf_r[2]},                   // 2 state
         {1'b0, k_ovf_r[1]} + {1'b0, n_ovf_r[1]},                   // 1 product

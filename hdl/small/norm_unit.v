@@ -122,13 +122,12 @@ module norm_unit (
         end
     end
 
-    reg [CLW-1:0] col [0:NCOL-1];
-    integer k;
+    reg [NCOL*CLW-1:0] cols;                        // column c at c CLW (flip-flops: a vector, not a memory)
     always @(posedge clk) begin
         if (rst || clear) begin
-            for (k = 0; k < NCOL; k = k + 1) col[k] <= {CLW{1'b0}};
+            cols <= {(NCOL*CLW){1'b0}};
         end else if (pr_v) begin
-            col[pr_c] <= col[pr_c] + {{(CLW-2*LIMB){1'b0}}, prod};
+            cols[pr_c*CLW +: CLW] <= cols[pr_c*CLW +: CLW] + {{(CLW-2*LIMB){1'b0}}, prod};
         end
     end
 
@@ -150,18 +149,18 @@ module norm_unit (
     reg [CW-1:0] q;
     reg nonzero, pos, fits;
     // during the division (len holds still), settling in four register stages: f_frac for
-    // either value of the dropped bit (frac_d[0]: none dropped); for each, whether it is <= 0 or
+    // either value of the dropped bit (frac_d0: none dropped); for each, whether it is <= 0 or
     // >= CW - 1 and its low bits; then the mask of f_mant's bits at f_frac or above. So the
     // factor's test after the division is a multiplexer and an AND-reduce.
     localparam integer IW = $clog2(CW - 1);        // f_frac below CW - 1
     localparam signed [XW-1:0] ONE = 1;
     localparam signed [XW-1:0] TOP = 31;
-    reg signed [XW-1:0] frac_d [0:1];
+    reg signed [XW-1:0] frac_d0, frac_d1;
     reg [1:0] f_lo, f_hi;
-    reg [IW-1:0] f_idx [0:1];
-    reg [CW-2:0] hm [0:1];
+    reg [IW-1:0] f_idx0, f_idx1;
+    reg [CW-2:0] hm0, hm1;
 
-    wire [CLW:0] col_sum = {{(CLW+1-CRW){1'b0}}, carry} + {1'b0, col[ci]};
+    wire [CLW:0] col_sum = {{(CLW+1-CRW){1'b0}}, carry} + {1'b0, cols[ci*CLW +: CLW]};
     // the root's step: the remainder (below 2^NRW until the last step, whose remainder is not
     // needed) with the next two bits of sq, against 4 root + 1
     wire [NRW+1:0] r_x = {rem, rad[2*NRW-1 -: 2]};
@@ -175,14 +174,13 @@ module norm_unit (
     wire [CW-2:0] fm_next = q[CW-1] ? q[CW-1:1] : q[CW-2:0];
     // f_frac, read only when the clip applies (then it is positive: no sign)
     /* verilator lint_off UNUSEDSIGNAL */
-    wire signed [XW-1:0] frac_next = frac_d[q[CW-1]];
+    wire signed [XW-1:0] frac_next = q[CW-1] ? frac_d1 : frac_d0;
     /* verilator lint_on UNUSEDSIGNAL */
     // f_mant < 2^f: no bit of f_mant at f or above (all bits when f <= 0, none when f >= CW - 1)
     function automatic [CW-2:0] high_mask(input lo, input hi, input [IW-1:0] idx);
         integer b;
         for (b = 0; b < CW - 1; b = b + 1) high_mask[b] = lo || (!hi && idx <= b[IW-1:0]);
     endfunction
-    integer d;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -246,14 +244,14 @@ module norm_unit (
                     end
                 end
                 F_DIV: begin
-                    frac_d[0] <= $signed({{(XW-SHW){1'b0}}, clip_shift}) + $signed({{(XW-LLW){1'b0}}, len}) - G_FRAC;
-                    frac_d[1] <= frac_d[0] - ONE;
-                    for (d = 0; d < 2; d = d + 1) begin
-                        f_lo[d] <= (frac_d[d] <= 0);
-                        f_hi[d] <= frac_d[d] >= TOP;
-                        f_idx[d] <= frac_d[d][IW-1:0];
-                        hm[d] <= high_mask(f_lo[d], f_hi[d], f_idx[d]);
-                    end
+                    frac_d0 <= $signed({{(XW-SHW){1'b0}}, clip_shift}) + $signed({{(XW-LLW){1'b0}}, len}) - G_FRAC;
+                    frac_d1 <= frac_d0 - ONE;
+                    f_lo <= {frac_d1 <= 0, frac_d0 <= 0};
+                    f_hi <= {frac_d1 >= TOP, frac_d0 >= TOP};
+                    f_idx0 <= frac_d0[IW-1:0];
+                    f_idx1 <= frac_d1[IW-1:0];
+                    hm0 <= high_mask(f_lo[0], f_hi[0], f_idx0);
+                    hm1 <= high_mask(f_lo[1], f_hi[1], f_idx1);
                     cnt <= cnt - 1'b1;
                     rem_q <= q_ge ? q_d : q_x[DENW-1:0];
                     q <= {q[CW-2:0], q_ge};
@@ -265,7 +263,7 @@ module norm_unit (
                     f_mant <= fm_next;
                     f_frac <= frac_next[SHW:0];
                     pos <= !f_lo[q[CW-1]];
-                    fits <= (fm_next & hm[q[CW-1]]) == {(CW-1){1'b0}};
+                    fits <= (fm_next & (q[CW-1] ? hm1 : hm0)) == {(CW-1){1'b0}};
                     nonzero <= len != {LLW{1'b0}};
                     state <= F_FIN2;
                 end

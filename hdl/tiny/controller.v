@@ -99,6 +99,7 @@ module controller (
     localparam [3:0] S_IDLE = 4'd0, S_INIT = 4'd1, S_WALK = 4'd2, S_DRAIN = 4'd3, S_COMMIT = 4'd4,
                      S_SAVE = 4'd5, S_GACC = 4'd6, S_UPD = 4'd7, S_DONE = 4'd8,
                      S_CLEAR = 4'd9, S_UPD_WAIT = 4'd10, S_ACC_TAIL = 4'd11, S_NORM = 4'd12;
+    localparam [3:0] S_LAST = S_NORM;   // above it: not a state
     localparam integer HW = 11;
 
     reg [3:0] state;
@@ -204,8 +205,6 @@ module controller (
                     pm <= 1'b0;
                     pcount <= {(5+2){1'b0}};
                     plane <= {1{1'b0}};
-                    pcnt <= {HW{1'b0}};
-                    gap <= {6{1'b0}};
                     norm_pass <= (cmd == CMD_UPDATE) && clip_en;
                     state <= (cmd == CMD_UPDATE) ? S_UPD : S_INIT;
                 end
@@ -261,10 +260,17 @@ module controller (
                     end
                 end
                 S_UPD: begin
+                    // pcnt and gap are 0 whenever the state is idle (reset, and back to 0 after
+                    // the last issue), so a start need not set them: the host's start reaches
+                    // neither them nor the parameter port's index through them
                     if (gap == {6{1'b0}}) begin
-                        if (pcnt == 11'd1375) state <= S_UPD_WAIT;
-                        pcnt <= pcnt + 1'b1;
-                        gap <= 6'd44;
+                        if (pcnt == 11'd1375) begin
+                            state <= S_UPD_WAIT;
+                            pcnt <= {HW{1'b0}};
+                        end else begin
+                            pcnt <= pcnt + 1'b1;
+                            gap <= 6'd44;
+                        end
                     end else begin
                         gap <= gap - 1'b1;
                     end
@@ -278,8 +284,6 @@ module controller (
                     ncnt <= ncnt + 1'b1;
                     if (norm_last) begin
                         norm_pass <= 1'b0;
-                        pcnt <= {HW{1'b0}};
-                        gap <= {6{1'b0}};
                         state <= S_UPD;
                     end
                 end
@@ -302,7 +306,18 @@ module controller (
         end
     end
 
-    assign busy = (state != S_IDLE);
+    // busy = (state != S_IDLE), as a flip-flop of its own: the host port's guards read it beside
+    // the host pins, and a state decode there put the controller's state, the guards and the
+    // controller's next state in one long path across the die (tiny's routed critical path)
+    reg busy_r;
+    wire to_idle = (state == S_DONE) || ((state == S_CLEAR) && (ucnt == 7'd79))
+                   || (state > S_LAST);
+    always @(posedge clk) begin
+        if (rst) busy_r <= 1'b1;
+        else if (state == S_IDLE) busy_r <= start;
+        else busy_r <= !to_idle;
+    end
+    assign busy = busy_r;
     assign done = (state == S_DONE);
 
     // constants of the phase: coeff and c2 by command; eps, or dt_alpha in the Euler step
