@@ -327,6 +327,12 @@ pub fn sgd_constants(
 }
 
 impl Constant {
+    /// `mant · 2^-shift`, the value the hardware holds (exact in f64 for the mantissas a
+    /// `fixed.constant` of up to 48 bits gives).
+    pub fn value(&self) -> f64 {
+        self.mant as f64 * pow2(-i64::from(self.shift))
+    }
+
     /// `value` rounded half-even to a mantissa filling `c.width() - 1` bits (shift >= 0).
     fn new(name: &str, value: f64, c: QFormat) -> Result<Constant, Error> {
         let w = c.width();
@@ -1188,7 +1194,7 @@ mod tests {
         let value = 1.0 / (2.0 * BETA * N as f64);
         let k = Constant::new("scale", value, c).unwrap();
         assert!((1 << 30..1 << 31).contains(&k.mant), "{k:?}");
-        let back = k.mant as f64 * pow2(-i64::from(k.shift));
+        let back = k.value();
         assert!((back / value - 1.0).abs() <= pow2(-31), "{back} vs {value}");
         // rounding carries into the sign bit: one bit less of shift
         let k = Constant::new("x", 1.0 - pow2(-40), q(8, 0)).unwrap();

@@ -72,7 +72,7 @@ fn check(c: &CoreParams, config: &Config, m: &Manifest) -> Result<(), Error> {
         return Err(differs("constants.sgd.lfsr", format!("{lfsr:?}"), &why));
     }
     // a clipping core's testbench writes the run's clip norm and compares its norm unit's results
-    let clip = m.constants.sgd.clip.as_ref().map(|k| k.norm.mant as f64 * 2f64.powi(-(k.norm.shift as i32)));
+    let clip = m.constants.sgd.clip.as_ref().map(|k| k.norm.value());
     if clip.is_some() != c.clip {
         let why = match c.clip {
             true => "the config's core clips (optim.clip_norm > 0): regenerate the vectors",

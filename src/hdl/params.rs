@@ -768,11 +768,7 @@ impl CoreParams {
                     true => format!("the core clips at norms down to 2^-{CLIP_RANGE} (a shift up to {most})"),
                     false => "the core was generated without clipping (optim.clip_norm 0)".into(),
                 };
-                return Err(invalid(
-                    "optim.clip_norm",
-                    clip.norm.mant as f64 / 2f64.powi(clip.norm.shift as i32),
-                    &why,
-                ));
+                return Err(invalid("optim.clip_norm", clip.norm.value(), &why));
             }
         }
         if !self.update_stochastic {

@@ -390,7 +390,7 @@ mod tests {
             let k = sgd_constants(&c.fixed, &c.optim, c.relax.beta, lr, 2).unwrap();
             assert_eq!(*step, manifest::Step::from(&k), "step {s}");
             assert_eq!(step.scale, steps[0].scale, "step {s}: the same samples a step");
-            let value = step.lr.mant as f64 / 2f64.powi(step.lr.shift as i32);
+            let value = step.lr.value();
             assert!((value / lr - 1.0).abs() < 1e-9, "step {s}: {value} for {lr}");
             lr_values.push(value);
         }
