@@ -258,6 +258,7 @@ module core (
     wire upd_issue;
     wire upd_pending;
     wire [HW-1:0] upd_p;{% if c.clip %}
+    wire clip_en = (clip_mant != {(CW-1){1'b0}});   // a clip norm written: UPDATE clips
     wire norm_pass, norm_clear, norm_finish;{% if c.update_stochastic %}
     wire pass2_start;{% endif %}{% endif %}
     wire [LIW-1:0] mac_out_idx, k_idx_next, n_idx_next, pass_idx;
@@ -275,7 +276,7 @@ module core (
         .bacc_k(bacc_k), .bacc_n(bacc_n), .k_idle(k_idle), .n_idle(n_idle),
         .clr_en(clr_en), .clr_idx(clr_idx),
         .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending){% if c.clip %},
-        .clip_en(clip_mant != {(CW-1){1'b0}}), .norm_pass(norm_pass), .norm_clear(norm_clear),
+        .clip_en(clip_en), .norm_pass(norm_pass), .norm_clear(norm_clear),
         .norm_finish(norm_finish){% if c.update_stochastic %}, .pass2_start(pass2_start){% endif %}{% endif %}
     );
     assign busy = ctrl_busy;
@@ -663,7 +664,7 @@ module core (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),{% if c.clip %}
-        .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_mant != {(CW-1){1'b0}}), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
+        .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_en), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
         .g_valid(g_valid), .g_out(g_out),{% endif %}{% if c.update_stochastic %}
         .lfsr_wr_g(w1_const && w1_cidx == 5'd15), .lfsr_wr_u(w1_const && w1_cidx == 5'd16),
         .lfsr_wdata(w1_data[31:0]), .lfsr_g(lfsr_g), .lfsr_u(lfsr_u),{% if c.clip %}

@@ -256,6 +256,7 @@ module core (
     wire upd_issue;
     wire upd_pending;
     wire [HW-1:0] upd_p;
+    wire clip_en = (clip_mant != {(CW-1){1'b0}});   // a clip norm written: UPDATE clips
     wire norm_pass, norm_clear, norm_finish;
     wire [LIW-1:0] mac_out_idx, k_idx_next, n_idx_next, pass_idx;
     wire [LW-1:0] pass_lane, acc_lane_next;
@@ -272,7 +273,7 @@ module core (
         .bacc_k(bacc_k), .bacc_n(bacc_n), .k_idle(k_idle), .n_idle(n_idle),
         .clr_en(clr_en), .clr_idx(clr_idx),
         .upd_issue(upd_issue), .upd_p(upd_p), .upd_pending(upd_pending),
-        .clip_en(clip_mant != {(CW-1){1'b0}}), .norm_pass(norm_pass), .norm_clear(norm_clear),
+        .clip_en(clip_en), .norm_pass(norm_pass), .norm_clear(norm_clear),
         .norm_finish(norm_finish)
     );
     assign busy = ctrl_busy;
@@ -654,7 +655,7 @@ module core (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
-        .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_mant != {(CW-1){1'b0}}), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
+        .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_en), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
         .g_valid(g_valid), .g_out(g_out),
         .out_valid(opt_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
         .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2])
