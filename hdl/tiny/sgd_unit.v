@@ -199,13 +199,27 @@ module sgd_unit #(
                 if (take) ovf_r <= 4'b0000;
                 else if (last_r && ss_r == SLOT && res_taken) ovf_r[sp_r] <= res_ovf;
             end
-            assign ld_mul_u_s[gs] = busy && (st == LD_MUL_U[STW-1:0]);
-            assign ld_stream_g_s[gs] = busy && (st == LD_STREAM_G[STW-1:0]);
-            assign ld_stream_m_s[gs] = busy && (st == LD_STREAM_M[STW-1:0]);
-            assign ld_stream_u_s[gs] = busy && (st == LD_STREAM_U[STW-1:0]);
-            assign at_weight_s[gs] = busy && (st == T_WEIGHT[STW-1:0]);
-            assign ld_mul_c_s[gs] = busy && (st == LD_MUL_C[STW-1:0]);
-            assign ld_stream_c_s[gs] = busy && (st == LD_STREAM_C[STW-1:0]);
+            // the schedule's steps, decoded a cycle early and registered (every step is past the
+            // first product's 5 cycles, and a busy slot steps on to T_WEIGHT): the multiplier's and
+            // the streams' loads start at flip-flops, not at the step counter's compare
+            reg ld_mul_u_r, ld_stream_g_r, ld_stream_m_r, ld_stream_u_r, at_weight_r;
+            reg ld_mul_c_r, ld_stream_c_r;
+            always @(posedge clk) begin
+                ld_mul_u_r <= !rst_r && busy && (st == LD_MUL_U[STW-1:0] - 1'b1);
+                ld_stream_g_r <= !rst_r && busy && (st == LD_STREAM_G[STW-1:0] - 1'b1);
+                ld_stream_m_r <= !rst_r && busy && (st == LD_STREAM_M[STW-1:0] - 1'b1);
+                ld_stream_u_r <= !rst_r && busy && (st == LD_STREAM_U[STW-1:0] - 1'b1);
+                at_weight_r <= !rst_r && busy && (st == T_WEIGHT[STW-1:0] - 1'b1);
+                ld_mul_c_r <= !rst_r && busy && (st == LD_MUL_C[STW-1:0] - 1'b1);
+                ld_stream_c_r <= !rst_r && busy && (st == LD_STREAM_C[STW-1:0] - 1'b1);
+            end
+            assign ld_mul_u_s[gs] = ld_mul_u_r;
+            assign ld_stream_g_s[gs] = ld_stream_g_r;
+            assign ld_stream_m_s[gs] = ld_stream_m_r;
+            assign ld_stream_u_s[gs] = ld_stream_u_r;
+            assign at_weight_s[gs] = at_weight_r;
+            assign ld_mul_c_s[gs] = ld_mul_c_r;
+            assign ld_stream_c_s[gs] = ld_stream_c_r;
             assign w_s[gs*WW +: WW] = w_r;
             assign tag_s[gs*TGW +: TGW] = tag_r;
             assign ovf_s[gs*4 +: 4] = ovf_r;
