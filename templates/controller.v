@@ -88,7 +88,7 @@ module controller (
     // clipping: on, the pass, and the norm unit's start and finish
     input  wire                      clip_en,
     output reg                       norm_pass,
-    output wire                      norm_clear,
+    output wire                      norm_clear,  // a cycle after an UPDATE's start
     output wire                      norm_finish{% if c.update_stochastic %},
     output wire                      pass2_start  // the gradient LFSR back to its state at norm_clear{% endif %}{% endif %}
 );
@@ -365,7 +365,11 @@ module controller (
     assign clr_idx = ucnt;
     assign upd_issue = (state == S_UPD) && (gap == {${ c.sgd.gap_w() }${1'b0}});
     assign upd_p = pcnt;{% if c.clip %}
-    assign norm_clear = (state == S_IDLE) && start && (cmd == CMD_UPDATE) && clip_en;
+    // registered: the clear reaches the norm unit's columns a cycle after start, from a flip-flop
+    // (the first g comes tens of cycles later; the gradient LFSR it saves cannot change between)
+    reg norm_clear_r;
+    always @(posedge clk) norm_clear_r <= !rst && (state == S_IDLE) && start && (cmd == CMD_UPDATE) && clip_en;
+    assign norm_clear = norm_clear_r;
     assign norm_finish = (state == S_NORM) && (ncnt == {NCW{1'b0}});
 {%- if c.update_stochastic %}
     assign pass2_start = (state == S_NORM) && norm_last;{% endif %}{% endif %}
