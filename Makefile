@@ -75,7 +75,7 @@ eval: $(BIN)
 
 # ---- the generated core (docs/hardware.md)
 HDL_CONFIGS := tiny small paper
-RTL_FILES := fxp.v pipe.v act_lut.v sgd_unit.v norm_unit.v pe.v pe_array.v neuron_bank.v neuron_pipe.v controller.v core.v
+RTL_FILES := fxp.v pipe.v act_lut.v sgd_unit.v norm_unit.v adam_unit.v pe.v pe_array.v neuron_bank.v neuron_pipe.v controller.v core.v
 CONFIG ?= tiny
 CONFIG_FILE ?= configs/$(CONFIG).yaml
 VECTORS ?= testvectors/$(CONFIG)
@@ -214,6 +214,10 @@ hdl-unit: need-verilator $(BIN)
 	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/norm \
 		hdl/tiny/norm_unit.v tests/hdl/norm_tb.sv -o norm_tb >build/hdl-unit/norm.log 2>&1 || (cat build/hdl-unit/norm.log; exit 1)
 	build/hdl-unit/norm/norm_tb
+	@mkdir -p build/hdl-unit/adam
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/adam \
+		hdl/tiny/fxp.v hdl/tiny/adam_unit.v tests/hdl/adam_tb.sv -o adam_tb >build/hdl-unit/adam.log 2>&1 || (cat build/hdl-unit/adam.log; exit 1)
+	build/hdl-unit/adam/adam_tb
 
 lint-hdl: need-verilator need-yosys
 	for c in $(HDL_CONFIGS); do (cd hdl/$$c && $(VERILATOR) --lint-only -Wall --top-module core $(RTL_FILES)) || exit 1; done

@@ -7,6 +7,7 @@
 //! [`render`] produces every file in memory; [`crate::io::replace_folder`] puts them in place so
 //! that a failure leaves nothing half-written.
 
+pub mod adam;
 pub mod cycles;
 pub mod manifest;
 pub mod params;

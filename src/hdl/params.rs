@@ -2,7 +2,8 @@
 //! tiles, every signal width of the datapath (`docs/datapath.md`), the LUT contents, the
 //! schedule's cycle counts. The templates only print these; no arithmetic lives in them.
 
-use crate::config::{Config, FixedConfig, HardwareConfig};
+use super::adam::AdamParams;
+use crate::config::{Config, FixedConfig, HardwareConfig, OptimizerKind};
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
 use crate::golden::optim::{stream_seed, SgdConstants, Stream};
@@ -98,6 +99,9 @@ pub struct CoreParams {
     pub g_f: usize,
     pub m_w: usize,
     pub m_f: usize,
+    /// Adam's second moment (`fixed.second_moment`).
+    pub v_w: usize,
+    pub v_f: usize,
     pub acc_w: usize,
     /// Gradient-sum registers (`fixed.gradient_sum_width`): exact over a batch.
     pub gs_w: usize,
@@ -142,6 +146,10 @@ pub struct CoreParams {
     /// norm unit (`norm_unit.v`) computes the clip factor between the walks.
     pub clip: bool,
     pub norm: NormParams,
+    /// `optim.kind` is Adam: the gradient rows of `sgd_unit.v` feed the Adam unit
+    /// (`adam_unit.v`), which updates the moments and the weight.
+    pub optim_adam: bool,
+    pub adam: AdamParams,
     /// Host read latency ([`HOST_READ_LATENCY`]).
     pub rd_latency: usize,
     /// Cycles from a neuron's issue into the neuron pipeline to its write-back.
@@ -246,6 +254,30 @@ impl NormParams {
     fn clip_drop(&self, c_w: usize, g_f: usize) -> usize {
         (c_w - 2 + CLIP_RANGE + self.den_w).saturating_sub(g_f)
     }
+}
+
+/// Adam's unit (`adam_unit.v`) rounds half-even or down and saturates: the generator refuses the
+/// rest, naming the field.
+fn check_adam(config: &Config) -> Result<(), Error> {
+    if config.optim.kind != OptimizerKind::Adam {
+        return Ok(());
+    }
+    let f = &config.fixed;
+    if f.update_rounding == Rounding::Stochastic {
+        return Err(invalid(
+            "fixed.update_rounding",
+            "stochastic",
+            "the core's Adam unit rounds half_even or floor (stochastic rounding runs with optim.kind: sgd)",
+        ));
+    }
+    if f.overflow == Overflow::Wrap {
+        return Err(invalid(
+            "fixed.overflow",
+            "wrap",
+            "the core's Adam unit saturates (wrapping runs with optim.kind: sgd)",
+        ));
+    }
+    Ok(())
 }
 
 /// The limits of the generated core on the `fixed:` formats (the golden model accepts more):
@@ -601,9 +633,13 @@ impl CoreParams {
         let lfsr_w = if stochastic { 32 } else { 0 };
         let clip = config.optim.clip_norm > 0.0;
         let norm = NormParams::new(f, k * n + k + n)?;
+        let optim_adam = config.optim.kind == OptimizerKind::Adam;
+        check_adam(config)?;
         // the host reads the norm unit's results of a clipping core
         let norm_w = if clip { norm.norm_w as u32 } else { 0 };
-        let data_w = [w_w, s_w, c_w, gs_w, f.moment.width(), f.gradient.width(), lfsr_w, norm_w]
+        // the host's MOMENT word: m, or Adam's {v, m}
+        let state_w = f.moment.width() + if optim_adam { f.second_moment.width() } else { 0 };
+        let data_w = [w_w, s_w, c_w, gs_w, state_w, f.gradient.width(), lfsr_w, norm_w]
             .into_iter()
             .max()
             .unwrap_or(64);
@@ -647,6 +683,8 @@ impl CoreParams {
             g_f: z(f.gradient.frac()),
             m_w: z(f.moment.width()),
             m_f: z(f.moment.frac()),
+            v_w: z(f.second_moment.width()),
+            v_f: z(f.second_moment.frac()),
             acc_w: z(acc_w),
             gs_w: z(gs_w),
             data_w: z(data_w),
@@ -675,6 +713,8 @@ impl CoreParams {
             ),
             clip,
             norm,
+            optim_adam,
+            adam: AdamParams::new(f, config.optim.eps, z(SHIFT_WIDTH)),
             rd_latency: HOST_READ_LATENCY,
             neuron_latency,
             drain_cycles,

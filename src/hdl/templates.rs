@@ -11,12 +11,13 @@ use crate::vectors::Manifest;
 use askama::Template;
 
 /// The generated files, in dependency order (primitives first, the testbenches last).
-pub const FILES: [&str; 14] = [
+pub const FILES: [&str; 15] = [
     "fxp.v",
     "pipe.v",
     "act_lut.v",
     "sgd_unit.v",
     "norm_unit.v",
+    "adam_unit.v",
     "pe.v",
     "pe_array.v",
     "neuron_bank.v",
@@ -43,6 +44,7 @@ hdl_template!(Pipe, "pipe.v");
 hdl_template!(ActLut, "act_lut.v");
 hdl_template!(Sgd, "sgd_unit.v");
 hdl_template!(Norm, "norm_unit.v");
+hdl_template!(Adam, "adam_unit.v");
 hdl_template!(Pe, "pe.v");
 hdl_template!(PeArray, "pe_array.v");
 hdl_template!(NeuronBank, "neuron_bank.v");
@@ -61,6 +63,7 @@ pub fn render_all(c: &CoreParams) -> Result<Vec<(String, String)>, Error> {
         ActLut { c }.render(),
         Sgd { c }.render(),
         Norm { c }.render(),
+        Adam { c }.render(),
         Pe { c }.render(),
         PeArray { c }.render(),
         NeuronBank { c }.render(),
