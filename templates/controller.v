@@ -116,7 +116,10 @@ module controller (
     reg [${ c.lane_w() }$-1:0] glane;          // accumulation: lane
     reg [${ c.wi_w }$-1:0] ucnt;          // clear: weight counter
     reg [HW-1:0] pcnt;            // update: parameter index
-    reg [${ c.sgd.gap_w() }$-1:0] gap;            // update: cycles to the next index
+    reg [${ c.upd_gap_w() }$-1:0] gap;            // update: cycles to the next index
+    // the waits between two issues: sgd_unit's interval{% if c.optim_adam %}; the Adam unit's latency, outside pass 1{% endif %}
+    localparam [${ c.upd_gap_w() }$-1:0] GAP_SGD = ${ c.sgd.last_gap() }$;{% if c.optim_adam %}
+    localparam [${ c.upd_gap_w() }$-1:0] GAP_ADAM = ${ c.adam_interval() - 1 }$;{% endif %}
     reg [3:0] drain;{% if c.clip %}
     localparam integer NORM_CYCLES = ${ c.norm.cycles }$;
     localparam integer NCW = $clog2(NORM_CYCLES + 1);
@@ -192,7 +195,7 @@ module controller (
             plane <= {${ c.lane_w() }${1'b0}};
             ucnt <= {${ c.wi_w }${1'b0}};
             pcnt <= {HW{1'b0}};
-            gap <= {${ c.sgd.gap_w() }${1'b0}};
+            gap <= {${ c.upd_gap_w() }${1'b0}};
             drain <= 4'd0;{% if c.clip %}
             norm_pass <= 1'b0;
             ncnt <= {NCW{1'b0}};{% endif %}
@@ -265,13 +268,13 @@ module controller (
                     // pcnt and gap are 0 whenever the state is idle (reset, and back to 0 after
                     // the last issue), so a start need not set them: the host's start reaches
                     // neither them nor the parameter port's index through them
-                    if (gap == {${ c.sgd.gap_w() }${1'b0}}) begin
+                    if (gap == {${ c.upd_gap_w() }${1'b0}}) begin
                         if (pcnt == ${ c.host_index_w() }$'d${ c.np() - 1 }$) begin
                             state <= S_UPD_WAIT;
                             pcnt <= {HW{1'b0}};
                         end else begin
                             pcnt <= pcnt + 1'b1;
-                            gap <= ${ c.sgd.gap_w() }$'d${ c.sgd.last_gap() }$;
+                            gap <= {% if c.optim_adam %}{% if c.clip %}norm_pass ? GAP_SGD : {% endif %}GAP_ADAM{% else %}GAP_SGD{% endif %};
                         end
                     end else begin
                         gap <= gap - 1'b1;
@@ -363,7 +366,7 @@ module controller (
     assign bacc_n = gacc_en && (kk == {${ c.li_w }${1'b0}});
     assign clr_en = (state == S_CLEAR);
     assign clr_idx = ucnt;
-    assign upd_issue = (state == S_UPD) && (gap == {${ c.sgd.gap_w() }${1'b0}});
+    assign upd_issue = (state == S_UPD) && (gap == {${ c.upd_gap_w() }${1'b0}});
     assign upd_p = pcnt;{% if c.clip %}
     // registered: the clear reaches the norm unit's columns a cycle after start, from a flip-flop
     // (the first g comes tens of cycles later; the gradient LFSR it saves cannot change between)

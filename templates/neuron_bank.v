@@ -83,7 +83,7 @@ module neuron_bank #(
     output reg  signed [${ c.s_w }$-1:0]     p_state,
     output reg  signed [${ c.w_w }$-1:0]     p_bias,
     output reg  signed [${ c.gs_w }$-1:0]    p_gsum,
-    output reg  signed [${ c.m_w }$-1:0]     p_mom,
+    output reg  signed [${ c.os_w }$-1:0]     p_mom,
     // writes (core): the optimizer's write-back (bias, momentum, gradient sum cleared) or the host;
     // registered at the input, they land the cycle after (as a PE's)
     input  wire                      wr_bias,
@@ -97,7 +97,7 @@ module neuron_bank #(
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [${ c.lane_w() }$-1:0]            wr_lane,     // of a state, x_t or u
     input  wire signed [${ c.w_w }$-1:0]     wr_w,
-    input  wire signed [${ c.m_w }$-1:0]     wr_m,
+    input  wire signed [${ c.os_w }$-1:0]     wr_m,
     input  wire signed [${ c.s_w }$-1:0]     wr_s
 );
     // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
@@ -109,7 +109,7 @@ module neuron_bank #(
     localparam integer DW = ${ c.d_w }$;
     localparam integer WW = ${ c.w_w }$;
     localparam integer GSW = ${ c.gs_w }$;
-    localparam integer MW = ${ c.m_w }$;
+    localparam integer MW = ${ c.os_w }$;
     localparam [SW-1:0] RHO0 = ${ c.s_w }$'h${ c.rho0_hex }$;    // rho(0): a hidden unit reset to 0
     localparam [DW-1:0] DRHO0 = ${ c.d_w }$'h${ c.drho0_hex }$; // rho'(0)
     // this bank's index width: the shared index buses are sized for the largest bank

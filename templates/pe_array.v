@@ -38,13 +38,13 @@ module pe_array (
     input  wire [${ c.wi_w }$-1:0]                 p_addr,
     output wire [${ c.rows * c.cols * c.w_w }$-1:0]    p_w,
     output wire [${ c.rows * c.cols * c.gs_w }$-1:0]    p_s,
-    output wire [${ c.rows * c.cols * c.m_w }$-1:0]    p_m,
+    output wire [${ c.rows * c.cols * c.os_w }$-1:0]    p_m,
     input  wire [${ c.rows * c.cols }$-1:0]               wr_w_sel,
     input  wire [${ c.rows * c.cols }$-1:0]               wr_m_sel,
     input  wire [${ c.rows * c.cols }$-1:0]               wr_s_clr,
     input  wire [${ c.wi_w }$-1:0]                 wr_addr,
     input  wire [${ c.w_w }$-1:0]                  wr_w,
-    input  wire [${ c.m_w }$-1:0]                  wr_m
+    input  wire [${ c.os_w }$-1:0]                  wr_m
 );
     // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
     // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
@@ -80,7 +80,7 @@ module pe_array (
                     .psum_idx(psum_idx[P*${ c.li_w }$ +: ${ c.li_w }$]),
                     .gacc_en(gacc_en), .gacc_minus(gacc_minus),
                     .p_addr(p_addr), .p_w(p_w[P*${ c.w_w }$ +: ${ c.w_w }$]), .p_s(p_s[P*${ c.gs_w }$ +: ${ c.gs_w }$]),
-                    .p_m(p_m[P*${ c.m_w }$ +: ${ c.m_w }$]),
+                    .p_m(p_m[P*${ c.os_w }$ +: ${ c.os_w }$]),
                     .wr_w_en(wr_w_sel[P]), .wr_m_en(wr_m_sel[P]), .wr_s_clr(wr_s_clr[P]), .wr_addr(wr_addr),
                     .wr_w(wr_w), .wr_m(wr_m)
                 );

@@ -85,6 +85,13 @@ module sgd_unit #(
     input  wire        [${ c.c_w }$-2:0]  clip_mant,
     input  wire        [${ c.sh_w }$:0]   clip_frac,
     output reg                     g_valid,
+{%- endif %}
+{%- if c.optim_adam %}
+    // Adam (adam_unit.v): each parameter's final g (clipped when the clip applies) with g_final,
+    // outside pass 1, in cycle ${ c.sgd.g_ready }$ after its in_valid; the rows of m' and u here go unused
+    output reg                     g_final,
+{%- endif %}
+{%- if c.clip || c.optim_adam %}
     output wire signed [${ c.g_w }$-1:0]  g_out,
 {%- endif %}
 {%- if c.update_stochastic %}
@@ -639,7 +646,9 @@ module sgd_unit #(
     end
     assign m_new = mn_r;{% if c.clip %}
     // pass 1: each g to the norm unit, as it lands in t_gr
-    always @(posedge clk) g_valid <= !rst_r && norm_pass && last_r && sp_r == P_G;
+    always @(posedge clk) g_valid <= !rst_r && norm_pass && last_r && sp_r == P_G;{% endif %}{% if c.optim_adam %}
+    // the final g: after the clip's stream (clipping), or g's
+    always @(posedge clk) g_final <= !rst_r{% if c.clip %} && !norm_pass && sp_r == P_C{% else %} && sp_r == P_G{% endif %} && last_r;{% endif %}{% if c.clip || c.optim_adam %}
     assign g_out = t_gr[GW-1:0];{% endif %}
 {%- if c.update_stochastic %}
 

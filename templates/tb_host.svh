@@ -17,6 +17,8 @@
     localparam integer WH = ${ c.hexbits(c.w_w) }$;
     localparam integer MW = ${ c.m_w }$;
     localparam integer MH = ${ c.hexbits(c.m_w) }$;
+    localparam integer OSW = ${ c.os_w }$;    // a MOMENT word: m, or Adam's {v, m}
+    localparam integer OH = ${ c.hexbits(c.os_w) }$;
     localparam integer LANES = ${ c.lanes }$;
     localparam integer SB = ${ c.state_bits() }$;    // a state index: lane << SB | neuron
     localparam integer RD_LATENCY = ${ c.rd_latency }$;
@@ -144,6 +146,14 @@
         host_write(R_CONST, 15, DW'(LFSR_GRADIENT));
         host_write(R_CONST, 16, DW'(LFSR_UPDATE));
 {%- endif %}
+`ifdef TB_ADAM
+        host_write(R_CONST, 23, DW'(OMB1_MANT));
+        host_write(R_CONST, 24, DW'(OMB1_SHIFT));
+        host_write(R_CONST, 25, DW'(B2_MANT));
+        host_write(R_CONST, 26, DW'(B2_SHIFT));
+        host_write(R_CONST, 27, DW'(OMB2_MANT));
+        host_write(R_CONST, 28, DW'(OMB2_SHIFT));
+`endif
 `ifdef TB_CLIP
         host_write(R_CONST, 17, DW'(CLIP_MANT));
         host_write(R_CONST, 18, DW'(CLIP_SHIFT));

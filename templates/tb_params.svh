@@ -38,6 +38,17 @@ localparam longint MOMENTUM = 64'sd${ m.constants.sgd.momentum.is_some() as u8 }
 localparam longint LFSR_GRADIENT = ${ self.lit(l.gradient) }$;
 localparam longint LFSR_UPDATE = ${ self.lit(l.update) }$;
 {%- endif %}
+{%- if let Some(a) = m.constants.sgd.adam %}
+// Adam: 1 - beta1, beta2, 1 - beta2 (CONST 23 to 28; beta1 is MU, each step's lr_t LR_*), each
+// step's c2 and eps (CONST 29 to 31) in the lists above
+`define TB_ADAM
+localparam longint OMB1_MANT = ${ self.lit(a.one_minus_beta1.mant) }$;
+localparam longint OMB1_SHIFT = ${ self.lit(a.one_minus_beta1.shift) }$;
+localparam longint B2_MANT = ${ self.lit(a.beta2.mant) }$;
+localparam longint B2_SHIFT = ${ self.lit(a.beta2.shift) }$;
+localparam longint OMB2_MANT = ${ self.lit(a.one_minus_beta2.mant) }$;
+localparam longint OMB2_SHIFT = ${ self.lit(a.one_minus_beta2.shift) }$;
+{%- endif %}
 {%- if m.constants.sgd.clip.is_some() %}
 // global-norm clipping: its constants (CONST 17 to 19); each step's norm and clip factor are in
 // clip_step<s>.hex (CONST 20 to 22)

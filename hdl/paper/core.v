@@ -19,16 +19,20 @@
 //                           norm unit: 20 the norm (gradient LSBs), 21 the clip factor's mantissa, 22 bit
 //                           13 whether it applied, bits 12..0 its fraction bits (factor = mant * 2^-frac;
 //                           both 0 when it did not apply)
+//                           Adam: 9, 10 lr_t = lr / (1 - beta1^t); 11, 12 beta1; 23, 24 1 - beta1;
+//                           25, 26 beta2; 27, 28 1 - beta2; 29, 30 c2 = 1 / sqrt(1 - beta2^t)
+//                           (mant, shift each); 31 eps at 30 + c2_shift fraction bits (golden::optim)
 //   region 2 XT       (w)   x_t of the sample of lane l at l * 2^9 + i (i < 64)
 //   region 3 U        (w)   u of the sample, indexed as x_t
 //   region 4 STATE    (r/w) lane l at l * 2^9 + i: [x (64) | h2 (128) | h1 (128)]; write x
 //                           before GEN_STEP
 //   region 5 GRADSUM  (r)   exact gradient sums, params order, 48 bits
-//   region 6 MOMENT   (r/w) SGD momenta, params order
+//   region 6 MOMENT   (r/w) optimizer state, params order: SGD momenta; Adam {v, m} (v in bits
+//                           63..32, m below)
 //   region 7 STATUS   (r/w) index 0: bit 0 busy, 1 have a free equilibrium, 8.. sticky errors (STATUS_*
 //                           below); a write clears the errors. Index 1 + c: the overflow count of
 //                           class c (golden::saturation::Signal: 0 drive, 1 product, 2 state, 3 pull,
-//                           4 gradient, 5 moment, 6 second moment (0: no Adam), 7 weight), 48 bits,
+//                           4 gradient, 5 moment, 6 second moment (0: no Adam), 7 weight), 64 bits,
 //                           held at its maximum; a write to any index but 0 clears every count
 // After reset the core is busy for 384 cycles (clearing gradient sums and momenta).
 // Commands (start with cmd for one cycle; busy until done pulses): 0 FREE, 1 PLUS, 2 MINUS_ACC,
@@ -43,12 +47,12 @@ module core (
     input  wire                    wr_en,
     input  wire [2:0]              wr_region,
     input  wire [15-1:0]   wr_index,
-    input  wire [48-1:0]       wr_data,
+    input  wire [64-1:0]       wr_data,
     input  wire                    rd_en,
     input  wire [2:0]              rd_region,
     input  wire [15-1:0]   rd_index,
     output reg                     rd_valid,
-    output reg  [48-1:0]       rd_data,
+    output reg  [64-1:0]       rd_data,
     input  wire                    start,
     input  wire [2:0]              cmd,
     output wire                    busy,
@@ -63,8 +67,9 @@ module core (
     localparam integer WW = 16;
     localparam integer GSW = 48;
     localparam integer MW = 32;
+    localparam integer OSW = 64;    // a parameter's optimizer state: m, Adam's {v, m}
     localparam integer AW = 40;
-    localparam integer DW = 48;
+    localparam integer DW = 64;
     localparam integer CW = 32;
     localparam integer SHW = 12;
     localparam integer HW = 15;
@@ -155,7 +160,7 @@ module core (
     assign error = |errors;
     wire [15:0] status_word = {errors, 6'd0, have_free, ctrl_busy};
     // CONST 14, the active lanes: 1..LANES
-    localparam [DW-1:0] LANES_D = 48'd1;
+    localparam [DW-1:0] LANES_D = 64'd1;
     wire lanes_ok = (wr_data != {DW{1'b0}}) && (wr_data <= LANES_D);
 
     // ---- the write stage: what the port accepted, registered (the central decode and the
@@ -194,6 +199,10 @@ module core (
     reg [CW-2:0] scale_mant, lr_mant, mu_mant;
     reg signed [SHW-1:0] scale_shift, lr_shift, mu_shift;
     reg momentum;
+    // Adam (CONST 23 to 31; beta1 in mu, lr / (1 - beta1^t) in lr)
+    reg [CW-2:0] omb1_mant, b2_mant, omb2_mant, c2t_mant;
+    reg signed [SHW-1:0] omb1_shift, b2_shift, omb2_shift, c2t_shift;
+    reg [34-1:0] adam_eps;
     localparam integer NRW = 39;    // the norm
     reg [CW-2:0] clip_mant;
     reg [SHW-1:0] clip_shift;
@@ -218,6 +227,9 @@ module core (
             lr_shift <= {SHW{1'b0}};
             mu_shift <= {SHW{1'b0}};
             momentum <= 1'b0;
+            {omb1_mant, b2_mant, omb2_mant, c2t_mant} <= {(4*(CW-1)){1'b0}};
+            {omb1_shift, b2_shift, omb2_shift, c2t_shift} <= {(4*SHW){1'b0}};
+            adam_eps <= {34{1'b0}};
             clip_mant <= {(CW-1){1'b0}};
             clip_shift <= {SHW{1'b0}};
             clip_delta <= {NRW{1'b0}};
@@ -242,6 +254,15 @@ module core (
                 5'd17: clip_mant <= w1_data[CW-2:0];
                 5'd18: clip_shift <= w1_data[SHW-1:0];
                 5'd19: clip_delta <= w1_data[NRW-1:0];
+                5'd23: omb1_mant <= w1_data[CW-2:0];
+                5'd24: omb1_shift <= w1_data[SHW-1:0];
+                5'd25: b2_mant <= w1_data[CW-2:0];
+                5'd26: b2_shift <= w1_data[SHW-1:0];
+                5'd27: omb2_mant <= w1_data[CW-2:0];
+                5'd28: omb2_shift <= w1_data[SHW-1:0];
+                5'd29: c2t_mant <= w1_data[CW-2:0];
+                5'd30: c2t_shift <= w1_data[SHW-1:0];
+                5'd31: adam_eps <= w1_data[34-1:0];
                 default: ;
             endcase
         end
@@ -366,7 +387,7 @@ module core (
     wire opt_valid;              // the optimizer's output; written back but in pass 1 of a clipped UPDATE
     wire wb_valid = opt_valid && !norm_pass;
     wire [TGW-1:0] wb_tag;
-    wire signed [MW-1:0] wb_m;
+    wire signed [OSW-1:0] wb_m;
     wire signed [WW-1:0] wb_w;
     wire [1:0] wb_kind = wb_tag[TGW-1:TGW-2];
     wire [UW-1:0] wb_unit = wb_tag[UW+WIW-1:WIW];
@@ -383,7 +404,7 @@ module core (
     wire [NPE-1:0] pe_wr_w, pe_wr_m, pe_wr_s;
     wire [NPE*WW-1:0] pe_p_w;
     wire [NPE*GSW-1:0] pe_p_s;
-    wire [NPE*MW-1:0] pe_p_m;
+    wire [NPE*OSW-1:0] pe_p_m;
     genvar g;
     generate
         for (g = 0; g < NPE; g = g + 1) begin : g_pe_sel
@@ -404,7 +425,7 @@ module core (
         .wr_w_sel(pe_wr_w), .wr_m_sel(pe_wr_m), .wr_s_clr(pe_wr_s),
         .wr_addr(wb_valid ? wb_addr : clr_en ? clr_idx : w1_pe_addr),
         .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]),
-        .wr_m(wb_valid ? wb_m : clr_en ? {MW{1'b0}} : w1_data[MW-1:0])
+        .wr_m(wb_valid ? wb_m : clr_en ? {OSW{1'b0}} : w1_data[OSW-1:0])
     );
 
     // ---- neuron banks (K side: one per PE row; N side: one per PE column) and the two neuron
@@ -412,11 +433,11 @@ module core (
     wire [ROWS*SW-1:0] k_p_state;
     wire [ROWS*WW-1:0] k_p_bias;
     wire [ROWS*GSW-1:0] k_p_gsum;
-    wire [ROWS*MW-1:0] k_p_mom;
+    wire [ROWS*OSW-1:0] k_p_mom;
     wire [COLS*SW-1:0] n_p_state;
     wire [COLS*WW-1:0] n_p_bias;
     wire [COLS*GSW-1:0] n_p_gsum;
-    wire [COLS*MW-1:0] n_p_mom;
+    wire [COLS*OSW-1:0] n_p_mom;
     wire [LIW-1:0] wb_laddr = wb_addr[LIW-1:0];
     // the pipelines' bank ports
     wire k_rd_en, n_rd_en;
@@ -463,7 +484,7 @@ module core (
                 .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
                 .pass_idx(pass_idx), .pass_lane(pass_lane), .bacc_en(bacc_k), .clr_en(clr_en), .clr_idx(clr_idx),
                 .p_addr(r1_kaddr), .p_lane(r1_lane), .p_state(k_p_state[g*SW +: SW]), .p_bias(k_p_bias[g*WW +: WW]),
-                .p_gsum(k_p_gsum[g*GSW +: GSW]), .p_mom(k_p_mom[g*MW +: MW]),
+                .p_gsum(k_p_gsum[g*GSW +: GSW]), .p_mom(k_p_mom[g*OSW +: OSW]),
                 .wr_bias(wb_here || (w1_param && w1_is_kb && host_here)),
                 .wr_mom(wb_here || (w1_moment && w1_is_kb && host_here)),
                 .wr_gclr(wb_here),
@@ -471,7 +492,7 @@ module core (
                 .wr_xt(w1_xt && w1_is_ks && host_here),
                 .wr_u(w1_u && w1_is_ks && host_here),
                 .wr_addr(wb_valid ? wb_laddr : w1_kaddr), .wr_lane(w1_lane),
-                .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[MW-1:0]),
+                .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[OSW-1:0]),
                 .wr_s(w1_data[SW-1:0])
             );
         end
@@ -487,14 +508,14 @@ module core (
                 .init_en(init_en), .init_mode(init_mode), .save_free(save_free), .save_plus(save_plus),
                 .pass_idx(pass_idx), .pass_lane(pass_lane), .bacc_en(bacc_n), .clr_en(clr_en), .clr_idx(clr_idx),
                 .p_addr(r1_naddr), .p_lane(r1_lane), .p_state(n_p_state[g*SW +: SW]), .p_bias(n_p_bias[g*WW +: WW]),
-                .p_gsum(n_p_gsum[g*GSW +: GSW]), .p_mom(n_p_mom[g*MW +: MW]),
+                .p_gsum(n_p_gsum[g*GSW +: GSW]), .p_mom(n_p_mom[g*OSW +: OSW]),
                 .wr_bias(wb_here || (w1_param && w1_is_nb && host_here)),
                 .wr_mom(wb_here || (w1_moment && w1_is_nb && host_here)),
                 .wr_gclr(wb_here),
                 .wr_state(w1_state && w1_is_ns && host_here),
                 .wr_xt(1'b0), .wr_u(1'b0),
                 .wr_addr(wb_valid ? wb_laddr : w1_naddr), .wr_lane(w1_lane),
-                .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[MW-1:0]),
+                .wr_w(wb_valid ? wb_w : w1_data[WW-1:0]), .wr_m(wb_valid ? wb_m : w1_data[OSW-1:0]),
                 .wr_s(w1_data[SW-1:0])
             );
         end
@@ -537,20 +558,20 @@ module core (
     wire [UW-1:0] r2e_nunit = r2e_ix[WIW+UW-1 -: UW];
 
     // ---- r2g: each group of 8 units' selected values (unit_sel)
-    localparam integer PV = WW + GSW + MW;        // a PE's values: w, S, m
-    localparam integer BV = SW + WW + GSW + MW;   // a bank's: state, bias, S, m
+    localparam integer PV = WW + GSW + OSW;        // a PE's values: w, S, m
+    localparam integer BV = SW + WW + GSW + OSW;   // a bank's: state, bias, S, m
     wire [NPE*PV-1:0] pe_v;
     wire [ROWS*BV-1:0] k_v;
     wire [COLS*BV-1:0] n_v;
     generate
         for (g = 0; g < NPE; g = g + 1) begin : g_pe_v
-            assign pe_v[g*PV +: PV] = {pe_p_w[g*WW +: WW], pe_p_s[g*GSW +: GSW], pe_p_m[g*MW +: MW]};
+            assign pe_v[g*PV +: PV] = {pe_p_w[g*WW +: WW], pe_p_s[g*GSW +: GSW], pe_p_m[g*OSW +: OSW]};
         end
         for (g = 0; g < ROWS; g = g + 1) begin : g_k_v
-            assign k_v[g*BV +: BV] = {k_p_state[g*SW +: SW], k_p_bias[g*WW +: WW], k_p_gsum[g*GSW +: GSW], k_p_mom[g*MW +: MW]};
+            assign k_v[g*BV +: BV] = {k_p_state[g*SW +: SW], k_p_bias[g*WW +: WW], k_p_gsum[g*GSW +: GSW], k_p_mom[g*OSW +: OSW]};
         end
         for (g = 0; g < COLS; g = g + 1) begin : g_n_v
-            assign n_v[g*BV +: BV] = {n_p_state[g*SW +: SW], n_p_bias[g*WW +: WW], n_p_gsum[g*GSW +: GSW], n_p_mom[g*MW +: MW]};
+            assign n_v[g*BV +: BV] = {n_p_state[g*SW +: SW], n_p_bias[g*WW +: WW], n_p_gsum[g*GSW +: GSW], n_p_mom[g*OSW +: OSW]};
         end
     endgenerate
     wire [PV-1:0] pe_g;
@@ -560,12 +581,12 @@ module core (
     unit_sel #(.N(COLS), .W(BV), .UW(UW)) u_sel_n (.clk(clk), .sel(r2e_nunit), .v(n_v), .q(n_g));
     // a unit's values in the order of its concatenation above
     wire signed [WW-1:0] pe_g_w = pe_g[PV-1 -: WW];
-    wire signed [GSW-1:0] pe_g_s = pe_g[MW +: GSW];
-    wire signed [MW-1:0] pe_g_m = pe_g[MW-1:0];
+    wire signed [GSW-1:0] pe_g_s = pe_g[OSW +: GSW];
+    wire signed [OSW-1:0] pe_g_m = pe_g[OSW-1:0];
     wire signed [SW-1:0] k_g_st = k_g[BV-1 -: SW], n_g_st = n_g[BV-1 -: SW];
-    wire signed [WW-1:0] k_g_b = k_g[GSW+MW +: WW], n_g_b = n_g[GSW+MW +: WW];
-    wire signed [GSW-1:0] k_g_s = k_g[MW +: GSW], n_g_s = n_g[MW +: GSW];
-    wire signed [MW-1:0] k_g_m = k_g[MW-1:0], n_g_m = n_g[MW-1:0];
+    wire signed [WW-1:0] k_g_b = k_g[GSW+OSW +: WW], n_g_b = n_g[GSW+OSW +: WW];
+    wire signed [GSW-1:0] k_g_s = k_g[OSW +: GSW], n_g_s = n_g[OSW +: GSW];
+    wire signed [OSW-1:0] k_g_m = k_g[OSW-1:0], n_g_m = n_g[OSW-1:0];
 
     // ---- r3: the selected unit's values (the group, then the kind of unit: one registered
     //      multiplexer of a few inputs)
@@ -574,7 +595,7 @@ module core (
     reg [TGW-1:0] r3_tag;
     reg signed [WW-1:0] r3_w;
     reg signed [GSW-1:0] r3_s;
-    reg signed [MW-1:0] r3_m;
+    reg signed [OSW-1:0] r3_m;
     reg signed [SW-1:0] r3_state;
     always @(posedge clk) begin
         if (rst_i) begin
@@ -589,15 +610,15 @@ module core (
         r3_tag <= {r2g_is_kb ? 2'd1 : r2g_is_nb ? 2'd2 : 2'd0, r2g_is_m ? r2g_pe : r2g_is_kb ? r2g_kunit : r2g_nunit, r2g_addr};
         r3_w <= r2g_is_m ? pe_g_w : r2g_is_kb ? k_g_b : r2g_is_nb ? n_g_b : {WW{1'b0}};
         r3_s <= r2g_is_m ? pe_g_s : r2g_is_kb ? k_g_s : r2g_is_nb ? n_g_s : {GSW{1'b0}};
-        r3_m <= r2g_is_m ? pe_g_m : r2g_is_kb ? k_g_m : r2g_is_nb ? n_g_m : {MW{1'b0}};
+        r3_m <= r2g_is_m ? pe_g_m : r2g_is_kb ? k_g_m : r2g_is_nb ? n_g_m : {OSW{1'b0}};
         r3_state <= r2g_is_ks ? k_g_st : r2g_is_ns ? n_g_st : {SW{1'b0}};
     end
 
-    // ---- the host's answer: sign-extended to 48 bits
+    // ---- the host's answer: sign-extended to 64 bits
     wire [DW-1:0] rx_w, rx_s, rx_m, rx_state;
     fxp_sat #(.WI(WW), .WO(DW), .WRAP(1)) u_rx_w (.v(r3_w), .q(rx_w));
     fxp_sat #(.WI(GSW), .WO(DW), .WRAP(1)) u_rx_s (.v(r3_s), .q(rx_s));
-    fxp_sat #(.WI(MW), .WO(DW), .WRAP(1)) u_rx_m (.v(r3_m), .q(rx_m));
+    fxp_sat #(.WI(OSW), .WO(DW), .WRAP(1)) u_rx_m (.v(r3_m), .q(rx_m));
     fxp_sat #(.WI(SW), .WO(DW), .WRAP(1)) u_rx_state (.v(r3_state), .q(rx_state));
     // a STATUS read's answer as of the read's cycle (the status word or a count), as it reaches r3
     wire [DW-1:0] status_r3;
@@ -651,15 +672,39 @@ module core (
         /* verilator lint_on PINCONNECTEMPTY */
         .norm(norm_lsb), .applies(clip_applies), .f_mant(clip_fmant), .f_frac(clip_ffrac)
     );
+    // Adam: sgd_unit's gradient rows give each g (g_final, outside pass 1) to the Adam unit, which
+    // took the parameter's {v, m}, w and tag at its issue and writes them back
+    wire sgd_valid, g_final, sgd_ovf_g;
+    wire adam_valid;
+    wire signed [MW-1:0] adam_m;
+    wire signed [32-1:0] adam_v;
+    /* verilator lint_off PINCONNECTEMPTY */ // the SGD rows' results: not used by Adam
     sgd_unit #(.TGW(TGW)) u_sgd (
-        .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
+        .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m[MW-1:0]), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),
         .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_en), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
-        .g_valid(g_valid), .g_out(g_out),
-        .out_valid(opt_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
-        .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2])
+        .g_valid(g_valid), .g_final(g_final), .g_out(g_out),
+        .out_valid(sgd_valid), .out_tag(), .m_new(), .w_new(),
+        .out_ovf_g(sgd_ovf_g), .out_ovf_m(), .out_ovf_w()
     );
+    /* verilator lint_on PINCONNECTEMPTY */
+    adam_unit #(.TGW(TGW)) u_adam (
+        .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag),
+        .m(r3_m[MW-1:0]), .v(r3_m[OSW-1:MW]), .w(r3_w), .g_valid(g_final), .g(g_out),
+        .b1_mant(mu_mant), .b1_shift(mu_shift), .omb1_mant(omb1_mant), .omb1_shift(omb1_shift),
+        .b2_mant(b2_mant), .b2_shift(b2_shift), .omb2_mant(omb2_mant), .omb2_shift(omb2_shift),
+        .lrt_mant(lr_mant), .lrt_shift(lr_shift), .c2_mant(c2t_mant), .c2_shift(c2t_shift), .eps(adam_eps),
+        .out_valid(adam_valid), .out_tag(wb_tag), .m_new(adam_m), .v_new(adam_v), .w_new(wb_w),
+        .out_ovf_m(opt_ovf[1]), .out_ovf_v(opt_ovf[3]), .out_ovf_w(opt_ovf[2])
+    );
+    assign wb_m = {adam_v, adam_m};
+    // UPDATE's count of parameters in flight: pass 1's leave sgd_unit, the others the Adam unit
+    assign opt_valid = norm_pass ? sgd_valid : adam_valid;
+    // the gradient's overflow flag, with sgd_unit's output (a write-back's comes later)
+    reg sgd_ovf_g_r;
+    always @(posedge clk) sgd_ovf_g_r <= sgd_valid && !norm_pass && sgd_ovf_g;
+    assign opt_ovf[0] = sgd_ovf_g_r;
 
     // ---- overflow counters (STATUS 1 + class): a pulse per overflowing value from each neuron
     //      pipeline and from the optimizer (those of a write-back), each registered here first (they
@@ -669,20 +714,20 @@ module core (
     /* verilator lint_off UNUSEDSIGNAL */ // the N side has no pull
     wire [3:0] n_ovf;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [2:0] opt_ovf;          // gradient, moment, weight
+    wire [3:0] opt_ovf;          // gradient, moment, weight, second moment
     reg [3:0] k_ovf_r;
     reg [2:0] n_ovf_r;
-    reg [2:0] opt_ovf_r;
+    reg [3:0] opt_ovf_r;
     always @(posedge clk) begin
         k_ovf_r <= k_ovf;
         n_ovf_r <= n_ovf[2:0];
-        opt_ovf_r <= wb_valid ? opt_ovf : 3'b000;
+        opt_ovf_r <= {wb_valid ? opt_ovf[3:1] : 3'b000, opt_ovf[0]};   // the gradient's: registered above
     end
     localparam integer NOVF = 8;
     /* verilator lint_off UNUSEDSIGNAL */ // the second moment's (no Adam)
     wire [2*NOVF-1:0] ovf_inc = {
         1'b0, opt_ovf_r[2],                                        // 7 weight
-        2'd0,                                                      // 6 second moment
+        1'b0, opt_ovf_r[3],                                        // 6 second moment
         1'b0, opt_ovf_r[1],                                        // 5 moment
         1'b0, opt_ovf_r[0],                                        // 4 gradient
         1'b0, k_ovf_r[3],                                          // 3 pull
@@ -695,7 +740,7 @@ module core (
     wire [NOVF*DW-1:0] ovf_count;
     generate
         for (g = 0; g < NOVF; g = g + 1) begin : g_ovf
-            if (g == 6) begin : g_none
+            if (g == 6 && 1 == 0) begin : g_none   // no second moment without Adam
                 assign ovf_count[g*DW +: DW] = {DW{1'b0}};
             end else begin : g_count
                 reg [DW-1:0] count;

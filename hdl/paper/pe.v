@@ -56,13 +56,13 @@ module pe (
     input  wire [9-1:0]            p_addr,
     output wire signed [16-1:0]      p_w,
     output wire signed [48-1:0]     p_s,
-    output wire signed [32-1:0]      p_m,
+    output wire signed [64-1:0]      p_m,
     input  wire                       wr_w_en,     // weight <- wr_w
     input  wire                       wr_m_en,     // momentum <- wr_m
     input  wire                       wr_s_clr,    // gradient sum <- 0
     input  wire [9-1:0]            wr_addr,
     input  wire signed [16-1:0]      wr_w,
-    input  wire signed [32-1:0]      wr_m
+    input  wire signed [64-1:0]      wr_m
 );
     // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
     // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
@@ -83,7 +83,7 @@ module pe (
     reg [9-1:0] widx_i, p_addr_i, wr_addr_i;
     reg [16-1:0] a_in_i, b_in_i;
     reg signed [16-1:0] wr_w_i;
-    reg signed [32-1:0] wr_m_i;
+    reg signed [64-1:0] wr_m_i;
     (* keep *) always @(posedge clk) begin
         if (rst_r) begin
             mac_en_i <= 1'b0;
@@ -118,7 +118,7 @@ module pe (
     localparam integer AW = 40;
     localparam integer WW = 16;
     localparam integer GSW = 48;
-    localparam integer MW = 32;
+    localparam integer MW = 64;
 
     // ---- the three memories. no_rw_check: no read whose answer is used meets a write of its
     // address in one cycle (the accumulation reads and writes each S two cycles apart, the
@@ -128,7 +128,7 @@ module pe (
     // could not absorb: synth/absorb_regs.py)
     (* no_rw_check *) reg signed [WW-1:0]  w_mem [0:TILE-1];   // weights, fixed.weight Q(16,14)
     (* no_rw_check *) reg signed [GSW-1:0] s_mem [0:TILE-1];   // exact gradient sums, 20 fraction bits
-    (* no_rw_check *) reg signed [MW-1:0]  m_mem [0:TILE-1];   // SGD momenta, fixed.moment Q(32,24)
+    (* no_rw_check *) reg signed [MW-1:0]  m_mem [0:TILE-1];   // optimizer state: SGD momenta Q(32,24), Adam {v, m} ({ Q(32,30), Q(32,24) })
     reg signed [WW-1:0]  w_q, w_o;
     reg signed [GSW-1:0] s_q, s_o;
     reg signed [MW-1:0]  m_q, m_o;

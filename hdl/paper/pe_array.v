@@ -38,13 +38,13 @@ module pe_array (
     input  wire [9-1:0]                 p_addr,
     output wire [1024-1:0]    p_w,
     output wire [3072-1:0]    p_s,
-    output wire [2048-1:0]    p_m,
+    output wire [4096-1:0]    p_m,
     input  wire [64-1:0]               wr_w_sel,
     input  wire [64-1:0]               wr_m_sel,
     input  wire [64-1:0]               wr_s_clr,
     input  wire [9-1:0]                 wr_addr,
     input  wire [16-1:0]                  wr_w,
-    input  wire [32-1:0]                  wr_m
+    input  wire [64-1:0]                  wr_m
 );
     // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
     // the die ends in a few dozen flip-flops, not in every unit's registers); it acts here a cycle
@@ -80,7 +80,7 @@ module pe_array (
                     .psum_idx(psum_idx[P*5 +: 5]),
                     .gacc_en(gacc_en), .gacc_minus(gacc_minus),
                     .p_addr(p_addr), .p_w(p_w[P*16 +: 16]), .p_s(p_s[P*48 +: 48]),
-                    .p_m(p_m[P*32 +: 32]),
+                    .p_m(p_m[P*64 +: 64]),
                     .wr_w_en(wr_w_sel[P]), .wr_m_en(wr_m_sel[P]), .wr_s_clr(wr_s_clr[P]), .wr_addr(wr_addr),
                     .wr_w(wr_w), .wr_m(wr_m)
                 );

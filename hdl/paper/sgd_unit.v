@@ -84,6 +84,9 @@ module sgd_unit #(
     input  wire        [32-2:0]  clip_mant,
     input  wire        [12:0]   clip_frac,
     output reg                     g_valid,
+    // Adam (adam_unit.v): each parameter's final g (clipped when the clip applies) with g_final,
+    // outside pass 1, in cycle 34 after its in_valid; the rows of m' and u here go unused
+    output reg                     g_final,
     output wire signed [32-1:0]  g_out,
     output reg                     out_valid,
     output reg  [TGW-1:0]          out_tag,
@@ -593,6 +596,8 @@ module sgd_unit #(
     assign m_new = mn_r;
     // pass 1: each g to the norm unit, as it lands in t_gr
     always @(posedge clk) g_valid <= !rst_r && norm_pass && last_r && sp_r == P_G;
+    // the final g: after the clip's stream (clipping), or g's
+    always @(posedge clk) g_final <= !rst_r && !norm_pass && sp_r == P_C && last_r;
     assign g_out = t_gr[GW-1:0];
 
     // ---- w' = sat(w - u), then the outputs

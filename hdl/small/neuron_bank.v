@@ -83,7 +83,7 @@ module neuron_bank #(
     output reg  signed [16-1:0]     p_state,
     output reg  signed [16-1:0]     p_bias,
     output reg  signed [48-1:0]    p_gsum,
-    output reg  signed [32-1:0]     p_mom,
+    output reg  signed [64-1:0]     p_mom,
     // writes (core): the optimizer's write-back (bias, momentum, gradient sum cleared) or the host;
     // registered at the input, they land the cycle after (as a PE's)
     input  wire                      wr_bias,
@@ -97,7 +97,7 @@ module neuron_bank #(
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [1-1:0]            wr_lane,     // of a state, x_t or u
     input  wire signed [16-1:0]     wr_w,
-    input  wire signed [32-1:0]     wr_m,
+    input  wire signed [64-1:0]     wr_m,
     input  wire signed [16-1:0]     wr_s
 );
     // the core's reset, registered where it arrives (keep: one copy a unit, so the reset net of
@@ -109,7 +109,7 @@ module neuron_bank #(
     localparam integer DW = 16;
     localparam integer WW = 16;
     localparam integer GSW = 48;
-    localparam integer MW = 32;
+    localparam integer MW = 64;
     localparam [SW-1:0] RHO0 = 16'h0000;    // rho(0): a hidden unit reset to 0
     localparam [DW-1:0] DRHO0 = 16'h2000; // rho'(0)
     // this bank's index width: the shared index buses are sized for the largest bank

@@ -41,6 +41,7 @@ module tb_core;
     reg [DH-1:0] lut_drho_exp [0:LUT_ENTRIES-1];
     reg [WH-1:0] params_exp [0:NP-1];
     reg [GH-1:0] gsum_exp [0:NP-1];
+    reg [OH-1:0] moments_exp [0:NP-1];
     reg [SH-1:0] samples [0:BATCH*2*NX-1];
     reg [SH-1:0] free_exp [0:BATCH*NS-1];
     reg [SH-1:0] plus_exp [0:BATCH*NS-1];
@@ -267,11 +268,21 @@ module tb_core;
                 check($sformatf("step %0d gradient sum", s), i, v, sext(128'(gsum_exp[i]), GSW));
             end
             write_step_constants(DW'(SCALE_MANT[s]), DW'(SCALE_SHIFT[s]), DW'(LR_MANT[s]), DW'(LR_SHIFT[s]));
+`ifdef TB_ADAM
+            host_write(R_CONST, 29, DW'(C2A_MANT[s]));
+            host_write(R_CONST, 30, DW'(C2A_SHIFT[s]));
+            host_write(R_CONST, 31, DW'(ADAM_EPS[s]));
+`endif
             run(CMD_UPDATE, cyc_update);
             $readmemh($sformatf("%s/params_step%0d.hex", dir, s), params_exp);
             for (int i = 0; i < NP; i++) begin
                 host_read(R_PARAM, i, v);
                 check($sformatf("step %0d parameter", s), i, v, sext(128'(params_exp[i]), WW));
+            end
+            $readmemh($sformatf("%s/moments_step%0d.hex", dir, s), moments_exp);
+            for (int i = 0; i < NP; i++) begin
+                host_read(R_MOMENT, i, v);
+                check($sformatf("step %0d optimizer state", s), i, v, sext(128'(moments_exp[i]), OSW));
             end
             check_overflows($sformatf("step %0d", s), s);
 `ifdef TB_CLIP

@@ -115,7 +115,10 @@ module controller (
     reg [1-1:0] glane;          // accumulation: lane
     reg [7-1:0] ucnt;          // clear: weight counter
     reg [HW-1:0] pcnt;            // update: parameter index
-    reg [6-1:0] gap;            // update: cycles to the next index
+    reg [9-1:0] gap;            // update: cycles to the next index
+    // the waits between two issues: sgd_unit's interval; the Adam unit's latency, outside pass 1
+    localparam [9-1:0] GAP_SGD = 44;
+    localparam [9-1:0] GAP_ADAM = 375;
     reg [3:0] drain;
     localparam integer NORM_CYCLES = 156;
     localparam integer NCW = $clog2(NORM_CYCLES + 1);
@@ -191,7 +194,7 @@ module controller (
             plane <= {1{1'b0}};
             ucnt <= {7{1'b0}};
             pcnt <= {HW{1'b0}};
-            gap <= {6{1'b0}};
+            gap <= {9{1'b0}};
             drain <= 4'd0;
             norm_pass <= 1'b0;
             ncnt <= {NCW{1'b0}};
@@ -263,13 +266,13 @@ module controller (
                     // pcnt and gap are 0 whenever the state is idle (reset, and back to 0 after
                     // the last issue), so a start need not set them: the host's start reaches
                     // neither them nor the parameter port's index through them
-                    if (gap == {6{1'b0}}) begin
+                    if (gap == {9{1'b0}}) begin
                         if (pcnt == 11'd1375) begin
                             state <= S_UPD_WAIT;
                             pcnt <= {HW{1'b0}};
                         end else begin
                             pcnt <= pcnt + 1'b1;
-                            gap <= 6'd44;
+                            gap <= norm_pass ? GAP_SGD : GAP_ADAM;
                         end
                     end else begin
                         gap <= gap - 1'b1;
@@ -357,7 +360,7 @@ module controller (
     assign bacc_n = gacc_en && (kk == {5{1'b0}});
     assign clr_en = (state == S_CLEAR);
     assign clr_idx = ucnt;
-    assign upd_issue = (state == S_UPD) && (gap == {6{1'b0}});
+    assign upd_issue = (state == S_UPD) && (gap == {9{1'b0}});
     assign upd_p = pcnt;
     // registered: the clear reaches the norm unit's columns a cycle after start, from a flip-flop
     // (the first g comes tens of cycles later; the gradient LFSR it saves cannot change between)

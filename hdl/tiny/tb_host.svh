@@ -9,7 +9,7 @@
     localparam integer N = 16;
     localparam integer NP = K * N + K + N;       // parameters
     localparam integer NS = K + N;               // states [x | h2 | h1]
-    localparam integer DW = 48;
+    localparam integer DW = 64;
     localparam integer HW = 11;
     localparam integer SW = 16;
     localparam integer WW = 16;
@@ -17,6 +17,8 @@
     localparam integer WH = 16;
     localparam integer MW = 32;
     localparam integer MH = 32;
+    localparam integer OSW = 64;    // a MOMENT word: m, or Adam's {v, m}
+    localparam integer OH = 64;
     localparam integer LANES = 1;
     localparam integer SB = 7;    // a state index: lane << SB | neuron
     localparam integer RD_LATENCY = 7;
@@ -24,7 +26,7 @@
     // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
     localparam longint MODEL_FREE = 4008;
     localparam longint MODEL_MINUS_ACC = 4151;
-    localparam longint MODEL_UPDATE = 124042;
+    localparam longint MODEL_UPDATE = 579519;
     localparam longint MODEL_ACC_LANE = 160;   // the accumulation of one lane
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;
@@ -140,6 +142,14 @@
         host_write(R_CONST, 11, DW'(MU_MANT));
         host_write(R_CONST, 12, DW'(MU_SHIFT));
         host_write(R_CONST, 13, DW'(MOMENTUM));
+`ifdef TB_ADAM
+        host_write(R_CONST, 23, DW'(OMB1_MANT));
+        host_write(R_CONST, 24, DW'(OMB1_SHIFT));
+        host_write(R_CONST, 25, DW'(B2_MANT));
+        host_write(R_CONST, 26, DW'(B2_SHIFT));
+        host_write(R_CONST, 27, DW'(OMB2_MANT));
+        host_write(R_CONST, 28, DW'(OMB2_SHIFT));
+`endif
 `ifdef TB_CLIP
         host_write(R_CONST, 17, DW'(CLIP_MANT));
         host_write(R_CONST, 18, DW'(CLIP_SHIFT));

@@ -125,7 +125,7 @@ pub fn run_vectors(a: VectorsArgs) -> Result<()> {
     };
     let files = emit(&config, &o)?;
     replace_folder(&a.out, &files, MANIFEST)?;
-    eprintln!("recipe: {}", crate::vectors::recipe_note(&config, &core_recipe(&config, &o)));
+    eprintln!("recipe: {}", crate::vectors::recipe_note(&core_recipe(&config, &o)));
     eprintln!(
         "wrote {} files to {}: {} SGD steps of {} samples, {} Euler steps of {} samples",
         files.len(),
@@ -142,7 +142,7 @@ pub fn run_vectors(a: VectorsArgs) -> Result<()> {
 /// (else a line every 10 s and at the end).
 fn run_stream(config: &Config, o: StreamOptions, out: &std::path::Path) -> Result<()> {
     let recipe = stream_recipe(config, &o)?;
-    eprintln!("recipe: {}", crate::vectors::recipe_note(config, &recipe));
+    eprintln!("recipe: {}", crate::vectors::recipe_note(&recipe));
     eprintln!(
         "training stream: {} epochs of {} digits, {} samples a step, seed {}, into {}",
         o.epochs,

@@ -288,14 +288,28 @@ pub struct Constant {
     pub shift: u32,
 }
 
-/// The on-chip constants of one SGD step, as the hardware receives them: the gradient scale
-/// `1/(2 beta n)`, the learning rate, the momentum (none when 0) and the clip (none when off).
+/// The on-chip constants of one step, as the hardware receives them: the gradient scale
+/// `1/(2 beta n)`, the learning rate (Adam's `lr / (1 - beta1^t)`), the momentum (none when 0;
+/// Adam's `beta1`), the clip (none when off) and Adam's other constants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SgdConstants {
+pub struct CoreConstants {
     pub scale: Constant,
     pub lr: Constant,
     pub momentum: Option<Constant>,
     pub clip: Option<ClipConstants>,
+    pub adam: Option<AdamCoreConstants>,
+}
+
+/// Adam's constants besides `beta1` and `lr_t`: `1 - beta1`, `beta2`, `1 - beta2`, the bias
+/// correction `c2 = 1/sqrt(1 - beta2^t)` and `eps` at the denominator's fraction bits
+/// (`second_moment.frac + c2.shift`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdamCoreConstants {
+    pub one_minus_beta1: Constant,
+    pub beta2: Constant,
+    pub one_minus_beta2: Constant,
+    pub c2: Constant,
+    pub eps: u128,
 }
 
 /// Global-norm clipping's constants: `optim.clip_norm`, and PyTorch's `1e-6` added to the norm,
@@ -306,24 +320,33 @@ pub struct ClipConstants {
     pub delta: u64,
 }
 
-/// The constants [`FixedOptimizer::step`] uses for an SGD step of `n` samples (`o.kind` must be
-/// SGD: the core has no Adam unit).
-pub fn sgd_constants(
+/// The constants [`FixedOptimizer::step`] uses for step `t` (1 for the first) of `n` samples.
+pub fn core_constants(
     f: &FixedConfig,
     o: &OptimConfig,
     beta: f64,
     lr: f64,
     n: usize,
-) -> Result<SgdConstants, Error> {
-    if o.kind != OptimizerKind::Sgd {
-        return Err(Error::invalid("optim.kind", "adam", "the core runs SGD (with or without clipping)"));
-    }
-    let k = Constants::new(f, o, beta, lr, n, 1, 0)?;
+    t: u64,
+) -> Result<CoreConstants, Error> {
+    let k = Constants::new(f, o, beta, lr, n, t, 0)?;
     let clip = k.clip.map(|(norm, delta)| ClipConstants { norm, delta: delta as u64 });
-    match k.rule {
-        Rule::Sgd(s) => Ok(SgdConstants { scale: k.scale, lr: s.lr, momentum: s.momentum, clip }),
-        Rule::Adam(_) => unreachable!("o.kind is SGD"),
-    }
+    Ok(match k.rule {
+        Rule::Sgd(s) => CoreConstants { scale: k.scale, lr: s.lr, momentum: s.momentum, clip, adam: None },
+        Rule::Adam(a) => CoreConstants {
+            scale: k.scale,
+            lr: a.lr_t,
+            momentum: Some(a.beta1),
+            clip,
+            adam: Some(AdamCoreConstants {
+                one_minus_beta1: a.one_minus_beta1,
+                beta2: a.beta2,
+                one_minus_beta2: a.one_minus_beta2,
+                c2: a.c2,
+                eps: a.eps,
+            }),
+        },
+    })
 }
 
 impl Constant {

@@ -104,15 +104,6 @@ impl AdamParams {
             x_w,
         }
     }
-
-    /// The divider's shift for the learning rate's and `c2`'s shifts (`golden::optim`'s
-    /// `quotient_shift`), as the unit forms it.
-    pub fn quotient_shift(f: &FixedConfig, lrt_shift: u32, c2_shift: u32) -> i64 {
-        let i = |v: u32| i64::from(v);
-        i(f.weight.frac()) + GUARD as i64 + i(f.second_moment.frac()) + i(c2_shift)
-            - i(f.moment.frac())
-            - i(lrt_shift)
-    }
 }
 
 #[cfg(test)]

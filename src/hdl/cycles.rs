@@ -70,11 +70,20 @@ impl CoreParams {
     /// Cycles of an UPDATE: a walk of one parameter every `sgd.interval` cycles into the
     /// optimizer, then the last one's latency; with clipping (`optim.clip_norm > 0`, the host's
     /// clip mantissa nonzero) two walks and the norm unit's fixed time between them.
+    /// With Adam, the walk that updates goes one parameter every `adam_interval()` cycles and
+    /// ends with sgd_unit's gradient rows and the Adam unit's latency.
     pub fn update_cycles(&self) -> usize {
-        let walk = (self.np() - 1) * self.sgd.interval + 1 + self.sgd.latency + UPDATE_WALK_OVERHEAD;
+        let walk = |interval: usize, latency: usize| {
+            (self.np() - 1) * interval + 1 + latency + UPDATE_WALK_OVERHEAD
+        };
+        let norm_walk = walk(self.sgd.interval, self.sgd.latency);
+        let update_walk = match self.optim_adam {
+            true => walk(self.adam_interval(), self.sgd.g_ready + self.adam.latency),
+            false => norm_walk,
+        };
         match self.clip {
-            true => 2 * walk + self.norm.cycles + UPDATE_OVERHEAD,
-            false => walk + UPDATE_OVERHEAD,
+            true => norm_walk + update_walk + self.norm.cycles + UPDATE_OVERHEAD,
+            false => update_walk + UPDATE_OVERHEAD,
         }
     }
 

@@ -6,7 +6,7 @@ use super::adam::AdamParams;
 use crate::config::{Config, FixedConfig, HardwareConfig, OptimizerKind};
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
-use crate::golden::optim::{stream_seed, SgdConstants, Stream};
+use crate::golden::optim::{stream_seed, Constant, CoreConstants, Stream};
 use crate::golden::qformat::hex;
 use crate::golden::qformat::{Overflow, QFormat, Rounding, RANDOM_WORD};
 
@@ -102,6 +102,9 @@ pub struct CoreParams {
     /// Adam's second moment (`fixed.second_moment`).
     pub v_w: usize,
     pub v_f: usize,
+    /// The optimizer state of a parameter, in the moment memories and the host's MOMENT word:
+    /// `m` (`m_w` bits), or Adam's `{v, m}` (`v_w + m_w`).
+    pub os_w: usize,
     pub acc_w: usize,
     /// Gradient-sum registers (`fixed.gradient_sum_width`): exact over a batch.
     pub gs_w: usize,
@@ -451,6 +454,8 @@ pub struct SgdSchedule {
     pub t_weight: usize,
     /// Cycles from `in_valid` to `out_valid`.
     pub latency: usize,
+    /// The cycle the final `g` (the clip's, with clipping) is in its register (`g_final`).
+    pub g_ready: usize,
     /// Cycles between two parameters (the initiation interval): the next one's first steps (its
     /// products, the stream of g) run beside this one's last (the last registers of `m' lr`, the
     /// stream of u, `w - u`), each on registers the other leaves alone then
@@ -562,6 +567,7 @@ impl SgdSchedule {
             t_stream_u,
             t_weight,
             latency,
+            g_ready,
             interval,
         }
     }
@@ -571,14 +577,11 @@ impl SgdSchedule {
         (self.limbs_s * (1 + usize::from(self.clip)) + 2 * self.limbs_m) * self.limbs_c
     }
 
-    /// The controller's wait between two issues (`interval - 1` cycles), and its counter's width.
+    /// The controller's wait between two issues (`interval - 1` cycles).
     pub fn last_gap(&self) -> usize {
         self.interval - 1
     }
 
-    pub fn gap_w(&self) -> u32 {
-        index_width(self.interval)
-    }
 }
 
 fn invalid(field: &str, value: impl ToString, why: &str) -> Error {
@@ -685,6 +688,7 @@ impl CoreParams {
             m_f: z(f.moment.frac()),
             v_w: z(f.second_moment.width()),
             v_f: z(f.second_moment.frac()),
+            os_w: z(state_w),
             acc_w: z(acc_w),
             gs_w: z(gs_w),
             data_w: z(data_w),
@@ -731,6 +735,18 @@ impl CoreParams {
             step_cycles: ideal_step_cycles + drain_cycles + 1,
             ideal_step_cycles,
         })
+    }
+
+    /// Cycles between two parameters of an Adam walk (outside pass 1): the Adam unit takes a `g`
+    /// every `adam.latency` cycles, and sgd_unit a parameter every `sgd.interval`.
+    pub fn adam_interval(&self) -> usize {
+        self.adam.latency.max(self.sgd.interval)
+    }
+
+    /// The controller's gap counter: the longest wait between two issues.
+    pub fn upd_gap_w(&self) -> u32 {
+        let adam = if self.optim_adam { self.adam_interval() } else { 0 };
+        index_width(self.sgd.interval.max(adam))
     }
 
     /// Latencies of the neuron pipeline's three products of stage B (`neuron_pipe.v` aligns them).
@@ -800,7 +816,7 @@ impl CoreParams {
     /// would draw too few words). Only absurd constants reach it (tiny: a gradient scale below
     /// 2^-102, or a learning rate below 2^-88); the host checks before it writes them
     /// (`floweqprop vectors` does, naming the constant). Floor and half-even: always `Ok`.
-    pub fn check_update_constants(&self, k: &SgdConstants) -> Result<(), Error> {
+    pub fn check_update_constants(&self, k: &CoreConstants) -> Result<(), Error> {
         if let Some(clip) = k.clip {
             let most = self.c_w - 2 + CLIP_RANGE;
             if !self.clip || clip.norm.shift as usize > most {
@@ -811,6 +827,7 @@ impl CoreParams {
                 return Err(invalid("optim.clip_norm", clip.norm.value(), &why));
             }
         }
+        self.check_adam_constants(k)?;
         if !self.update_stochastic {
             return Ok(());
         }
@@ -833,6 +850,49 @@ impl CoreParams {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The Adam unit's ranges (`adam_unit.v`, [`AdamParams`]): every shift up to `shift_max`,
+    /// `c2`'s up to `c_w - 2`, the divider's shift in `0 ..= qs_max`, `eps` below `2^eps_w`; and
+    /// Adam's constants exactly for an Adam core.
+    fn check_adam_constants(&self, k: &CoreConstants) -> Result<(), Error> {
+        let Some(a) = k.adam else {
+            return match self.optim_adam {
+                true => Err(invalid("optim.kind", "sgd", "the core was generated for Adam")),
+                false => Ok(()),
+            };
+        };
+        if !self.optim_adam {
+            return Err(invalid("optim.kind", "adam", "the core was generated for SGD"));
+        }
+        let beta1 = k.momentum.unwrap_or(Constant { mant: 0, shift: 0 });
+        for (name, c) in [
+            ("optim.beta1", beta1),
+            ("1 - optim.beta1", a.one_minus_beta1),
+            ("optim.beta2", a.beta2),
+            ("1 - optim.beta2", a.one_minus_beta2),
+            ("optim.lr / (1 - beta1^t)", k.lr),
+        ] {
+            if c.shift as usize > self.adam.shift_max {
+                let why = format!("the core's Adam unit takes constants down to a shift of {}", self.adam.shift_max);
+                return Err(invalid(name, c.value(), &why));
+            }
+        }
+        // golden::optim's quotient_shift: w_f + 15 + v_f + c2_shift - m_f - lrt_shift
+        let qs = (self.w_f + super::adam::GUARD + self.v_f + a.c2.shift as usize) as i64
+            - (self.m_f + k.lr.shift as usize) as i64;
+        if a.c2.shift as usize > self.c_w - 2 || !(0..=self.adam.qs_max as i64).contains(&qs) {
+            let why = format!(
+                "the core's Adam divider shifts by 0 to {} bits (here {qs}): the learning rate is too small",
+                self.adam.qs_max
+            );
+            return Err(invalid("optim.lr / (1 - beta1^t)", k.lr.value(), &why));
+        }
+        if a.eps >= 1u128 << self.adam.eps_w {
+            let why = format!("eps at the denominator's fraction bits must fit the core's {} bits", self.adam.eps_w);
+            return Err(invalid("optim.eps", a.eps, &why));
         }
         Ok(())
     }
@@ -979,16 +1039,16 @@ mod tests {
             clip_norm: 0.0,
             ..c.optim.clone()
         };
-        let k = crate::golden::optim::sgd_constants(&c.fixed, &sgd, c.relax.beta, 0.01, 2).unwrap();
+        let k = crate::golden::optim::core_constants(&c.fixed, &sgd, c.relax.beta, 0.01, 2, 1).unwrap();
         p.check_update_constants(&k).unwrap();
         // the edges (the doc): a learning rate of 2^-88 (shift 118, u drops 128 bits) and a
         // gradient scale of 2^-102 (shift 132, g drops 128 bits) pass, half of either does not
-        let lr = |e: i32| crate::golden::optim::sgd_constants(&c.fixed, &sgd, c.relax.beta, 2f64.powi(e), 2);
+        let lr = |e: i32| crate::golden::optim::core_constants(&c.fixed, &sgd, c.relax.beta, 2f64.powi(e), 2, 1);
         p.check_update_constants(&lr(-88).unwrap()).unwrap();
         let tiny_lr = lr(-89).unwrap();
         let e = p.check_update_constants(&tiny_lr).unwrap_err().to_string();
         assert!(e.contains("optim.lr") && e.contains("129 bits") && e.contains("at most 4 words"), "{e}");
-        let scale = |shift: u32| SgdConstants {
+        let scale = |shift: u32| CoreConstants {
             scale: crate::golden::optim::Constant { mant: 1 << 30, shift },
             ..k.clone()
         };

@@ -106,15 +106,24 @@ impl TbParams<'_> {
 
     /// Step vectors' constants of every step, by name: the words of CONST 7 to 10
     /// ([`crate::vectors::manifest::Step::words`]), each a list over the steps.
+    /// With Adam, also its words of CONST 29 to 31 (`C2A_MANT`, `C2A_SHIFT`, `ADAM_EPS`).
     fn step_lists(&self) -> Vec<(&'static str, String)> {
         let steps = &self.m.constants.sgd.steps;
-        ["SCALE_MANT", "SCALE_SHIFT", "LR_MANT", "LR_SHIFT"]
+        let list = |f: &dyn Fn(&crate::vectors::manifest::Step) -> String| {
+            steps.iter().map(f).collect::<Vec<_>>().join(", ")
+        };
+        let mut lists: Vec<(&'static str, String)> = ["SCALE_MANT", "SCALE_SHIFT", "LR_MANT", "LR_SHIFT"]
             .into_iter()
             .enumerate()
-            .map(|(i, name)| {
-                (name, steps.iter().map(|s| self.lit(&s.words()[i])).collect::<Vec<_>>().join(", "))
-            })
-            .collect()
+            .map(|(i, name)| (name, list(&|s| self.lit(&s.words()[i]))))
+            .collect();
+        if self.m.constants.sgd.adam.is_some() {
+            let adam = |s: &crate::vectors::manifest::Step| s.adam.expect("an Adam run's every step");
+            lists.push(("C2A_MANT", list(&|s| self.lit(&adam(s).c2.mant))));
+            lists.push(("C2A_SHIFT", list(&|s| self.lit(&adam(s).c2.shift))));
+            lists.push(("ADAM_EPS", list(&|s| format!("64'sd{}", adam(s).eps))));
+        }
+        lists
     }
 
     /// A training stream's golden loss of every epoch, as Verilog reals (shortest round trip).

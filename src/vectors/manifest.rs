@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
-use crate::golden::optim::{ClipConstants, Constant, SgdConstants, StepReport};
+use crate::golden::optim::{ClipConstants, Constant, CoreConstants, StepReport};
 use crate::golden::qformat::{Overflow, QFormat, Rounding};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -138,7 +138,7 @@ pub struct Nudged<T> {
     pub minus: T,
 }
 
-/// The optimizer's constants (`golden::optim::SgdConstants`): those of every update step, and the
+/// The optimizer's constants (`golden::optim::CoreConstants`): those of every update step, and the
 /// momentum (`null` without), the config's for the whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sgd {
@@ -155,6 +155,26 @@ pub struct Sgd {
     /// without clipping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip: Option<ClipConstants>,
+    /// Adam's constants the same every step (CONST 23 to 28; `momentum` is `beta1`, each step's
+    /// `lr` is `lr / (1 - beta1^t)`); absent under SGD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adam: Option<AdamStatic>,
+}
+
+/// Adam's `1 - beta1`, `beta2` and `1 - beta2`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamStatic {
+    pub one_minus_beta1: Constant,
+    pub beta2: Constant,
+    pub one_minus_beta2: Constant,
+}
+
+/// Adam's constants of one step besides `lr_t`: `c2 = 1/sqrt(1 - beta2^t)` (CONST 29, 30) and
+/// `eps` at the denominator's fraction bits (CONST 31).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamStep {
+    pub c2: Constant,
+    pub eps: u64,
 }
 
 /// A step's global-norm row as the core's norm unit answers it (CONST 20, 21, 22, the host data
@@ -190,14 +210,28 @@ impl LfsrStates {
 pub struct Step {
     pub scale: Constant,
     pub lr: Constant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adam: Option<AdamStep>,
+}
+
+impl AdamStatic {
+    /// The static constants of an Adam step's constants.
+    pub fn of(k: &CoreConstants) -> Option<AdamStatic> {
+        k.adam.map(|a| AdamStatic {
+            one_minus_beta1: a.one_minus_beta1,
+            beta2: a.beta2,
+            one_minus_beta2: a.one_minus_beta2,
+        })
+    }
 }
 
 /// Lines a step in `constants_epoch<e>.hex`: [`Step::words`].
 pub const STEP_WORDS: usize = 4;
 
-impl From<&SgdConstants> for Step {
-    fn from(k: &SgdConstants) -> Step {
-        Step { scale: k.scale, lr: k.lr }
+impl From<&CoreConstants> for Step {
+    fn from(k: &CoreConstants) -> Step {
+        let adam = k.adam.map(|a| AdamStep { c2: a.c2, eps: a.eps as u64 });
+        Step { scale: k.scale, lr: k.lr, adam }
     }
 }
 
@@ -205,7 +239,7 @@ impl Step {
     /// The step's CONST registers 7 to 10 in order: scale mantissa, scale shift, lr mantissa,
     /// lr shift.
     pub fn words(&self) -> [i64; STEP_WORDS] {
-        let Step { scale, lr } = self;
+        let Step { scale, lr, .. } = self;
         [scale.mant, scale.shift.into(), lr.mant, lr.shift.into()]
     }
 }

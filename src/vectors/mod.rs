@@ -25,7 +25,7 @@
 //! `s` is the first update of epoch `s` of a run of `steps` epochs (its samples are the head of
 //! that epoch's flow batch), so a cosine schedule gives each step its own learning rate; the
 //! manifest lists every step's constants (`constants.sgd.steps`: the gradient scale and the
-//! learning rate, as `golden::optim::sgd_constants` makes them for the golden model's update),
+//! learning rate, as `golden::optim::core_constants` makes them for the golden model's update),
 //! and the testbench writes them before each UPDATE.
 
 use crate::arith::fixed::{needs_i128, Fixed, Wide};
@@ -34,7 +34,7 @@ use crate::config::{Config, OptimizerKind, Schedule, VelocityMode};
 use crate::error::Error;
 use crate::flow::{epoch_rng, flow_batch, gaussian_noise, init_rng};
 use crate::generate::euler_step;
-use crate::golden::optim::{sgd_constants, SgdConstants};
+use crate::golden::optim::{core_constants, CoreConstants, FixedOptimizer};
 use crate::golden::qformat::{hex_lines, QFormat};
 use crate::gradep::{gradep_step, three_phases};
 use crate::hdl::params::CoreParams;
@@ -59,16 +59,11 @@ pub struct VectorOptions {
     /// Samples generated, and Euler steps of generation.
     pub gen_samples: usize,
     pub gen_steps: usize,
-    /// SGD learning rate and momentum when the config's optimizer is not SGD. The default lr
-    /// (0.01 with momentum 0.9 for batches of 2) moves nearly every weight in 4 steps without
-    /// one saturation, so the vectors exercise the arithmetic, not only its rails.
-    pub lr: f64,
-    pub momentum: f64,
 }
 
 impl Default for VectorOptions {
     fn default() -> Self {
-        VectorOptions { steps: 4, batch: 2, gen_samples: 2, gen_steps: 3, lr: 0.01, momentum: 0.9 }
+        VectorOptions { steps: 4, batch: 2, gen_samples: 2, gen_steps: 3 }
     }
 }
 
@@ -92,28 +87,24 @@ fn states_order(s: &States<i64>, d: Dims) -> Vec<i64> {
     v
 }
 
-/// The config the vectors are made with: the core's SGD recipe (module doc), `o.steps` epochs
-/// of the config's learning-rate schedule.
+/// The config the vectors are made with: the config's optimizer (module doc), `o.steps` epochs
+/// of its learning-rate schedule.
 pub fn core_recipe(config: &Config, o: &VectorOptions) -> Config {
     let mut c = config.clone();
-    if c.optim.kind != OptimizerKind::Sgd {
-        (c.optim.kind, c.optim.lr, c.optim.momentum) = (OptimizerKind::Sgd, o.lr, o.momentum);
-    }
     c.optim.batch_size = o.batch;
     c.train.epochs = o.steps;
     c.generate.mode = VelocityMode::Energy;
     c
 }
 
-/// The constants of an update of `n` samples at learning rate `lr` in the recipe `c`: those the
-/// golden optimizer computes for it (`golden::optim::sgd_constants`).
-fn step_constants(c: &Config, lr: f64, n: usize) -> Result<SgdConstants, Error> {
-    sgd_constants(&c.fixed, &c.optim, c.relax.beta, lr, n)
+/// The constants of update `t` (1 for the first) of `n` samples at learning rate `lr` in the
+/// recipe `c`: those the golden optimizer computes for it (`golden::optim::core_constants`).
+fn step_constants(c: &Config, lr: f64, n: usize, t: u64) -> Result<CoreConstants, Error> {
+    core_constants(&c.fixed, &c.optim, c.relax.beta, lr, n, t)
 }
 
-/// The recipe `c` (from [`core_recipe`] of `config`) in words, for the manifest and the
-/// command's output: what the vectors train with, and whether it replaced the config's.
-pub fn recipe_note(config: &Config, c: &Config) -> String {
+/// The recipe `c` (from [`core_recipe`]) in words, for the manifest and the command's output.
+pub fn recipe_note(c: &Config) -> String {
     let o = &c.optim;
     let schedule = match o.schedule {
         Schedule::Constant => "constant learning rate".to_string(),
@@ -125,21 +116,27 @@ pub fn recipe_note(config: &Config, c: &Config) -> String {
         true => format!("global-norm clip {}", o.clip_norm),
         false => "no clipping".into(),
     };
-    let recipe = format!(
-        "sgd lr {} momentum {}, {} samples a step, {schedule}, {clip}, {} update rounding",
-        o.lr,
-        o.momentum,
+    let rule = match o.kind {
+        OptimizerKind::Sgd => format!("sgd lr {} momentum {}", o.lr, o.momentum),
+        OptimizerKind::Adam => format!("adam lr {} betas {} {} eps {}", o.lr, o.beta1, o.beta2, o.eps),
+    };
+    format!(
+        "{rule}, {} samples a step, {schedule}, {clip}, {} update rounding (the config's optimizer)",
         o.batch_size,
         manifest::spelling(c.fixed.update_rounding)
-    );
-    match config.optim.kind == OptimizerKind::Sgd {
-        true => format!("{recipe} (the config's optimizer)"),
-        false => format!(
-            "{recipe} (replacing the config's optim.kind {} lr {}: the core runs SGD only)",
-            crate::choice::Choice::name(config.optim.kind),
-            config.optim.lr
-        ),
-    }
+    )
+}
+
+/// Each parameter's optimizer state in the core's order, as its MOMENT word holds it: `m`, or
+/// Adam's `{v, m}` (`v` above `fixed.moment.width()` bits).
+pub(crate) fn optimizer_states(opt: &FixedOptimizer, f: &crate::config::FixedConfig) -> Vec<i128> {
+    let (m, v) = (core_order(&opt.moment), core_order(&opt.second_moment));
+    let mw = f.moment.width();
+    let low = (1i128 << mw) - 1;
+    m.iter()
+        .zip(&v)
+        .map(|(&m, &v)| (i128::from(v) << mw) | (i128::from(m) & low))
+        .collect()
 }
 
 /// The overflow counts so far, one per [`Signal`] in [`Signal::ALL`]'s order (the core's STATUS
@@ -229,15 +226,14 @@ pub fn emit(config: &Config, o: &VectorOptions) -> Result<Vec<File>, Error> {
     let gen = format!("{} and {}", o.gen_samples, o.gen_steps);
     crate::io::check_fits_memory("--gen-samples and --gen-steps", gen, generation)?;
     match needs_i128(&c) {
-        true => emit_with(&Fixed::<i128>::new(&c)?, config, &c, o),
-        false => emit_with(&Fixed::<i64>::new(&c)?, config, &c, o),
+        true => emit_with(&Fixed::<i128>::new(&c)?, &c, o),
+        false => emit_with(&Fixed::<i64>::new(&c)?, &c, o),
     }
 }
 
 /// [`emit`] in the golden model `a` of the recipe `c` (made from `config`).
 fn emit_with<I: Wide>(
     a: &Fixed<I>,
-    config: &Config,
     c: &Config,
     o: &VectorOptions,
 ) -> Result<Vec<File>, Error> {
@@ -259,7 +255,7 @@ fn emit_with<I: Wide>(
     let mut sat = Saturations::default();
     let mut overflows = Vec::new();
     let lfsr = core.update_stochastic.then(|| LfsrStates::of(&opt));
-    let mut sgd = manifest::Sgd { steps: Vec::new(), momentum: None, lfsr, clip: None };
+    let mut sgd = manifest::Sgd { steps: Vec::new(), momentum: None, lfsr, clip: None, adam: None };
     for s in 0..o.steps {
         let batch = flow_batch::<f64, _>(&mut epoch_rng(c.train.seed, s), &images, d.n_x);
         let q = |v: &[f64]| v[..o.batch * d.n_x].iter().map(|&v| a.state(v)).collect::<Vec<i64>>();
@@ -281,14 +277,16 @@ fn emit_with<I: Wide>(
         files.push((format!("gradsum_step{s}.hex"), hex_lines(&core_order(&step.sum), gw)));
         // the step's learning rate as `train` computes it for epoch s (module doc)
         let lr = learning_rate(&c.optim, s, c.train.epochs);
-        let k = step_constants(c, lr, o.batch)?;
+        let k = step_constants(c, lr, o.batch, s as u64 + 1)?;
         core.check_update_constants(&k)?;
         sgd.steps.push(manifest::Step::from(&k));
-        (sgd.momentum, sgd.clip) = (k.momentum, k.clip); // the config's, the same every step
+        // the config's, the same every step
+        (sgd.momentum, sgd.clip, sgd.adam) = (k.momentum, k.clip, manifest::AdamStatic::of(&k));
         let sum_frac = 2 * f.state.frac();
         let report =
             opt.step(f, &c.optim, c.relax.beta, lr, &mut params, &step.sum, sum_frac, step.n, &mut sat)?;
         files.push((format!("params_step{s}.hex"), hex_lines(&core_order(&params), ww)));
+        files.push((format!("moments_step{s}.hex"), hex_lines(&optimizer_states(&opt, f), core.os_w as u32)));
         if k.clip.is_some() {
             let values = manifest::clip_values(&report, core.sh_w + 1);
             files.push((
@@ -320,7 +318,7 @@ fn emit_with<I: Wide>(
         gen_steps: o.gen_steps,
         saturations: sat.total(),
         files: files.iter().map(|(n, t)| FileEntry { name: n.clone(), values: t.lines().count() }).collect(),
-        ..core_manifest(a, c, recipe_note(config, c), sgd)
+        ..core_manifest(a, c, recipe_note(c), sgd)
     };
     files.push(("config.yaml".into(), c.to_yaml()));
     files.push((MANIFEST.into(), manifest.to_json()));
@@ -367,7 +365,7 @@ mod tests {
 
     /// A cosine schedule trains in the vectors as the config says: step `s` gets the learning
     /// rate `train` gives epoch `s` of a run of `steps` epochs, the manifest lists every step's
-    /// constants as the golden optimizer makes them (`sgd_constants`), each step's learning rate
+    /// constants as the golden optimizer makes them (`core_constants`), each step's learning rate
     /// differs from the one before, and the training used them: against the same config with a
     /// constant schedule, the first update (the same learning rate) gives the same weights and
     /// every later one other weights.
@@ -387,7 +385,7 @@ mod tests {
         let mut lr_values = Vec::new();
         for (s, step) in steps.iter().enumerate() {
             let lr = learning_rate(&c.optim, s, 4);
-            let k = sgd_constants(&c.fixed, &c.optim, c.relax.beta, lr, 2).unwrap();
+            let k = core_constants(&c.fixed, &c.optim, c.relax.beta, lr, 2, 1).unwrap();
             assert_eq!(*step, manifest::Step::from(&k), "step {s}");
             assert_eq!(step.scale, steps[0].scale, "step {s}: the same samples a step");
             let value = step.lr.value();
@@ -398,7 +396,7 @@ mod tests {
         assert!(lr_values.windows(2).all(|w| w[1] < w[0]) && lr_values[3] < 0.001, "{lr_values:?}");
         assert_eq!(
             m.constants.sgd.momentum,
-            sgd_constants(&c.fixed, &c.optim, c.relax.beta, c.optim.lr, 2).unwrap().momentum
+            core_constants(&c.fixed, &c.optim, c.relax.beta, c.optim.lr, 2, 1).unwrap().momentum
         );
         let mut constant = cosine.clone();
         constant.optim.schedule = Schedule::Constant;

@@ -16,7 +16,7 @@
 //! - `constants_epoch<e>.hex`: the constants of each update of epoch `e`, the words of CONST 7 to
 //!   10 ([`Step::words`]: the gradient scale of the update's samples, the learning rate of the
 //!   epoch under `optim.schedule`), as the golden optimizer computed them for that update
-//!   (`golden::optim::sgd_constants` of the learning rate and samples `train` gave it);
+//!   (`golden::optim::core_constants` of the learning rate and samples `train` gave it);
 //! - `params_epoch<e>.hex`, `moments_epoch<e>.hex`: parameters and SGD momenta after epoch `e`;
 //! - `overflows_epoch<e>.hex`: the overflow counts of epoch `e`, per class (64 bits, as the step
 //!   vectors' `overflows.hex`), which the testbench reads from the core and clears after each;
@@ -91,6 +91,14 @@ pub fn stream_recipe(config: &Config, o: &StreamOptions) -> Result<Config, Error
     c.train.epochs = o.epochs;
     c.train.checkpoint_every = o.epochs;
     crate::capability::check(&c, crate::capability::Use::Core)?;
+    if c.optim.kind == crate::config::OptimizerKind::Adam {
+        // tb_train writes four constants an update (STEP_WORDS); Adam's c2 and eps are not yet
+        return Err(Error::invalid(
+            "optim.kind",
+            "adam",
+            "training streams run SGD for now (the step vectors of `floweqprop vectors` run Adam)",
+        ));
+    }
     Ok(c)
 }
 
@@ -106,8 +114,8 @@ pub fn emit_stream(
     let mut manifest = None;
     replace_folder_with(out, MANIFEST, |dir| {
         manifest = Some(match needs_i128(&c) {
-            true => stream_with(&Fixed::<i128>::new(&c)?, config, &c, o.digits, dir, p)?,
-            false => stream_with(&Fixed::<i64>::new(&c)?, config, &c, o.digits, dir, p)?,
+            true => stream_with(&Fixed::<i128>::new(&c)?, &c, o.digits, dir, p)?,
+            false => stream_with(&Fixed::<i64>::new(&c)?, &c, o.digits, dir, p)?,
         });
         Ok(())
     })?;
@@ -117,7 +125,6 @@ pub fn emit_stream(
 /// [`emit_stream`] in the golden model `a` of the recipe `c` (made from `config`), into `dir`.
 fn stream_with<I: Wide>(
     a: &Fixed<I>,
-    config: &Config,
     c: &Config,
     digits: usize,
     dir: &Path,
@@ -169,8 +176,8 @@ fn stream_with<I: Wide>(
         ..core_manifest(
             a,
             c,
-            recipe_note(config, c),
-            Sgd { steps: Vec::new(), momentum: w.momentum, lfsr, clip: w.clip },
+            recipe_note(c),
+            Sgd { steps: Vec::new(), momentum: w.momentum, lfsr, clip: w.clip, adam: None },
         )
     };
     let mut file = synced_file(&dir.join(MANIFEST))?;
@@ -233,7 +240,7 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
                 &why,
             ));
         }
-        let k = step_constants(self.recipe, lr, n)?;
+        let k = step_constants(self.recipe, lr, n, 1)?; // SGD (stream_recipe): no t
         self.core.check_update_constants(&k)?;
         self.constants.extend(Step::from(&k).words());
         (self.momentum, self.clip) = (k.momentum, k.clip);
@@ -355,7 +362,7 @@ mod tests {
     }
 
     /// A cosine stream: `constants_epoch<e>.hex` holds every update's constants as the golden
-    /// optimizer makes them (`sgd_constants`) for the learning rate the golden run logged for the
+    /// optimizer makes them (`core_constants`) for the learning rate the golden run logged for the
     /// epoch (its `loss.csv`) and the update's samples: the learning rate changes from epoch to
     /// epoch, and the epoch's last, partial update has its own gradient scale.
     #[test]
