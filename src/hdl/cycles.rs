@@ -26,8 +26,12 @@ pub const UPDATE_OVERHEAD: usize = PHASE_OVERHEAD;
 /// optimizer's decoded index (u0), the parameter port's six read stages, the in-flight count.
 pub const UPDATE_WALK_OVERHEAD: usize = 8;
 
-/// Host writes of the SGD scale constants before each UPDATE (mantissa and shift).
+/// Host writes of the gradient scale before each UPDATE (mantissa and shift).
 pub const UPDATE_CONSTANT_WRITES: usize = 2;
+
+/// Host writes of Adam's per-step constants besides the scale: `lr_t` and `c2` (mantissa and
+/// shift each) and `eps`.
+pub const ADAM_STEP_WRITES: usize = 5;
 
 /// The cycles of each command, which `make cosim` measures on the RTL.
 impl CoreParams {
@@ -122,7 +126,8 @@ impl Cycles {
     pub fn of(p: &CoreParams, batch: usize) -> Cycles {
         let phases = p.group_cycles();
         let host_writes = 2 * p.n_x;
-        let update = p.update_cycles() + UPDATE_CONSTANT_WRITES;
+        let adam_writes = if p.optim_adam { ADAM_STEP_WRITES } else { 0 };
+        let update = p.update_cycles() + UPDATE_CONSTANT_WRITES + adam_writes;
         let batch = batch.max(1);
         Cycles {
             phases,
@@ -153,17 +158,19 @@ mod tests {
     fn tiny_core_command_cycles() {
         let p = CoreParams::new(&Config::shipped("tiny")).unwrap();
         assert_eq!(p.ideal_sample_cycles(), (61 * 160) as f64);
-        // measured by the cosimulation (tb_core): FREE 4008, PLUS 4008, MINUS_ACC 4151, UPDATE 124042,
+        // measured by the cosimulation (tb_core): FREE 4008, PLUS 4008, MINUS_ACC 4151, UPDATE 579519,
         // GEN_STEP 4183 (tb_core also checks each against this model)
         assert_eq!((p.free_cycles(), p.minus_cycles(), p.gen_cycles()), (4008, 4151, 4183));
         assert_eq!(p.group_cycles(), 4008 + 4008 + 4151);
         assert_eq!(p.sample_cycles(), (4008 + 4008 + 4151) as f64);
         assert_eq!(p.np(), 80 * 16 + 80 + 16);
-        // clipping: two walks of one parameter every sgd.interval (45) cycles and the optimizer's
-        // latency (58), the norm unit's 156 cycles between them
+        // clipping and Adam: pass 1 walks one parameter every sgd.interval (45) cycles and ends
+        // with sgd_unit's latency (58); the norm unit's 156 cycles; pass 2 walks one every Adam
+        // latency (376) and ends with the final g (cycle 34) and the Adam unit's latency
         assert_eq!((p.sgd.interval, p.sgd.latency, p.norm.cycles), (45, 58, 156));
-        assert_eq!(p.update_cycles(), 2 * (1375 * 45 + 1 + 58 + 8) + 156 + 2);
-        assert_eq!(p.update_cycles(), 124042);
+        assert_eq!((p.sgd.g_ready, p.adam.latency, p.adam_interval()), (34, 376, 376));
+        assert_eq!(p.update_cycles(), (1375 * 45 + 1 + 58 + 8) + (1375 * 376 + 1 + 34 + 376 + 8) + 156 + 2);
+        assert_eq!(p.update_cycles(), 579519);
         // g reaches the norm unit once an interval: its limb products fit between two
         assert!(p.sgd.interval > p.norm.limbs * p.norm.limbs);
     }
@@ -205,11 +212,12 @@ mod tests {
     fn cycles_of_the_tiny_core_as_the_cosimulation_measures_them() {
         let p = CoreParams::new(&Config::shipped("tiny")).unwrap();
         let c = Cycles::of(&p, 2);
-        // make cosim CONFIG=tiny: FREE 4008 + PLUS 4008 + MINUS_ACC 4151, UPDATE 124042
+        // make cosim CONFIG=tiny: FREE 4008 + PLUS 4008 + MINUS_ACC 4151, UPDATE 579519
         assert_eq!(c.phases, 4008 + 4008 + 4151);
-        assert_eq!(c.update, 124042 + UPDATE_CONSTANT_WRITES);
+        let update = 579519 + UPDATE_CONSTANT_WRITES + ADAM_STEP_WRITES;
+        assert_eq!(c.update, update);
         assert_eq!(c.host_writes, 128);
-        assert_eq!(c.per_sample, (12167 + 128) as f64 + (124042 + UPDATE_CONSTANT_WRITES) as f64 / 2.0);
+        assert_eq!(c.per_sample, (12167 + 128) as f64 + update as f64 / 2.0);
         assert!((c.samples_per_s(100.0) - 1e8 / c.per_sample).abs() < 1e-9);
         assert!((c.mhz_for(c.samples_per_s(37.0)) - 37.0).abs() < 1e-9);
     }

@@ -737,6 +737,12 @@ impl CoreParams {
         })
     }
 
+    /// Bits of a line of a training stream's `constants_epoch<e>.hex`: a constant's, or Adam's
+    /// `eps` when wider.
+    pub fn step_word_w(&self) -> usize {
+        if self.optim_adam { self.c_w.max(self.adam.eps_w) } else { self.c_w }
+    }
+
     /// Cycles between two parameters of an Adam walk (outside pass 1): the Adam unit takes a `g`
     /// every `adam.latency` cycles, and sgd_unit a parameter every `sgd.interval`.
     pub fn adam_interval(&self) -> usize {
@@ -1027,6 +1033,10 @@ mod tests {
     fn stochastic_cores_widen_their_streams_and_check_their_constants() {
         let mut c = Config::shipped("tiny");
         c.fixed.update_rounding = Rounding::Stochastic;
+        // stochastic rounding runs with SGD (the Adam unit refuses it)
+        (c.optim.kind, c.optim.clip_norm) = (crate::config::OptimizerKind::Sgd, 0.0);
+        let e = CoreParams::new(&Config { optim: Config::shipped("tiny").optim, ..c.clone() }).unwrap_err();
+        assert!(e.to_string().contains("fixed.update_rounding"), "{e}");
         let p = CoreParams::new(&c).unwrap();
         assert!(p.update_stochastic && !p.update_half_even && p.data_w >= 32);
         // u: m' lr of 65 bits with the carry, into 17: 4 dropped digits + 1 (half-even: 3 + 1)
@@ -1034,11 +1044,7 @@ mod tests {
         // one cycle more of latency at the same interval (tiny_core_values: 58, 45)
         assert_eq!((p.sgd.latency, p.sgd.interval), (59, 45));
         assert_eq!(p.lfsr_seed_hex[1], hex(i64::from(stream_seed(c.fixed.lfsr_seed, 0, Stream::Update)), 32));
-        let sgd = crate::config::OptimConfig {
-            kind: crate::config::OptimizerKind::Sgd,
-            clip_norm: 0.0,
-            ..c.optim.clone()
-        };
+        let sgd = c.optim.clone();
         let k = crate::golden::optim::core_constants(&c.fixed, &sgd, c.relax.beta, 0.01, 2, 1).unwrap();
         p.check_update_constants(&k).unwrap();
         // the edges (the doc): a learning rate of 2^-88 (shift 118, u drops 128 bits) and a
@@ -1055,7 +1061,7 @@ mod tests {
         p.check_update_constants(&scale(132)).unwrap();
         let e = p.check_update_constants(&scale(133)).unwrap_err().to_string();
         assert!(e.contains("1/(2 relax.beta n)") && e.contains("129 bits"), "{e}");
-        let half_even = CoreParams::new(&Config::shipped("tiny")).unwrap();
+        let half_even = CoreParams::new(&Config { fixed: Config::shipped("tiny").fixed, ..c.clone() }).unwrap();
         half_even.check_update_constants(&tiny_lr).unwrap();
     }
 

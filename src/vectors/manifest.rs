@@ -225,8 +225,11 @@ impl AdamStatic {
     }
 }
 
-/// Lines a step in `constants_epoch<e>.hex`: [`Step::words`].
+/// Lines an SGD step in `constants_epoch<e>.hex`: [`Step::words`].
 pub const STEP_WORDS: usize = 4;
+
+/// Lines an Adam step: SGD's, then `c2`'s mantissa and shift and `eps`.
+pub const ADAM_STEP_WORDS: usize = 7;
 
 impl From<&CoreConstants> for Step {
     fn from(k: &CoreConstants) -> Step {
@@ -236,11 +239,15 @@ impl From<&CoreConstants> for Step {
 }
 
 impl Step {
-    /// The step's CONST registers 7 to 10 in order: scale mantissa, scale shift, lr mantissa,
-    /// lr shift.
-    pub fn words(&self) -> [i64; STEP_WORDS] {
-        let Step { scale, lr, .. } = self;
-        [scale.mant, scale.shift.into(), lr.mant, lr.shift.into()]
+    /// The step's CONST registers in order: 7 to 10 (scale mantissa, scale shift, lr mantissa,
+    /// lr shift), and with Adam 29 to 31 (c2 mantissa, c2 shift, eps).
+    pub fn words(&self) -> Vec<i64> {
+        let Step { scale, lr, adam } = self;
+        let mut w = vec![scale.mant, scale.shift.into(), lr.mant, lr.shift.into()];
+        if let Some(a) = adam {
+            w.extend([a.c2.mant, a.c2.shift.into(), a.eps as i64]);
+        }
+        w
     }
 }
 

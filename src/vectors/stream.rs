@@ -91,14 +91,6 @@ pub fn stream_recipe(config: &Config, o: &StreamOptions) -> Result<Config, Error
     c.train.epochs = o.epochs;
     c.train.checkpoint_every = o.epochs;
     crate::capability::check(&c, crate::capability::Use::Core)?;
-    if c.optim.kind == crate::config::OptimizerKind::Adam {
-        // tb_train writes four constants an update (STEP_WORDS); Adam's c2 and eps are not yet
-        return Err(Error::invalid(
-            "optim.kind",
-            "adam",
-            "training streams run SGD for now (the step vectors of `floweqprop vectors` run Adam)",
-        ));
-    }
     Ok(c)
 }
 
@@ -140,12 +132,14 @@ fn stream_with<I: Wide>(
     let mut w = StreamWriter {
         dir,
         recipe: c,
-        widths: (f.state.width(), f.weight.width(), f.moment.width(), f.constant.width()),
+        widths: (f.state.width(), f.weight.width(), core.os_w as u32, core.step_word_w() as u32),
         step_sizes: (0..steps).map(|s| if s + 1 == steps { last_step } else { batch }).collect(),
         samples: None,
         constants: Vec::new(),
         momentum: None,
         clip: None,
+        adam: None,
+        updates: 0,
         files: Vec::new(),
         loss: Vec::new(),
         saturations: 0,
@@ -177,7 +171,7 @@ fn stream_with<I: Wide>(
             a,
             c,
             recipe_note(c),
-            Sgd { steps: Vec::new(), momentum: w.momentum, lfsr, clip: w.clip, adam: None },
+            Sgd { steps: Vec::new(), momentum: w.momentum, lfsr, clip: w.clip, adam: w.adam },
         )
     };
     let mut file = synced_file(&dir.join(MANIFEST))?;
@@ -203,6 +197,10 @@ struct StreamWriter<'a> {
     momentum: Option<crate::golden::optim::Constant>,
     /// The clip's constants (the config's, the same every update), when it clips.
     clip: Option<crate::golden::optim::ClipConstants>,
+    /// Adam's constants the same every update.
+    adam: Option<crate::vectors::manifest::AdamStatic>,
+    /// Updates so far: Adam's step `t` is one more.
+    updates: u64,
     files: Vec<FileEntry>,
     loss: Vec<f64>,
     /// Saturations of the whole run, every signal class.
@@ -240,10 +238,11 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
                 &why,
             ));
         }
-        let k = step_constants(self.recipe, lr, n, 1)?; // SGD (stream_recipe): no t
+        self.updates += 1;
+        let k = step_constants(self.recipe, lr, n, self.updates)?;
         self.core.check_update_constants(&k)?;
         self.constants.extend(Step::from(&k).words());
-        (self.momentum, self.clip) = (k.momentum, k.clip);
+        (self.momentum, self.clip, self.adam) = (k.momentum, k.clip, crate::vectors::manifest::AdamStatic::of(&k));
         if step == 0 {
             let name = format!("samples_epoch{epoch}.hex");
             self.samples = Some((epoch, synced_file(&self.dir.join(name))?, 0));
@@ -268,11 +267,12 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         let (epoch, file, values) = self.samples.take().expect("an epoch has updates");
         file.finish()?;
         self.files.push(FileEntry { name: format!("samples_epoch{epoch}.hex"), values });
-        let (_, ww, mw, cw) = self.widths;
+        let (_, ww, ow, cw) = self.widths;
         let constants = std::mem::take(&mut self.constants);
         self.write_file(&format!("constants_epoch{epoch}.hex"), &constants, cw)?;
         self.write_file(&format!("params_epoch{epoch}.hex"), &core_order(params), ww)?;
-        self.write_file(&format!("moments_epoch{epoch}.hex"), &core_order(&opt.moment), mw)?;
+        let states = crate::vectors::optimizer_states(opt, &self.recipe.fixed);
+        self.write_file(&format!("moments_epoch{epoch}.hex"), &states, ow)?;
         self.write_file(&format!("overflows_epoch{epoch}.hex"), &overflow_counts(sat), 64)?;
         if self.core.update_stochastic {
             self.write_file(&format!("lfsr_epoch{epoch}.hex"), &LfsrStates::of(opt).values(), 32)?;
@@ -379,7 +379,7 @@ mod tests {
         let mut epochs: Vec<Vec<Step>> = Vec::new();
         for (e, record) in logged.iter().enumerate() {
             let text = std::fs::read_to_string(out.join(format!("constants_epoch{e}.hex"))).unwrap();
-            let k = |n: usize| Step::from(&step_constants(&c, record.lr, n).unwrap());
+            let k = |n: usize| Step::from(&step_constants(&c, record.lr, n, 1).unwrap());
             let steps = vec![k(3), k(3), k(1)];
             let words: Vec<i64> = steps.iter().flat_map(Step::words).collect();
             assert_eq!(text, hex_lines(&words, c.fixed.constant.width()), "epoch {e}");
