@@ -88,7 +88,8 @@ mod tests {
         // the edge the core takes, and stochastic rounding
         let c = tiny_with(&[("index_bits: 10", "index_bits: 14")]);
         check(&c, Use::Core).unwrap();
-        let sgd = [("kind: adam", "kind: sgd"), ("update_rounding: half_even", "update_rounding: stochastic")];
+        let sgd =
+            [("kind: adam", "kind: sgd"), ("update_rounding: half_even", "update_rounding: stochastic")];
         check(&tiny_with(&sgd), Use::Core).unwrap();
         // the Adam unit rounds half-even or down, and saturates
         let adam = tiny_with(&[("update_rounding: half_even", "update_rounding: stochastic")]);

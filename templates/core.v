@@ -720,7 +720,7 @@ module core (
     assign opt_ovf[0] = sgd_ovf_g_r;
 {%- else %}
     sgd_unit #(.TGW(TGW)) u_sgd (
-        .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m), .w(r3_w),
+        .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m[MW-1:0]), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),{% if c.clip %}
         .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_en), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),

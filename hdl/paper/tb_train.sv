@@ -27,10 +27,15 @@ module tb_train;
     `include "tb_host.svh"
 
     reg [WH-1:0] params_exp [0:NP-1];
-    reg [MH-1:0] moments_exp [0:NP-1];
+    reg [OH-1:0] moments_exp [0:NP-1];
     reg [63:0] ovf_exp [0:NOVF-1];   // the epoch's overflow counts (check_overflows)
-    localparam integer CH = 32;   // bits of a hex line of a constant
-    reg [CH-1:0] step_constants [0:STEPS_PER_EPOCH*4-1];   // the epoch's CONST 7 to 10, update after update
+    localparam integer CH = 36;   // bits of a hex line of a step's constant
+`ifdef TB_ADAM
+    localparam integer SWN = 7;   // an update's words: CONST 7 to 10, 29 to 31
+`else
+    localparam integer SWN = 4;   // an update's words: CONST 7 to 10
+`endif
+    reg [CH-1:0] step_constants [0:STEPS_PER_EPOCH*SWN-1];   // the epoch's, update after update
     reg [SH-1:0] group [0:LANES*2*NX-1];   // a group's samples, lane after lane: x_t, then u
 
     string dir;
@@ -90,8 +95,13 @@ module tb_train;
             $fflush;   // the lines reach a pipe (make cosim-train's tee) as they come
             done_in_epoch += g;
         end
-        write_step_constants(DW'(step_constants[4*s]), DW'(step_constants[4*s+1]), DW'(step_constants[4*s+2]),
-                             DW'(step_constants[4*s+3]));
+        write_step_constants(DW'(step_constants[SWN*s]), DW'(step_constants[SWN*s+1]), DW'(step_constants[SWN*s+2]),
+                             DW'(step_constants[SWN*s+3]));
+`ifdef TB_ADAM
+        host_write(R_CONST, 29, DW'(step_constants[SWN*s+4]));
+        host_write(R_CONST, 30, DW'(step_constants[SWN*s+5]));
+        host_write(R_CONST, 31, DW'(step_constants[SWN*s+6]));
+`endif
         run_checked("UPDATE", CMD_UPDATE, MODEL_UPDATE);
     endtask
 
@@ -143,7 +153,7 @@ module tb_train;
                 host_read(R_PARAM, i, v);
                 check($sformatf("epoch %0d parameter", e + 1), i, v, sext(128'(params_exp[i]), WW));
                 host_read(R_MOMENT, i, v);
-                check($sformatf("epoch %0d momentum", e + 1), i, v, sext(128'(moments_exp[i]), MW));
+                check($sformatf("epoch %0d optimizer state", e + 1), i, v, sext(128'(moments_exp[i]), OSW));
                 compared += 2;
             end
             // the epoch's overflow counts; then cleared for the next

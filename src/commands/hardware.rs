@@ -121,7 +121,6 @@ pub fn run_vectors(a: VectorsArgs) -> Result<()> {
         batch: a.batch.unwrap_or(VectorOptions::default().batch),
         gen_samples: a.gen_samples,
         gen_steps: a.gen_steps,
-        ..Default::default()
     };
     let files = emit(&config, &o)?;
     replace_folder(&a.out, &files, MANIFEST)?;

@@ -8,6 +8,12 @@
 
 use crate::config::FixedConfig;
 
+/// `ceil(log2(n))`, at least 1: the width of an index over `n` values (the lowest layer of
+/// `hdl` that needs it; `hdl::params` re-exports it).
+pub fn index_width(n: usize) -> u32 {
+    (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
+}
+
 /// Constants down to `2^-ADAM_RANGE` below a full mantissa: a shift up to `constant.width - 2 +
 /// ADAM_RANGE` (a learning rate of `1e-7` has a shift of 53 with 32-bit constants).
 pub const ADAM_RANGE: usize = 32;
@@ -60,8 +66,8 @@ impl AdamParams {
         let (w_w, w_f, c_w) = (u(f.weight.width()), u(f.weight.frac()), u(f.constant.width()));
         let shift_max = c_w - 2 + ADAM_RANGE;
         let cb = c_w - 1; // a mantissa's bits
-        // a row: term 1 (w1 signed bits at fraction f1 + s1), term 2 (w2 bits at f2 + s2); the
-        // worst alignment puts one shift at 0 and the other at shift_max
+                          // a row: term 1 (w1 signed bits at fraction f1 + s1), term 2 (w2 bits at f2 + s2); the
+                          // worst alignment puts one shift at 0 and the other at shift_max
         let row = |w1: usize, f1: usize, w2: usize, f2: usize, out_w: usize, out_f: usize| {
             let d1 = (f2 + shift_max).saturating_sub(f1);
             let d2 = (f1 + shift_max).saturating_sub(f2);
@@ -83,11 +89,12 @@ impl AdamParams {
         let div_cycles = num_w + qs_max;
         let rows_cycles = row_len + 4;
         let latency = rows_cycles + nr + mul_cycles + div_cycles + 5;
-        let largest = [rows_cycles, div_cycles, mul_cycles, 2 * g_f + shift_max, w_f + GUARD + v_f + shift_max]
-            .into_iter()
-            .max()
-            .unwrap_or(0);
-        let x_w = (super::index_width(largest + 1) as usize + 2).max(sh_w + 3);
+        let largest =
+            [rows_cycles, div_cycles, mul_cycles, 2 * g_f + shift_max, w_f + GUARD + v_f + shift_max]
+                .into_iter()
+                .max()
+                .unwrap_or(0);
+        let x_w = (index_width(largest + 1) as usize + 2).max(sh_w + 3);
         AdamParams {
             shift_max,
             row_len,

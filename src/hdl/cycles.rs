@@ -77,9 +77,8 @@ impl CoreParams {
     /// With Adam, the walk that updates goes one parameter every `adam_interval()` cycles and
     /// ends with sgd_unit's gradient rows and the Adam unit's latency.
     pub fn update_cycles(&self) -> usize {
-        let walk = |interval: usize, latency: usize| {
-            (self.np() - 1) * interval + 1 + latency + UPDATE_WALK_OVERHEAD
-        };
+        let walk =
+            |interval: usize, latency: usize| (self.np() - 1) * interval + 1 + latency + UPDATE_WALK_OVERHEAD;
         let norm_walk = walk(self.sgd.interval, self.sgd.latency);
         let update_walk = match self.optim_adam {
             true => walk(self.adam_interval(), self.sgd.g_ready + self.adam.latency),
@@ -114,7 +113,7 @@ pub struct Cycles {
     pub lanes: usize,
     /// Host writes of the sample's `x_t` and `u`, one per cycle, while the core is idle.
     pub host_writes: usize,
-    /// UPDATE (`CoreParams::update_cycles`) and its two constant writes, once per batch.
+    /// UPDATE (`CoreParams::update_cycles`) and its constant writes (2, Adam's 7), once per batch.
     pub update: usize,
     /// Samples per update (`optim.batch_size`, the whole data set when 0).
     pub batch: usize,

@@ -148,8 +148,11 @@ mod tests {
         assert!(svh.contains("localparam integer STEPS = 4;"), "{svh}");
         assert!(svh.contains("localparam longint C_EPS = 64'sd104858;"), "{svh}");
         assert!(svh.contains("SCALE_MANT [STEPS] = '{64'sd1677721600, "), "{svh}");
-        // every step's learning rate (tiny's schedule is constant: the same four times)
-        assert!(svh.contains("LR_SHIFT [STEPS] = '{64'sd37, 64'sd37, 64'sd37, 64'sd37};"), "{svh}");
+        // every step's Adam learning rate lr / (1 - beta1^t) (0.01, 0.0053, 0.0037, 0.0029) and
+        // bias correction c2 = 1/sqrt(1 - beta2^t) (4.47, 3.20, 2.65, 2.32); tiny's lr is constant
+        assert!(svh.contains("LR_SHIFT [STEPS] = '{64'sd37, 64'sd38, 64'sd39, 64'sd39};"), "{svh}");
+        assert!(svh.contains("C2A_SHIFT [STEPS] = '{64'sd28, 64'sd29, 64'sd29, 64'sd29};"), "{svh}");
+        assert!(svh.contains("`define TB_ADAM") && svh.contains("OMB1_SHIFT = 64'sd34;"), "{svh}");
     }
 
     /// A training stream's manifest gives tb_train its sizes, scales and losses, and none of

@@ -2,13 +2,13 @@
 //! tiles, every signal width of the datapath (`docs/datapath.md`), the LUT contents, the
 //! schedule's cycle counts. The templates only print these; no arithmetic lives in them.
 
-use super::adam::AdamParams;
 use crate::config::{Config, FixedConfig, HardwareConfig, OptimizerKind};
 use crate::error::Error;
 use crate::golden::lut::Interpolation;
 use crate::golden::optim::{stream_seed, Constant, CoreConstants, Stream};
 use crate::golden::qformat::hex;
 use crate::golden::qformat::{Overflow, QFormat, Rounding, RANDOM_WORD};
+use crate::hdl::adam::{AdamParams, GUARD};
 
 /// Widest state, derivative or weight format the RTL is generated for: the exact products of
 /// the neuron datapath (constant x (state + 3 bits)) then stay below about 100 bits.
@@ -57,7 +57,7 @@ pub fn neuron_pipelines_keep_up(k: usize, n: usize, rows: usize, cols: usize, la
 
 /// `ceil(log2(n))`, at least 1: the width of an index over `n` values.
 pub fn index_width(n: usize) -> u32 {
-    (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
+    crate::hdl::adam::index_width(n)
 }
 
 /// Everything the templates print, for one config.
@@ -581,7 +581,6 @@ impl SgdSchedule {
     pub fn last_gap(&self) -> usize {
         self.interval - 1
     }
-
 }
 
 fn invalid(field: &str, value: impl ToString, why: &str) -> Error {
@@ -740,7 +739,11 @@ impl CoreParams {
     /// Bits of a line of a training stream's `constants_epoch<e>.hex`: a constant's, or Adam's
     /// `eps` when wider.
     pub fn step_word_w(&self) -> usize {
-        if self.optim_adam { self.c_w.max(self.adam.eps_w) } else { self.c_w }
+        if self.optim_adam {
+            self.c_w.max(self.adam.eps_w)
+        } else {
+            self.c_w
+        }
     }
 
     /// Cycles between two parameters of an Adam walk (outside pass 1): the Adam unit takes a `g`
@@ -882,12 +885,15 @@ impl CoreParams {
             ("optim.lr / (1 - beta1^t)", k.lr),
         ] {
             if c.shift as usize > self.adam.shift_max {
-                let why = format!("the core's Adam unit takes constants down to a shift of {}", self.adam.shift_max);
+                let why = format!(
+                    "the core's Adam unit takes constants down to a shift of {}",
+                    self.adam.shift_max
+                );
                 return Err(invalid(name, c.value(), &why));
             }
         }
         // golden::optim's quotient_shift: w_f + 15 + v_f + c2_shift - m_f - lrt_shift
-        let qs = (self.w_f + super::adam::GUARD + self.v_f + a.c2.shift as usize) as i64
+        let qs = (self.w_f + GUARD + self.v_f + a.c2.shift as usize) as i64
             - (self.m_f + k.lr.shift as usize) as i64;
         if a.c2.shift as usize > self.c_w - 2 || !(0..=self.adam.qs_max as i64).contains(&qs) {
             let why = format!(
@@ -897,7 +903,10 @@ impl CoreParams {
             return Err(invalid("optim.lr / (1 - beta1^t)", k.lr.value(), &why));
         }
         if a.eps >= 1u128 << self.adam.eps_w {
-            let why = format!("eps at the denominator's fraction bits must fit the core's {} bits", self.adam.eps_w);
+            let why = format!(
+                "eps at the denominator's fraction bits must fit the core's {} bits",
+                self.adam.eps_w
+            );
             return Err(invalid("optim.eps", a.eps, &why));
         }
         Ok(())
@@ -983,7 +992,8 @@ mod tests {
         assert_eq!((s.latency, s.interval), (58, 45));
         assert_eq!(p.neuron_latency, 24);
         assert_eq!(p.step_cycles, 160 + p.pe_drain() + 1 + 4 + p.neuron_latency + 1);
-        assert_eq!(p.data_w, 48);
+        // the host's MOMENT word holds Adam's {v, m}
+        assert_eq!((p.os_w, p.data_w), (64, 64));
     }
 
     /// The stream's digit counts: enough for the result and the value's sign however the value
@@ -1034,7 +1044,7 @@ mod tests {
         let mut c = Config::shipped("tiny");
         c.fixed.update_rounding = Rounding::Stochastic;
         // stochastic rounding runs with SGD (the Adam unit refuses it)
-        (c.optim.kind, c.optim.clip_norm) = (crate::config::OptimizerKind::Sgd, 0.0);
+        c.optim.kind = crate::config::OptimizerKind::Sgd;
         let e = CoreParams::new(&Config { optim: Config::shipped("tiny").optim, ..c.clone() }).unwrap_err();
         assert!(e.to_string().contains("fixed.update_rounding"), "{e}");
         let p = CoreParams::new(&c).unwrap();
@@ -1044,12 +1054,13 @@ mod tests {
         // one cycle more of latency at the same interval (tiny_core_values: 58, 45)
         assert_eq!((p.sgd.latency, p.sgd.interval), (59, 45));
         assert_eq!(p.lfsr_seed_hex[1], hex(i64::from(stream_seed(c.fixed.lfsr_seed, 0, Stream::Update)), 32));
-        let sgd = c.optim.clone();
+        let sgd = crate::config::OptimConfig { clip_norm: 0.0, ..c.optim.clone() };
         let k = crate::golden::optim::core_constants(&c.fixed, &sgd, c.relax.beta, 0.01, 2, 1).unwrap();
         p.check_update_constants(&k).unwrap();
         // the edges (the doc): a learning rate of 2^-88 (shift 118, u drops 128 bits) and a
         // gradient scale of 2^-102 (shift 132, g drops 128 bits) pass, half of either does not
-        let lr = |e: i32| crate::golden::optim::core_constants(&c.fixed, &sgd, c.relax.beta, 2f64.powi(e), 2, 1);
+        let lr =
+            |e: i32| crate::golden::optim::core_constants(&c.fixed, &sgd, c.relax.beta, 2f64.powi(e), 2, 1);
         p.check_update_constants(&lr(-88).unwrap()).unwrap();
         let tiny_lr = lr(-89).unwrap();
         let e = p.check_update_constants(&tiny_lr).unwrap_err().to_string();
@@ -1061,7 +1072,8 @@ mod tests {
         p.check_update_constants(&scale(132)).unwrap();
         let e = p.check_update_constants(&scale(133)).unwrap_err().to_string();
         assert!(e.contains("1/(2 relax.beta n)") && e.contains("129 bits"), "{e}");
-        let half_even = CoreParams::new(&Config { fixed: Config::shipped("tiny").fixed, ..c.clone() }).unwrap();
+        let half_even =
+            CoreParams::new(&Config { fixed: Config::shipped("tiny").fixed, ..c.clone() }).unwrap();
         half_even.check_update_constants(&tiny_lr).unwrap();
     }
 

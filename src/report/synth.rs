@@ -394,7 +394,7 @@ impl CoreReport {
         let _ = writeln!(
             s,
             "Cycles per training sample: {:.1} = {phases}, the generator's cycle model, which `make cosim` \
-             measures) + {} (host writes of x_t and u) + {} / {} (UPDATE and its two constant writes, once \
+             measures) + {} (host writes of x_t and u) + {} / {} (UPDATE and its constant writes, once \
              per batch of {}).\n",
             c.per_sample, c.host_writes, c.update, c.batch, c.batch
         );

@@ -242,7 +242,8 @@ impl<I: Wide> Watch<Fixed<I>> for StreamWriter<'_> {
         let k = step_constants(self.recipe, lr, n, self.updates)?;
         self.core.check_update_constants(&k)?;
         self.constants.extend(Step::from(&k).words());
-        (self.momentum, self.clip, self.adam) = (k.momentum, k.clip, crate::vectors::manifest::AdamStatic::of(&k));
+        (self.momentum, self.clip, self.adam) =
+            (k.momentum, k.clip, crate::vectors::manifest::AdamStatic::of(&k));
         if step == 0 {
             let name = format!("samples_epoch{epoch}.hex");
             self.samples = Some((epoch, synced_file(&self.dir.join(name))?, 0));
@@ -288,7 +289,7 @@ mod tests {
     use super::*;
     use crate::flow::{epoch_rng, flow_batch};
     use crate::train::{train, RunOptions};
-    use crate::vectors::manifest::STEP_WORDS;
+    use crate::vectors::manifest::ADAM_STEP_WORDS;
     use std::path::PathBuf;
 
     fn scratch(tag: &str) -> PathBuf {
@@ -314,15 +315,18 @@ mod tests {
         let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
         let t = m.train.as_ref().unwrap();
         assert_eq!((t.epochs, t.digits, t.steps_per_epoch, t.last_step, m.batch), (2, 7, 3, 1, 3));
-        // a constant schedule: each epoch's updates have the same constants, but for the last
-        // update's gradient scale (its 1 sample against 3)
+        // Adam's constants, 7 words an update: the gradient scale the same but for the last
+        // update's (its 1 sample against 3), the learning rate lr / (1 - beta1^t) and the bias
+        // correction of every update t, counted across the epochs
         let constants: Vec<String> = read("constants_epoch0.hex").lines().map(str::to_string).collect();
-        assert_eq!(constants.len(), 3 * STEP_WORDS);
-        assert_eq!(constants[..STEP_WORDS], constants[STEP_WORDS..2 * STEP_WORDS]);
-        assert_ne!(constants[..2], constants[2 * STEP_WORDS..2 * STEP_WORDS + 2]);
-        assert_eq!(constants[2..4], constants[2 * STEP_WORDS + 2..]);
-        assert_eq!(read("constants_epoch0.hex"), read("constants_epoch1.hex"));
-        assert!(m.recipe.contains("sgd lr 0.01 momentum 0.9, 3 samples a step") && m.recipe.contains("adam"));
+        let w = ADAM_STEP_WORDS;
+        assert_eq!(constants.len(), 3 * w);
+        assert_eq!(constants[..2], constants[w..w + 2]);
+        assert_ne!(constants[..2], constants[2 * w..2 * w + 2]);
+        assert_ne!(constants[2..w], constants[w + 2..2 * w]);
+        assert_ne!(read("constants_epoch0.hex"), read("constants_epoch1.hex"));
+        assert!(m.recipe.contains("adam lr 0.001 betas 0.9 0.95") && m.recipe.contains("3 samples a step"));
+        assert!(m.constants.sgd.adam.is_some());
 
         let c = stream_recipe(&config, &o).unwrap();
         let a = Fixed::<i64>::new(&c).unwrap();
@@ -347,7 +351,9 @@ mod tests {
             assert_eq!(read(&format!("params_epoch{e}.hex")), params, "epoch {e}");
             let ck = crate::checkpoint::Checkpoint::load(&run.join("checkpoint.json")).unwrap();
             let opt = crate::arith::Arith::load_optimizer(&a, c.optim.kind, &ck.optimizer).unwrap();
-            let moments = hex_lines(&core_order(&opt.moment), c.fixed.moment.width());
+            // Adam's {v, m}, as the core's MOMENT words
+            let states = crate::vectors::optimizer_states(&opt, &c.fixed);
+            let moments = hex_lines(&states, c.fixed.moment.width() + c.fixed.second_moment.width());
             assert_eq!(read(&format!("moments_epoch{e}.hex")), moments, "epoch {e}");
             assert_eq!(t.loss[..=e], trained.history.iter().map(|r| r.loss).collect::<Vec<_>>()[..]);
             std::fs::remove_dir_all(run).unwrap();
