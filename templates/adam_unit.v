@@ -33,7 +33,7 @@
 //   ${ c.adam.qb }$ bits kept and any bit above them flagged.
 //
 //   phase   cycles                        what
-//   ROWS    ${ c.adam.rows_cycles }$ (${ c.adam.row_len }$ bits + 4)        m' and v'
+//   ROWS    ${ c.adam.rows_cycles }$ (${ c.adam.row_len }$ bits + 5)        m' and v'
 //   SQRT    ${ c.adam.nr }$                              root (${ c.adam.nr }$ bits)
 //   MUL     ${ c.adam.mul_cycles }$                              den (${ c.adam.den_w }$ bits), |m'| lrt (${ c.adam.num_w }$ bits)
 //   DIV     ${ c.adam.div_cycles }$                             q
@@ -227,17 +227,17 @@ module adam_unit #(
     end
     // cycle c + 1 >= 3: the sum's bit at position c - 2 to the rounding
     localparam integer L3 = L + 3;
-    localparam signed [XW-1:0] THREE = 3, L_END = L3[XW-1:0];
+    localparam signed [XW-1:0] TWO_R = 2, THREE = 3, L_END = L3[XW-1:0];
+    wire r_start = rows && (cnt == TWO_R);
     wire r_en = rows && (cnt >= THREE) && (cnt < L_END);
-    wire signed [XW-1:0] pos = cnt - THREE;
     wire [MW-1:0] m_q;
     wire [VW-1:0] v_q;
     wire ovf_mq, ovf_vq;
     adam_round #(.WO(MW), .XW(XW), .HALF_EVEN(HALF_EVEN)) u_round_m (
-        .clk(clk), .en(r_en), .pos(pos), .d(d_m), .b(sum_m), .q(m_q), .ovf(ovf_mq)
+        .clk(clk), .start(r_start), .en(r_en), .d(d_m), .b(sum_m), .q(m_q), .ovf(ovf_mq)
     );
     adam_round #(.WO(VW), .XW(XW), .HALF_EVEN(HALF_EVEN)) u_round_v (
-        .clk(clk), .en(r_en), .pos(pos), .d(d_v), .b(sum_v), .q(v_q), .ovf(ovf_vq)
+        .clk(clk), .start(r_start), .en(r_en), .d(d_v), .b(sum_v), .q(v_q), .ovf(ovf_vq)
     );
     reg ovf_m, ovf_v;
     always @(posedge clk) begin
@@ -307,12 +307,17 @@ module adam_unit #(
     always @(posedge clk) begin
         if (mul_go && cnt >= TWO && cnt < DEN_END) den <= {den_b, den[DENW-1:1]};
         if (mul_go && cnt >= ONE && cnt < NUM_END) num <= {p_num, num[NUMW-1:1]};
-        else if (ph == P_DIV && cnt >= lead) num <= num << 1;
+        else if (ph == P_DIV && lz == {XW{1'b0}}) num <= num << 1;
     end
 
-    // ---- DIV: restoring, the dividend num 2^qs walked from its top bit after QS_MAX - qs zeros
-    localparam signed [XW-1:0] NUMWX = NUMW[XW-1:0];
-    wire dvd = (cnt >= lead) && (cnt < lead + NUMWX) && num[NUMW-1];
+    // ---- DIV: restoring, the dividend num 2^qs walked from its top bit after lz = QS_MAX - qs
+    //      zeros (num then shifts zeros in behind its bits: qs of them until the end)
+    reg signed [XW-1:0] lz;
+    always @(posedge clk) begin
+        if (mul_end) lz <= lead;
+        else if (ph == P_DIV && lz != {XW{1'b0}}) lz <= lz - 1'b1;
+    end
+    wire dvd = (lz == {XW{1'b0}}) && num[NUMW-1];
     wire [DENW:0] r2 = {rem_d, dvd};
     wire q_bit = (r2 >= {1'b0, den});
     /* verilator lint_off UNUSEDSIGNAL */ // below den
@@ -385,45 +390,58 @@ module adam_mul #(
     end
 endmodule
 
-// adam_round: requantize a value walked bit by bit, least significant first (en: bit b is the
-// value's bit at position pos, 0 the LSB; the last is its sign), dropping d bits into a WO-bit
-// result with golden::qformat::requantize's rounding (half-even or floor) and saturation:
-// the sticky and guard bits below the result, the result's bits, and from its top bit up whether
-// every bit copies the sign (fits) and from the bit above (MIN - 1, which rounds back in).
+// adam_round: requantize a value walked bit by bit, least significant first (start: the cycle
+// before the first bit; en: bit b is the value's next bit, the last its sign; q and ovf the
+// cycle after the last), dropping d bits
+// into a WO-bit result with golden::qformat::requantize's rounding (half-even or floor) and
+// saturation: the sticky and guard bits below the result, the result's bits, and from its top bit
+// up whether every bit copies the sign (fits) and from the bit above (MIN - 1, which rounds back
+// in). k, the bit's place in the result, is a counter from -d: each test compares it with a
+// constant.
 module adam_round #(
     parameter integer WO = 32,
     parameter integer XW = 14,
     parameter integer HALF_EVEN = 1
 ) (
     input  wire                 clk,
+    input  wire                 start,
     input  wire                 en,
-    input  wire signed [XW-1:0] pos,
     input  wire signed [XW-1:0] d,
     input  wire                 b,
-    output wire [WO-1:0]        q,
-    output wire                 ovf
+    output reg  [WO-1:0]        q,
+    output reg                  ovf
 );
     localparam signed [XW-1:0] WOX = WO[XW-1:0];
-    wire first = (pos == {XW{1'b0}});
-    wire signed [XW-1:0] k = pos - d;              // the bit's place in the result
+    localparam signed [XW-1:0] WO1 = WOX - 1'b1;
+    localparam signed [XW-1:0] M1 = -1;
+    reg signed [XW-1:0] k;
     reg [WO-1:0] r;
     reg guard, sticky, all_ones, all_zeros, hi_ones, sign;
     always @(posedge clk) begin
-        if (en) begin
-            sticky <= (!first && sticky) || (k < -1 && b);
-            guard <= (k == -1) ? b : (!first && guard);
+        if (start) begin
+            k <= -d;
+            {guard, sticky} <= 2'b00;
+            {all_ones, all_zeros, hi_ones} <= 3'b111;
+        end else if (en) begin
+            k <= k + 1'b1;
+            sticky <= sticky || (k < M1 && b);
+            if (k == M1) guard <= b;
             if (k >= 0 && k < WOX) r <= {b, r[WO-1:1]};
-            all_ones <= (first || all_ones) && (k < WOX - 1 || b);
-            all_zeros <= (first || all_zeros) && (k < WOX - 1 || !b);
-            hi_ones <= (first || hi_ones) && (k < WOX || b);
+            all_ones <= all_ones && (k < WO1 || b);
+            all_zeros <= all_zeros && (k < WO1 || !b);
+            hi_ones <= hi_ones && (k < WOX || b);
             sign <= b;
         end
     end
+    // the rounding up and the saturation, registered: q holds the cycle after the last bit
     wire up = (HALF_EVEN != 0) && guard && (sticky || r[0]);
+    wire [WO-1:0] q_n;
+    wire ovf_n;
     fxp_inc_sat #(.WO(WO), .WRAP(0)) u_sat (
         .lo(r), .up(up), .fits(sign ? all_ones : all_zeros), .neg(sign), .min_m1(sign && hi_ones),
-        .q(q), .ovf(ovf)
+        .q(q_n), .ovf(ovf_n)
     );
+    always @(posedge clk) {q, ovf} <= {q_n, ovf_n};
 endmodule
 
 `default_nettype wire

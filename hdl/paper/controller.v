@@ -118,7 +118,7 @@ module controller (
     reg [9-1:0] gap;            // update: cycles to the next index
     // the waits between two issues: sgd_unit's interval; the Adam unit's latency, outside pass 1
     localparam [9-1:0] GAP_SGD = 44;
-    localparam [9-1:0] GAP_ADAM = 375;
+    localparam [9-1:0] GAP_ADAM = 376;
     reg [3:0] drain;
     localparam integer NORM_CYCLES = 162;
     localparam integer NCW = $clog2(NORM_CYCLES + 1);

@@ -26,7 +26,7 @@
     // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
     localparam longint MODEL_FREE = 243356;
     localparam longint MODEL_MINUS_ACC = 244103;
-    localparam longint MODEL_UPDATE = 10481445;
+    localparam longint MODEL_UPDATE = 10506341;
     localparam longint MODEL_ACC_LANE = 768;   // the accumulation of one lane
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;

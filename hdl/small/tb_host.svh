@@ -26,7 +26,7 @@
     // (MINUS_ACC with every lane active; the testbench reports the first group with the most lanes)
     localparam longint MODEL_FREE = 25376;
     localparam longint MODEL_MINUS_ACC = 25739;
-    localparam longint MODEL_UPDATE = 1347423;
+    localparam longint MODEL_UPDATE = 1350623;
     localparam longint MODEL_ACC_LANE = 384;   // the accumulation of one lane
     localparam [2:0] R_PARAM = 3'd0, R_CONST = 3'd1, R_XT = 3'd2, R_U = 3'd3, R_STATE = 3'd4,
                      R_GRADSUM = 3'd5, R_MOMENT = 3'd6, R_STATUS = 3'd7;

@@ -30,7 +30,8 @@ pub struct AdamParams {
     /// Bits the rows m' and v' walk: from the aligned sum's LSB past its sign bit and past the
     /// result's top bit, for every alignment the shifts allow.
     pub row_len: usize,
-    /// Cycles of the rows: `row_len` and the pipeline (multiplier, adder, rounding) around it.
+    /// Cycles of the rows: `row_len` and the pipeline around it (the operands' start, the
+    /// multipliers, the adder, the rounding's bit registers and its result register).
     pub rows_cycles: usize,
     /// Root bits: `ceil((v_w - 1 + v_f) / 2)` (the radicand `max(v', 1) 2^v_f`).
     pub nr: usize,
@@ -87,7 +88,7 @@ impl AdamParams {
         let mul_cycles = (den_w + 2).max(num_w + 1);
         let qs_max = (w_f + GUARD + v_f + c_w - 2).saturating_sub(m_f);
         let div_cycles = num_w + qs_max;
-        let rows_cycles = row_len + 4;
+        let rows_cycles = row_len + 5;
         let latency = rows_cycles + nr + mul_cycles + div_cycles + 5;
         let largest =
             [rows_cycles, div_cycles, mul_cycles, 2 * g_f + shift_max, w_f + GUARD + v_f + shift_max]
