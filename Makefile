@@ -211,11 +211,11 @@ hdl-unit: need-verilator $(BIN)
 		>build/hdl-unit/sgd-wide.log 2>&1 || (cat build/hdl-unit/sgd-wide.log; exit 1)
 	build/hdl-unit/sgd-wide/sgd_tb
 	@mkdir -p build/hdl-unit/norm
-	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/norm \
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH -Itests/hdl --top-module tb -Mdir build/hdl-unit/norm \
 		hdl/tiny/norm_unit.v tests/hdl/norm_tb.sv -o norm_tb >build/hdl-unit/norm.log 2>&1 || (cat build/hdl-unit/norm.log; exit 1)
 	build/hdl-unit/norm/norm_tb
 	@mkdir -p build/hdl-unit/adam
-	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH --top-module tb -Mdir build/hdl-unit/adam \
+	$(VERILATOR) --binary -j 2 --timescale 1ns/1ps -Wno-fatal -Wno-WIDTH -Itests/hdl --top-module tb -Mdir build/hdl-unit/adam \
 		hdl/tiny/fxp.v hdl/tiny/adam_unit.v tests/hdl/adam_tb.sv -o adam_tb >build/hdl-unit/adam.log 2>&1 || (cat build/hdl-unit/adam.log; exit 1)
 	build/hdl-unit/adam/adam_tb
 

@@ -692,15 +692,22 @@ module core (
     wire signed [MW-1:0] adam_m;
     wire signed [${ c.v_w }$-1:0] adam_v;
     /* verilator lint_off PINCONNECTEMPTY */ // the SGD rows' results: not used by Adam
+{%- endif %}
     sgd_unit #(.TGW(TGW)) u_sgd (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m[MW-1:0]), .w(r3_w),
         .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
         .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),{% if c.clip %}
         .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_en), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
-        .g_valid(g_valid),{% endif %} .g_final(g_final), .g_out(g_out),
+        .g_valid(g_valid),{% endif %}{% if c.optim_adam %} .g_final(g_final),{% endif %}{% if c.clip || c.optim_adam %} .g_out(g_out),{% endif %}{% if c.update_stochastic %}
+        .lfsr_wr_g(w1_const && w1_cidx == 5'd15), .lfsr_wr_u(w1_const && w1_cidx == 5'd16),
+        .lfsr_wdata(w1_data[31:0]), .lfsr_g(lfsr_g), .lfsr_u(lfsr_u),{% if c.clip %}
+        .lfsr_save(norm_clear), .lfsr_restore(pass2_start),{% endif %}{% endif %}{% if c.optim_adam %}
         .out_valid(sgd_valid), .out_tag(), .m_new(), .w_new(),
-        .out_ovf_g(sgd_ovf_g), .out_ovf_m(), .out_ovf_w()
+        .out_ovf_g(sgd_ovf_g), .out_ovf_m(), .out_ovf_w(){% else %}
+        .out_valid(opt_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
+        .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2]){% endif %}
     );
+{%- if c.optim_adam %}
     /* verilator lint_on PINCONNECTEMPTY */
     adam_unit #(.TGW(TGW)) u_adam (
         .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag),
@@ -719,18 +726,6 @@ module core (
     always @(posedge clk) sgd_ovf_g_r <= sgd_valid{% if c.clip %} && !norm_pass{% endif %} && sgd_ovf_g;
     assign opt_ovf[0] = sgd_ovf_g_r;
 {%- else %}
-    sgd_unit #(.TGW(TGW)) u_sgd (
-        .clk(clk), .rst(rst_root), .in_valid(r3_upd), .in_tag(r3_tag), .s(r3_s), .m(r3_m[MW-1:0]), .w(r3_w),
-        .scale_mant(scale_mant), .scale_shift(scale_shift), .lr_mant(lr_mant), .lr_shift(lr_shift),
-        .mu_mant(mu_mant), .mu_shift(mu_shift), .momentum(momentum),{% if c.clip %}
-        .norm_pass(norm_pass), .clip_on(clip_applies && !norm_pass && clip_en), .clip_mant(clip_fmant), .clip_frac(clip_ffrac),
-        .g_valid(g_valid), .g_out(g_out),{% endif %}{% if c.update_stochastic %}
-        .lfsr_wr_g(w1_const && w1_cidx == 5'd15), .lfsr_wr_u(w1_const && w1_cidx == 5'd16),
-        .lfsr_wdata(w1_data[31:0]), .lfsr_g(lfsr_g), .lfsr_u(lfsr_u),{% if c.clip %}
-        .lfsr_save(norm_clear), .lfsr_restore(pass2_start),{% endif %}{% endif %}
-        .out_valid(opt_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
-        .out_ovf_g(opt_ovf[0]), .out_ovf_m(opt_ovf[1]), .out_ovf_w(opt_ovf[2])
-    );
     assign opt_ovf[3] = 1'b0;     // no second moment
 {%- endif %}
 

@@ -111,7 +111,7 @@ use crate::saturation::{Saturations, Signal};
 use serde::{Deserialize, Serialize};
 
 /// Quotient bits the Adam divider computes below the weight LSB (a sticky bit follows).
-const GUARD_BITS: u32 = 15;
+pub const GUARD_BITS: u32 = 15;
 
 /// Largest magnitude exponent of one aligned term of an exact sum: two terms stay below 2^127.
 const MAX_TERM_BITS: u32 = 125;
@@ -310,6 +310,9 @@ pub struct AdamCoreConstants {
     pub one_minus_beta2: Constant,
     pub c2: Constant,
     pub eps: u128,
+    /// The divider's left shift (`weight.frac + GUARD_BITS + second_moment.frac + c2.shift -
+    /// moment.frac - lr_t.shift`): the quotient at the weight's fraction bits and the guard bits.
+    pub quotient_shift: i64,
 }
 
 /// Global-norm clipping's constants: `optim.clip_norm`, and PyTorch's `1e-6` added to the norm,
@@ -344,6 +347,7 @@ pub fn core_constants(
                 one_minus_beta2: a.one_minus_beta2,
                 c2: a.c2,
                 eps: a.eps,
+                quotient_shift: a.quotient_shift,
             }),
         },
     })

@@ -18,8 +18,8 @@ pub fn index_width(n: usize) -> u32 {
 /// ADAM_RANGE` (a learning rate of `1e-7` has a shift of 53 with 32-bit constants).
 pub const ADAM_RANGE: usize = 32;
 
-/// Quotient bits the divider computes below the weight LSB (`golden::optim`'s `GUARD_BITS`).
-pub const GUARD: usize = 15;
+/// Quotient bits the divider computes below the weight LSB.
+const GUARD: usize = crate::golden::optim::GUARD_BITS as usize;
 
 /// Widths and cycle counts of `adam_unit.v` (its header has the rows; `make hdl-unit`'s adam_tb
 /// checks the latency).

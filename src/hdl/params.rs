@@ -8,7 +8,7 @@ use crate::golden::lut::Interpolation;
 use crate::golden::optim::{stream_seed, Constant, CoreConstants, Stream};
 use crate::golden::qformat::hex;
 use crate::golden::qformat::{Overflow, QFormat, Rounding, RANDOM_WORD};
-use crate::hdl::adam::{AdamParams, GUARD};
+use crate::hdl::adam::AdamParams;
 
 /// Widest state, derivative or weight format the RTL is generated for: the exact products of
 /// the neuron datapath (constant x (state + 3 bits)) then stay below about 100 bits.
@@ -55,10 +55,7 @@ pub fn neuron_pipelines_keep_up(k: usize, n: usize, rows: usize, cols: usize, la
     rows * cols * lanes <= n && rows * cols * lanes <= k
 }
 
-/// `ceil(log2(n))`, at least 1: the width of an index over `n` values.
-pub fn index_width(n: usize) -> u32 {
-    crate::hdl::adam::index_width(n)
-}
+pub use crate::hdl::adam::index_width;
 
 /// Everything the templates print, for one config.
 ///
@@ -892,9 +889,7 @@ impl CoreParams {
                 return Err(invalid(name, c.value(), &why));
             }
         }
-        // golden::optim's quotient_shift: w_f + 15 + v_f + c2_shift - m_f - lrt_shift
-        let qs = (self.w_f + GUARD + self.v_f + a.c2.shift as usize) as i64
-            - (self.m_f + k.lr.shift as usize) as i64;
+        let qs = a.quotient_shift;
         if a.c2.shift as usize > self.c_w - 2 || !(0..=self.adam.qs_max as i64).contains(&qs) {
             let why = format!(
                 "the core's Adam divider shifts by 0 to {} bits (here {qs}): the learning rate is too small",

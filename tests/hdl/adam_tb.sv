@@ -61,19 +61,7 @@ module tb;
       fit = (x > hi) ? hi : (x < lo) ? lo : x;
     end
   endfunction
-  function automatic [127:0] isqrt(input [127:0] n);
-    reg [127:0] rest, root, b;
-    begin
-      rest = n; root = 0; b = 128'd1 << 126;
-      while (b > n) b = b >> 2;
-      while (b != 0) begin
-        if (rest >= root + b) begin rest = rest - (root + b); root = (root >> 1) + b; end
-        else root = root >> 1;
-        b = b >> 2;
-      end
-      isqrt = root;
-    end
-  endfunction
+  `include "isqrt.svh"
   // the larger of the two aligned terms' bits (golden::optim::check_sum, before its + 3)
   function automatic integer need(input integer b1, input integer f1, input integer b2, input integer f2);
     integer z, n1, n2;

@@ -31,20 +31,7 @@ module tb;
     .clip_mant(clip_mant), .clip_shift(clip_shift), .delta(delta),
     .done(done), .norm(norm), .applies(applies), .f_mant(f_mant), .f_frac(f_frac));
 
-  // golden::optim::isqrt, digit by digit
-  function automatic [127:0] isqrt(input [127:0] n);
-    reg [127:0] rest, root, b;
-    begin
-      rest = n; root = 0; b = 128'd1 << 126;
-      while (b > n) b = b >> 2;
-      while (b != 0) begin
-        if (rest >= root + b) begin rest = rest - (root + b); root = (root >> 1) + b; end
-        else root = root >> 1;
-        b = b >> 2;
-      end
-      isqrt = root;
-    end
-  endfunction
+  `include "isqrt.svh"
 
   integer errors = 0, cases = 0, clipped = 0, dropped = 0, nonzero_den = 0;
   reg signed [GW-1:0] gs [0:1375];
