@@ -10,6 +10,7 @@
 #   make cosim-variant    the same for a core in the RTL's other rounding, overflow and LUT modes
 #   make cosim-overflow   the same for a core whose narrow formats overflow in every class the core counts
 #   make cosim-stochastic the same for the tiny core with stochastic update rounding (its LFSR states too)
+#   make cosim-adam-stochastic  the same with Adam, clipping and wrapping overflow (m, v and the weights wrap)
 #   make cosim-train      the core trained in Verilator for whole epochs (CONFIG, EPOCHS=3, DIGITS, BATCH),
 #                   every parameter and momentum compared with the golden model's after every epoch
 #   make cosim-schedule   a cosine learning-rate schedule on chip (tests/data/core_cosine.yaml): make cosim
@@ -39,7 +40,7 @@ BIN   := target/release/floweqprop
 RUN   ?= runs/quick
 EPOCHS ?= 300
 
-.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-train cosim-variant cosim-overflow cosim-stochastic cosim-lanes cosim-edges cosim-schedule cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
+.PHONY: all quick test lint bench paper eval hdl hdl-unit cosim cosim-train cosim-variant cosim-overflow cosim-stochastic cosim-adam-stochastic cosim-lanes cosim-edges cosim-schedule cosim-selftest lint-hdl $(BIN) need-verilator need-yosys
 .PHONY: synth-tools synth report synth-sweep report-sweep
 .PHONY: fpga-tools fpga fpga-place fpga-check fpga-report fpga-smoke cosim-netlist
 
@@ -151,6 +152,13 @@ cosim-overflow:
 # reset, after a write, after every step and after a reset during UPDATE.
 cosim-stochastic:
 	$(MAKE) --no-print-directory cosim CONFIG=stochastic CONFIG_FILE=tests/data/core_stochastic.yaml VECTORS=build/vectors/stochastic
+
+# Adam with stochastic update rounding and wrapping overflow (tests/data/core_adam_stochastic.yaml):
+# the Adam unit's m', v' and u draw from the update LFSR after sgd_unit's clip row; m, v, the
+# update's quotient and the weights wrap, and their overflow counts are compared after every step.
+cosim-adam-stochastic:
+	$(MAKE) --no-print-directory cosim CONFIG=adam-stochastic CONFIG_FILE=tests/data/core_adam_stochastic.yaml \
+		VECTORS=build/vectors/adam-stochastic
 
 # Sample lanes: a core of 3 lanes (tests/data/core_lanes.yaml) on groups of 5 samples, so that every
 # step has a full group and a group of 2 (the active-lane count), and 4 generation samples.

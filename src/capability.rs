@@ -76,8 +76,8 @@ mod tests {
     }
 
     /// What the core cannot run is refused by `vectors` as by `hdl` (vectors were written for
-    /// 16-bit LUT indices), while the golden model takes it; stochastic update rounding the
-    /// core runs.
+    /// 16-bit LUT indices), while the golden model takes it; stochastic update rounding and
+    /// wrapping the core runs, with SGD and with Adam.
     #[test]
     fn vectors_refuse_what_the_core_refuses() {
         let (c, field) = (tiny_with(&[("index_bits: 10", "index_bits: 15")]), "fixed.lut.index_bits");
@@ -91,9 +91,11 @@ mod tests {
         let sgd =
             [("kind: adam", "kind: sgd"), ("update_rounding: half_even", "update_rounding: stochastic")];
         check(&tiny_with(&sgd), Use::Core).unwrap();
-        // the Adam unit rounds half-even or down, and saturates
-        let adam = tiny_with(&[("update_rounding: half_even", "update_rounding: stochastic")]);
-        assert!(refused(&adam, Use::Core).contains("fixed.update_rounding"));
+        let adam = [
+            ("update_rounding: half_even", "update_rounding: stochastic"),
+            ("overflow: saturate", "overflow: wrap"),
+        ];
+        check(&tiny_with(&adam), Use::Core).unwrap();
     }
 
     /// Constants that do not fit or round to zero: `hdl` generated a core for them that the

@@ -688,7 +688,9 @@ module core (
     // took the parameter's {v, m}, w and tag at its issue and writes them back
     wire sgd_valid, g_final, sgd_ovf_g;{% if !c.clip %}
     wire signed [${ c.g_w }$-1:0] g_out;{% endif %}
-    wire adam_valid;
+    wire adam_valid;{% if c.update_stochastic %}
+    wire adam_draw;                // the Adam unit's words from the update LFSR
+    wire [31:0] adam_word;{% endif %}
     wire signed [MW-1:0] adam_m;
     wire signed [${ c.v_w }$-1:0] adam_v;
     /* verilator lint_off PINCONNECTEMPTY */ // the SGD rows' results: not used by Adam
@@ -701,7 +703,8 @@ module core (
         .g_valid(g_valid),{% endif %}{% if c.optim_adam %} .g_final(g_final),{% endif %}{% if c.clip || c.optim_adam %} .g_out(g_out),{% endif %}{% if c.update_stochastic %}
         .lfsr_wr_g(w1_const && w1_cidx == 5'd15), .lfsr_wr_u(w1_const && w1_cidx == 5'd16),
         .lfsr_wdata(w1_data[31:0]), .lfsr_g(lfsr_g), .lfsr_u(lfsr_u),{% if c.clip %}
-        .lfsr_save(norm_clear), .lfsr_restore(pass2_start),{% endif %}{% endif %}{% if c.optim_adam %}
+        .lfsr_save(norm_clear), .lfsr_restore(pass2_start),{% endif %}{% if c.optim_adam %}
+        .adam_draw(adam_draw), .adam_word(adam_word),{% endif %}{% endif %}{% if c.optim_adam %}
         .out_valid(sgd_valid), .out_tag(), .m_new(), .w_new(),
         .out_ovf_g(sgd_ovf_g), .out_ovf_m(), .out_ovf_w(){% else %}
         .out_valid(opt_valid), .out_tag(wb_tag), .m_new(wb_m), .w_new(wb_w),
@@ -714,7 +717,8 @@ module core (
         .m(r3_m[MW-1:0]), .v(r3_m[OSW-1:MW]), .w(r3_w), .g_valid(g_final), .g(g_out),
         .b1_mant(mu_mant), .b1_shift(mu_shift), .omb1_mant(omb1_mant), .omb1_shift(omb1_shift),
         .b2_mant(b2_mant), .b2_shift(b2_shift), .omb2_mant(omb2_mant), .omb2_shift(omb2_shift),
-        .lrt_mant(lr_mant), .lrt_shift(lr_shift), .c2_mant(c2t_mant), .c2_shift(c2t_shift), .eps(adam_eps),
+        .lrt_mant(lr_mant), .lrt_shift(lr_shift), .c2_mant(c2t_mant), .c2_shift(c2t_shift), .eps(adam_eps),{% if c.update_stochastic %}
+        .draw(adam_draw), .word(adam_word),{% endif %}
         .out_valid(adam_valid), .out_tag(wb_tag), .m_new(adam_m), .v_new(adam_v), .w_new(wb_w),
         .out_ovf_m(opt_ovf[1]), .out_ovf_v(opt_ovf[3]), .out_ovf_w(opt_ovf[2])
     );

@@ -103,6 +103,12 @@ module sgd_unit #(
     input  wire                    lfsr_restore,   // back at pass 2's: g draws the same bits{% endif %}
     output reg  [31:0]             lfsr_g,
     output reg  [31:0]             lfsr_u,
+{%- if c.optim_adam %}
+    // the Adam unit's words (adam_unit.v, DRAW), from the update LFSR after this parameter's
+    // clip row; the rows of m' and u here draw nothing
+    input  wire                    adam_draw,
+    output wire [31:0]             adam_word,
+{%- endif %}
 {%- endif %}
     output reg                     out_valid,
     output reg  [TGW-1:0]          out_tag,
@@ -499,11 +505,12 @@ module sgd_unit #(
     // c + 1: the random word of a digit below the result (c < dd), from the stream's LFSR, which
     // then steps 32 times (lfsr_word: both unrolled)
     reg [DW-1:0] ar;{% if c.clip %}
-    // pass 1 draws for g only; the clip's stream draws only when its result is taken
-    wire draw = s_on && (sc < dd) && (sp == P_G || (!norm_pass && (sp != P_C || clip_on)));
+    // pass 1 draws for g only; the clip's stream draws only when its result is taken{% if c.optim_adam %}
+    wire draw = s_on && (sc < dd) && (sp == P_G || (!norm_pass && sp == P_C && clip_on));{% else %}
+    wire draw = s_on && (sc < dd) && (sp == P_G || (!norm_pass && (sp != P_C || clip_on)));{% endif %}
     reg [31:0] lfsr_g_saved;
     always @(posedge clk) if (lfsr_save) lfsr_g_saved <= lfsr_g;{% else %}
-    wire draw = s_on && (sc < dd);{% endif %}
+    wire draw = s_on && (sc < dd){% if c.optim_adam %} && (sp == P_G){% endif %};{% endif %}
     wire [63:0] word_g = lfsr_word(lfsr_g);
     wire [63:0] word_u = lfsr_word(lfsr_u);
     always @(posedge clk) begin
@@ -515,11 +522,13 @@ module sgd_unit #(
             else if (lfsr_restore) lfsr_g <= lfsr_g_saved;{% endif %}
             else if (draw && sp == P_G) lfsr_g <= word_g[63:32];
             if (lfsr_wr_u) lfsr_u <= lfsr_wdata;
-            else if (draw && sp != P_G) lfsr_u <= word_u[63:32];
+            else if (draw && sp != P_G) lfsr_u <= word_u[63:32];{% if c.optim_adam %}
+            else if (adam_draw) lfsr_u <= word_u[63:32];{% endif %}
         end
         ar <= !draw ? {DW{1'b0}} : (sp == P_G) ? word_g[31:0] : word_u[31:0];
     end
-    localparam integer CYW = 2;    // the digit sum's carry: three words and a carry
+    localparam integer CYW = 2;    // the digit sum's carry: three words and a carry{% if c.optim_adam %}
+    assign adam_word = word_u[31:0];{% endif %}
 {%- else %}
     wire [DW-1:0] ar = {DW{1'b0}}; // no random words: floor and half-even
     localparam integer CYW = 1;

@@ -12,10 +12,11 @@
 //   q = floor(|m'| lrt_mant 2^qs / den), sticky = remainder != 0                          "Adam update"
 //        qs = W_F + 15 + V_F + c2_shift - M_F - lrt_shift (15 guard bits below the weight LSB)
 //   u = round(sign(m') (2 q + sticky), 16 bits)
-//   w' = sat_weight(w - u); a q of 32 bits or more saturates w' (u beyond any weight)                   "weight"
+//   w' = sat_weight(w - u); a q of 32 bits or more saturates w' (u beyond any weight;
+//        wrapping, w - u keeps q's low 32 bits, all that reach the weight's bits)           "weight"
 //
-// Rounding: half-even = 1, else floor; saturation only (the generator refuses wrap and
-// stochastic rounding with Adam). Every constant is mant * 2^-shift, written by the host before
+// Rounding (fixed.update_rounding): half-even = 1, stochastic = 0, else floor;
+// overflow (fixed.overflow): WRAP = 0, else saturation. Every constant is mant * 2^-shift, written by the host before
 // UPDATE and held still while it runs; the host refuses constants outside the ranges below
 // (CoreParams::check_update_constants): shifts up to 62, 0 <= qs <= 65, eps below 2^34.
 //
@@ -46,7 +47,8 @@
 
 module adam_unit #(
     parameter integer TGW = 8,
-    parameter integer HALF_EVEN = 1
+    parameter integer HALF_EVEN = 1,
+    parameter integer WRAP = 0
 ) (
     input  wire                    clk,
     input  wire                    rst,
@@ -129,15 +131,16 @@ module adam_unit #(
         fv2 <= G_F2X + omb2s;
         qs <= QS_BASE + c2s - lrts;
     end
-    // per row: where each serial operand starts (its alignment z - f, and 1 for the one multiplier
-    // before the adder, 0 for |g| through two), and the bits dropped below the result
-    reg signed [XW-1:0] s_m1, s_g1, s_v1, s_gg, d_m, d_v, lead;
+    // per row: the cycle before each serial operand starts (its alignment z - f, plus 1 for the one
+    // multiplier before the adder, 0 for |g| through two; -1: from the row's first cycle), and the
+    // bits dropped below the result
+    reg signed [XW-1:0] z_m1, z_g1, z_v1, z_gg, d_m, d_v, lead;
     always @(posedge clk) begin
-        s_m1 <= ((fm1 >= fm2) ? {XW{1'b0}} : fm2 - fm1) + 1'b1;
-        s_g1 <= ((fm1 >= fm2) ? fm1 - fm2 : {XW{1'b0}}) + 1'b1;
+        z_m1 <= (fm1 >= fm2) ? {XW{1'b0}} : fm2 - fm1;
+        z_g1 <= (fm1 >= fm2) ? fm1 - fm2 : {XW{1'b0}};
         d_m <= ((fm1 >= fm2) ? fm1 : fm2) - M_FX;
-        s_v1 <= ((fv1 >= fv2) ? {XW{1'b0}} : fv2 - fv1) + 1'b1;
-        s_gg <= (fv1 >= fv2) ? fv1 - fv2 : {XW{1'b0}};
+        z_v1 <= (fv1 >= fv2) ? {XW{1'b0}} : fv2 - fv1;
+        z_gg <= ((fv1 >= fv2) ? fv1 - fv2 : {XW{1'b0}}) - 1'b1;
         d_v <= ((fv1 >= fv2) ? fv1 : fv2) - V_FX;
         // the divider's leading zero bits: QS_MAX - qs (qs clamped to 0 .. QS_MAX)
         lead <= (qs < 0) ? QS_MAXX : (qs > QS_MAXX) ? {XW{1'b0}} : QS_MAXX - qs;
@@ -168,6 +171,7 @@ module adam_unit #(
     localparam integer E_ROWS = T_ROWS - 1, E_SQRT = NR - 1, E_MUL = T_MUL - 1, E_DIV = T_DIV - 1;
     localparam signed [XW-1:0] END_ROWS = E_ROWS[XW-1:0], END_SQRT = E_SQRT[XW-1:0],
                                END_MUL = E_MUL[XW-1:0], END_DIV = E_DIV[XW-1:0], END_OUT = 3;
+    wire row_go = g_valid;
     wire rows_end = (ph == P_ROWS) && (cnt == END_ROWS);
     wire sqrt_end = (ph == P_SQRT) && (cnt == END_SQRT);
     wire mul_end = (ph == P_MUL) && (cnt == END_MUL);
@@ -176,11 +180,11 @@ module adam_unit #(
     always @(posedge clk) begin
         if (rst_r) begin
             ph <= P_IDLE;
-        end else if (g_valid || rows_end || sqrt_end || mul_end || div_end || out_end) begin
-            ph <= g_valid ? P_ROWS : rows_end ? P_SQRT : sqrt_end ? P_MUL : mul_end ? P_DIV
-                : div_end ? P_OUT : P_IDLE;
+        end else if (g_valid || row_go || rows_end || sqrt_end || mul_end || div_end || out_end) begin
+            ph <= row_go ? P_ROWS : rows_end ? P_SQRT : sqrt_end ? P_MUL
+                : mul_end ? P_DIV : div_end ? P_OUT : P_IDLE;
         end
-        cnt <= (g_valid || rows_end || sqrt_end || mul_end || div_end || out_end) ? {XW{1'b0}} : cnt1;
+        cnt <= (g_valid || row_go || rows_end || sqrt_end || mul_end || div_end || out_end) ? {XW{1'b0}} : cnt1;
     end
     wire rows = (ph == P_ROWS);
 
@@ -190,10 +194,21 @@ module adam_unit #(
     reg signed [VW-1:0] v_sr;
     reg [GW-1:0] ga_sr, ga;        // |g|: walked, and held for g^2
     wire [GW-1:0] g_abs = g[GW-1] ? -g : g;
-    wire on_m1 = rows && (cnt >= s_m1);
-    wire on_g1 = rows && (cnt >= s_g1);
-    wire on_v1 = rows && (cnt >= s_v1);
-    wire on_gg = rows && (cnt >= s_gg);
+    // an operand shifts from row cycle z + 1 on: flags set by an equality a cycle ahead, so no
+    // magnitude compare of the counter sits before the shift enables
+    reg on_m1, on_g1, on_v1, on_gg;
+    always @(posedge clk) begin
+        if (rst_r || rows_end) begin
+            {on_m1, on_g1, on_v1, on_gg} <= 4'b0000;
+        end else if (row_go) begin
+            {on_m1, on_g1, on_v1, on_gg} <= {z_m1[XW-1], z_g1[XW-1], z_v1[XW-1], z_gg[XW-1]};
+        end else if (rows) begin
+            if (cnt == z_m1) on_m1 <= 1'b1;
+            if (cnt == z_g1) on_g1 <= 1'b1;
+            if (cnt == z_v1) on_v1 <= 1'b1;
+            if (cnt == z_gg) on_gg <= 1'b1;
+        end
+    end
     always @(posedge clk) begin
         if (g_valid) begin
             m_sr <= m_h;
@@ -209,15 +224,15 @@ module adam_unit #(
         end
     end
     wire p_m1, p_g1, p_v1, p_gg, p_gc;
-    adam_mul #(.BW(CW - 1)) u_m1 (.clk(clk), .clr(g_valid), .a(on_m1 && m_sr[0]), .b(b1_mant), .p(p_m1));
-    adam_mul #(.BW(CW - 1)) u_g1 (.clk(clk), .clr(g_valid), .a(on_g1 && g_sr[0]), .b(omb1_mant), .p(p_g1));
-    adam_mul #(.BW(CW - 1)) u_v1 (.clk(clk), .clr(g_valid), .a(on_v1 && v_sr[0]), .b(b2_mant), .p(p_v1));
-    adam_mul #(.BW(GW)) u_gg (.clk(clk), .clr(g_valid), .a(on_gg && ga_sr[0]), .b(ga), .p(p_gg));
-    adam_mul #(.BW(CW - 1)) u_gc (.clk(clk), .clr(g_valid), .a(p_gg), .b(omb2_mant), .p(p_gc));
+    adam_mul #(.BW(CW - 1)) u_m1 (.clk(clk), .clr(row_go), .a(on_m1 && m_sr[0]), .b(b1_mant), .p(p_m1));
+    adam_mul #(.BW(CW - 1)) u_g1 (.clk(clk), .clr(row_go), .a(on_g1 && g_sr[0]), .b(omb1_mant), .p(p_g1));
+    adam_mul #(.BW(CW - 1)) u_v1 (.clk(clk), .clr(row_go), .a(on_v1 && v_sr[0]), .b(b2_mant), .p(p_v1));
+    adam_mul #(.BW(GW)) u_gg (.clk(clk), .clr(row_go), .a(on_gg && ga_sr[0]), .b(ga), .p(p_gg));
+    adam_mul #(.BW(CW - 1)) u_gc (.clk(clk), .clr(row_go), .a(p_gg), .b(omb2_mant), .p(p_gc));
     // cycle c: the terms' bits at position c - 2 of the aligned sum; c + 1: the sum's bit
     reg sum_m, sum_v, cy_m, cy_v;
     always @(posedge clk) begin
-        if (g_valid) begin
+        if (row_go) begin
             {cy_m, sum_m} <= 2'b00;
             {cy_v, sum_v} <= 2'b00;
         end else begin
@@ -233,11 +248,11 @@ module adam_unit #(
     wire [MW-1:0] m_q;
     wire [VW-1:0] v_q;
     wire ovf_mq, ovf_vq;
-    adam_round #(.WO(MW), .XW(XW), .HALF_EVEN(HALF_EVEN)) u_round_m (
-        .clk(clk), .start(r_start), .en(r_en), .d(d_m), .b(sum_m), .q(m_q), .ovf(ovf_mq)
+    adam_round #(.WO(MW), .XW(XW), .HALF_EVEN(HALF_EVEN), .STOCH(0), .WRAP(WRAP)) u_round_m (
+        .clk(clk), .start(r_start), .en(r_en), .d(d_m), .b(sum_m), .rb(1'b0), .q(m_q), .ovf(ovf_mq)
     );
-    adam_round #(.WO(VW), .XW(XW), .HALF_EVEN(HALF_EVEN)) u_round_v (
-        .clk(clk), .start(r_start), .en(r_en), .d(d_v), .b(sum_v), .q(v_q), .ovf(ovf_vq)
+    adam_round #(.WO(VW), .XW(XW), .HALF_EVEN(HALF_EVEN), .STOCH(0), .WRAP(WRAP)) u_round_v (
+        .clk(clk), .start(r_start), .en(r_en), .d(d_v), .b(sum_v), .rb(1'b0), .q(v_q), .ovf(ovf_vq)
     );
     reg ovf_m, ovf_v;
     always @(posedge clk) begin
@@ -304,20 +319,28 @@ module adam_unit #(
     localparam signed [XW-1:0] ONE = 1, TWO = 2, DEN_END = DEN2[XW-1:0], NUM_END = NUM1[XW-1:0];
     reg [DENW-1:0] den;
     reg [NUMW-1:0] num;
+    reg signed [XW-1:0] lz;        // DIV's leading zeros left (below)
+    reg lz0;
     always @(posedge clk) begin
         if (mul_go && cnt >= TWO && cnt < DEN_END) den <= {den_b, den[DENW-1:1]};
         if (mul_go && cnt >= ONE && cnt < NUM_END) num <= {p_num, num[NUMW-1:1]};
-        else if (ph == P_DIV && lz == {XW{1'b0}}) num <= num << 1;
+        else if (ph == P_DIV && lz0) num <= num << 1;
     end
 
     // ---- DIV: restoring, the dividend num 2^qs walked from its top bit after lz = QS_MAX - qs
     //      zeros (num then shifts zeros in behind its bits: qs of them until the end)
-    reg signed [XW-1:0] lz;
+    //      (lz0: lz is 0, a flag set a cycle ahead, so no compare of lz precedes the divider's)
+    localparam signed [XW-1:0] LZ1 = 1;
     always @(posedge clk) begin
-        if (mul_end) lz <= lead;
-        else if (ph == P_DIV && lz != {XW{1'b0}}) lz <= lz - 1'b1;
+        if (mul_end) begin
+            lz <= lead;
+            lz0 <= (lead == {XW{1'b0}});
+        end else if (ph == P_DIV && !lz0) begin
+            lz <= lz - 1'b1;
+            lz0 <= (lz == LZ1);
+        end
     end
-    wire dvd = (lz == {XW{1'b0}}) && num[NUMW-1];
+    wire dvd = lz0 && num[NUMW-1];
     wire [DENW:0] r2 = {rem_d, dvd};
     wire q_bit = (r2 >= {1'b0, den});
     /* verilator lint_off UNUSEDSIGNAL */ // below den
@@ -350,7 +373,7 @@ module adam_unit #(
     reg signed [WW+2:0] wd;
     wire signed [WW-1:0] w_q;
     wire w_fits;
-    fxp_sat #(.WI(WW + 3), .WO(WW), .WRAP(0)) u_w_sat (.v(wd), .q(w_q));
+    fxp_sat #(.WI(WW + 3), .WO(WW), .WRAP(WRAP)) u_w_sat (.v(wd), .q(w_q));
     fxp_fits #(.WI(WW + 3), .WO(WW)) u_w_fits (.v(wd), .fits(w_fits));
     localparam signed [WW-1:0] W_MAX = {1'b0, {(WW-1){1'b1}}}, W_MIN = {1'b1, {(WW-1){1'b0}}};
     wire neg = m_new[MW-1];
@@ -361,7 +384,7 @@ module adam_unit #(
         if (rst_r) out_valid <= 1'b0;
         else out_valid <= out_end;
         if (out_end) begin
-            w_new <= q_ovf ? (neg ? W_MAX : W_MIN) : w_q;
+            w_new <= (q_ovf && WRAP == 0) ? (neg ? W_MAX : W_MIN) : w_q;
             out_tag <= tag_r;
             {out_ovf_m, out_ovf_v, out_ovf_w} <= {ovf_m, ovf_v, q_ovf || !w_fits};
         end
@@ -393,21 +416,27 @@ endmodule
 // adam_round: requantize a value walked bit by bit, least significant first (start: the cycle
 // before the first bit; en: bit b is the value's next bit, the last its sign; q and ovf the
 // cycle after the last), dropping d bits
-// into a WO-bit result with golden::qformat::requantize's rounding (half-even or floor) and
-// saturation: the sticky and guard bits below the result, the result's bits, and from its top bit
-// up whether every bit copies the sign (fits) and from the bit above (MIN - 1, which rounds back
-// in). k, the bit's place in the result, is a counter from -d: each test compares it with a
-// constant.
+// into a WO-bit result with golden::qformat::requantize's rounding (half-even, floor, or
+// stochastic: rb, a random bit beside each dropped bit, their serial sum's carry the rounding up)
+// and overflow (saturation or WRAP): the sticky and guard bits below the result, the result's
+// bits, and from its top bit up whether every bit copies the sign (fits) and from the bit above
+// (MIN - 1, which rounds back in). k, the bit's place in the result, is a counter from -d: each
+// test compares it with a constant.
 module adam_round #(
     parameter integer WO = 32,
     parameter integer XW = 14,
-    parameter integer HALF_EVEN = 1
+    parameter integer HALF_EVEN = 1,
+    parameter integer STOCH = 0,
+    parameter integer WRAP = 0
 ) (
     input  wire                 clk,
     input  wire                 start,
     input  wire                 en,
     input  wire signed [XW-1:0] d,
     input  wire                 b,
+    /* verilator lint_off UNUSEDSIGNAL */ // without stochastic rounding
+    input  wire                 rb,
+    /* verilator lint_on UNUSEDSIGNAL */
     output reg  [WO-1:0]        q,
     output reg                  ovf
 );
@@ -416,16 +445,17 @@ module adam_round #(
     localparam signed [XW-1:0] M1 = -1;
     reg signed [XW-1:0] k;
     reg [WO-1:0] r;
-    reg guard, sticky, all_ones, all_zeros, hi_ones, sign;
+    reg guard, sticky, all_ones, all_zeros, hi_ones, sign, cy;
     always @(posedge clk) begin
         if (start) begin
             k <= -d;
-            {guard, sticky} <= 2'b00;
+            {guard, sticky, cy} <= 3'b000;
             {all_ones, all_zeros, hi_ones} <= 3'b111;
         end else if (en) begin
             k <= k + 1'b1;
             sticky <= sticky || (k < M1 && b);
             if (k == M1) guard <= b;
+            if (k < 0) cy <= (b && rb) || (cy && (b || rb));
             if (k >= 0 && k < WOX) r <= {b, r[WO-1:1]};
             all_ones <= all_ones && (k < WO1 || b);
             all_zeros <= all_zeros && (k < WO1 || !b);
@@ -434,10 +464,10 @@ module adam_round #(
         end
     end
     // the rounding up and the saturation, registered: q holds the cycle after the last bit
-    wire up = (HALF_EVEN != 0) && guard && (sticky || r[0]);
+    wire up = (STOCH != 0) ? cy : (HALF_EVEN != 0) && guard && (sticky || r[0]);
     wire [WO-1:0] q_n;
     wire ovf_n;
-    fxp_inc_sat #(.WO(WO), .WRAP(0)) u_sat (
+    fxp_inc_sat #(.WO(WO), .WRAP(WRAP)) u_sat (
         .lo(r), .up(up), .fits(sign ? all_ones : all_zeros), .neg(sign), .min_m1(sign && hi_ones),
         .q(q_n), .ovf(ovf_n)
     );

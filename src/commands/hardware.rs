@@ -126,7 +126,7 @@ pub fn run_vectors(a: VectorsArgs) -> Result<()> {
     replace_folder(&a.out, &files, MANIFEST)?;
     eprintln!("recipe: {}", crate::vectors::recipe_note(&core_recipe(&config, &o)));
     eprintln!(
-        "wrote {} files to {}: {} SGD steps of {} samples, {} Euler steps of {} samples",
+        "wrote {} files to {}: {} training steps of {} samples, {} Euler steps of {} samples",
         files.len(),
         a.out.display(),
         o.steps,
