@@ -401,40 +401,46 @@ pub fn window_means(history: &[EpochRecord], width: usize) -> Vec<(usize, f64)> 
         .collect()
 }
 
-/// Trailing mean over `LOSS_WINDOW` epochs: `(epoch, mean of the window ending there)`.
-fn trailing_means(history: &[EpochRecord]) -> Vec<(f64, f64)> {
-    (LOSS_WINDOW..=history.len())
+/// The trailing mean's width for a run of `epochs`: `LOSS_WINDOW`, or a tenth of a run shorter
+/// than two windows (a 100-epoch run gets a 10-epoch mean, a curve rather than one point).
+fn mean_width(epochs: usize) -> usize {
+    match epochs >= 2 * LOSS_WINDOW {
+        true => LOSS_WINDOW,
+        false => (epochs / 10).max(1),
+    }
+}
+
+/// Trailing mean over `width` epochs: `(epoch, mean of the window ending there)`.
+fn trailing_means(history: &[EpochRecord], width: usize) -> Vec<(f64, f64)> {
+    (width..=history.len())
         .map(|end| {
-            let w = &history[end - LOSS_WINDOW..end];
-            (w[LOSS_WINDOW - 1].epoch as f64, w.iter().map(|r| r.loss).sum::<f64>() / LOSS_WINDOW as f64)
+            let w = &history[end - width..end];
+            (w[width - 1].epoch as f64, w.iter().map(|r| r.loss).sum::<f64>() / width as f64)
         })
         .collect()
 }
 
-/// The loss curve as a PNG: for one run, the loss per epoch and its trailing mean over
-/// `LOSS_WINDOW` epochs; for several (named) runs, each run's trailing mean, to compare them.
+/// The loss curve as a PNG: for one run, the loss per epoch and its trailing mean (over
+/// [`mean_width`] epochs); for several (named) runs, each run's trailing mean, to compare them.
 pub fn loss_curve_png(runs: &[(String, Vec<EpochRecord>)], title: &str) -> Vec<u8> {
+    let mean = |name: String, history: &[EpochRecord]| {
+        let width = mean_width(history.len());
+        Series {
+            name: format!("{name}{width}-epoch mean"),
+            points: trailing_means(history, width),
+            markers: false,
+        }
+    };
     let series = match runs {
         [(_, history)] => {
             let raw = history.iter().map(|r| (r.epoch as f64, r.loss)).collect();
             let mut s = vec![Series { name: "loss per epoch".into(), points: raw, markers: false }];
-            if history.len() >= LOSS_WINDOW {
-                s.push(Series {
-                    name: format!("{LOSS_WINDOW}-epoch mean"),
-                    points: trailing_means(history),
-                    markers: false,
-                });
+            if mean_width(history.len()) > 1 {
+                s.push(mean(String::new(), history));
             }
             s
         }
-        _ => runs
-            .iter()
-            .map(|(name, history)| Series {
-                name: format!("{name} ({LOSS_WINDOW}-epoch mean)"),
-                points: trailing_means(history),
-                markers: false,
-            })
-            .collect(),
+        _ => runs.iter().map(|(name, history)| mean(format!("{name}, "), history)).collect(),
     };
     // Log scale: the fall from 2.7 and the slow drift near 0.34 are both visible.
     line_plot_png(&LinePlot { log_y: true, ..LinePlot::new(title, "epoch", "loss  mean (v - u)^2", series) })
@@ -513,6 +519,18 @@ mod tests {
 
     fn record(epoch: usize, loss: f64) -> EpochRecord {
         EpochRecord { epoch, loss, grad_norm: 1.0, lr: 1e-3, seconds: 0.5 }
+    }
+
+    /// A 100-epoch run compared with others was drawn as one point (its only 100-epoch mean).
+    #[test]
+    fn short_runs_get_a_narrower_trailing_mean() {
+        assert_eq!(
+            (mean_width(600), mean_width(200), mean_width(199), mean_width(100), mean_width(5)),
+            (100, 100, 19, 10, 1)
+        );
+        let run: Vec<_> = (1..=100).map(|e| record(e, e as f64)).collect();
+        let means = trailing_means(&run, mean_width(run.len()));
+        assert_eq!((means.len(), means[0], means[90]), (91, (10.0, 5.5), (100.0, 95.5)));
     }
 
     #[test]
