@@ -12,7 +12,7 @@
 //   q = floor(|m'| lrt_mant 2^qs / den), sticky = remainder != 0                          "Adam update"
 //        qs = W_F + 15 + V_F + c2_shift - M_F - lrt_shift (15 guard bits below the weight LSB)
 //   u = round(sign(m') (2 q + sticky), 16 bits)
-//   w' = sat_weight(w - u); a q of 32 bits or more saturates w' (u beyond any weight;
+//   w' = sat_weight(w - u); a q of 2^32 or more saturates w' (u beyond any weight;
 //        wrapping, w - u keeps q's low 32 bits, all that reach the weight's bits)           "weight"
 //
 // Rounding (fixed.update_rounding): half-even = 1, stochastic = 0, else floor;
@@ -21,7 +21,8 @@
 // (CoreParams::check_update_constants): shifts up to 62, 0 <= qs <= 65, eps below 2^34.
 //
 // How: every wide value is walked one bit a cycle, least significant first, so no cycle holds more
-// than a 32-bit adder or one comparison of the divider's 64 bits; no multiplier block.
+// than a 32-bit adder, the divider's 64-bit subtraction or OUT's 34-bit negation and
+// rounding; no multiplier block.
 // - adam_mul, a serial-parallel multiplier: a bit of the serial operand (two's complement,
 //   sign-extended as long as it runs) times a held mantissa, one product bit a cycle.
 // - The rows m' and v' run side by side. Each term's serial operand starts late by its alignment
@@ -77,7 +78,7 @@ module adam_unit #(
     output reg  signed [32-1:0]  m_new,
     output reg  signed [32-1:0]  v_new,
     output reg  signed [16-1:0]  w_new,
-    // with out_valid: the rows that overflowed (saturated), counted by golden::optim as Moment
+    // with out_valid: the rows that overflowed (saturated or wrapped), counted by golden::optim as Moment
     // (m'), SecondMoment (v') and Weight (the update or w - u)
     output reg                     out_ovf_m,
     output reg                     out_ovf_v,
@@ -112,7 +113,8 @@ module adam_unit #(
     localparam integer XW = 15;                   // counters and alignments, signed
     localparam [2:0] P_IDLE = 3'd0, P_ROWS = 3'd1, P_SQRT = 3'd2, P_MUL = 3'd3, P_DIV = 3'd4, P_OUT = 3'd5;
 
-    // ---- the alignments, from the shifts (held still during UPDATE; two register stages)
+    // ---- the alignments, from the shifts (held still during UPDATE: the first g comes 34 cycles
+    //      after UPDATE's first issue, when these register stages (two, five for DRAW's masks) hold)
     wire signed [XW-1:0] b1s = {{(XW-SHW){b1_shift[SHW-1]}}, b1_shift};
     wire signed [XW-1:0] omb1s = {{(XW-SHW){omb1_shift[SHW-1]}}, omb1_shift};
     wire signed [XW-1:0] b2s = {{(XW-SHW){b2_shift[SHW-1]}}, b2_shift};
@@ -131,9 +133,9 @@ module adam_unit #(
         fv2 <= G_F2X + omb2s;
         qs <= QS_BASE + c2s - lrts;
     end
-    // per row: the cycle before each serial operand starts (its alignment z - f, plus 1 for the one
-    // multiplier before the adder, 0 for |g| through two; -1: from the row's first cycle), and the
-    // bits dropped below the result
+    // per row: the cycle before each serial operand starts (its start is its alignment z - f, plus
+    // 1 for the three operands with one multiplier before the adder, plus 0 for |g| through two, so
+    // z_gg may be -1: from the row's first cycle), and the bits dropped below the result
     reg signed [XW-1:0] z_m1, z_g1, z_v1, z_gg, d_m, d_v, lead;
     always @(posedge clk) begin
         z_m1 <= (fm1 >= fm2) ? {XW{1'b0}} : fm2 - fm1;
@@ -242,9 +244,15 @@ module adam_unit #(
     end
     // cycle c + 1 >= 3: the sum's bit at position c - 2 to the rounding
     localparam integer L3 = L + 3;
-    localparam signed [XW-1:0] TWO_R = 2, THREE = 3, L_END = L3[XW-1:0];
+    localparam signed [XW-1:0] TWO_R = 2, L_END = L3[XW-1:0];
+    localparam signed [XW-1:0] L_LAST = L_END - 1'b1;
     wire r_start = rows && (cnt == TWO_R);
-    wire r_en = rows && (cnt >= THREE) && (cnt < L_END);
+    // r_en: rows && 3 <= cnt < L_END, a flag (it enables some hundred flip-flops)
+    reg r_en;
+    always @(posedge clk) begin
+        if (rst_r || !rows || cnt == L_LAST) r_en <= 1'b0;
+        else if (cnt == TWO_R) r_en <= 1'b1;
+    end
     wire [MW-1:0] m_q;
     wire [VW-1:0] v_q;
     wire ovf_mq, ovf_vq;
@@ -342,10 +350,11 @@ module adam_unit #(
     end
     wire dvd = lz0 && num[NUMW-1];
     wire [DENW:0] r2 = {rem_d, dvd};
-    wire q_bit = (r2 >= {1'b0, den});
-    /* verilator lint_off UNUSEDSIGNAL */ // below den
-    wire [DENW:0] r_sub = r2 - {1'b0, den};
+    // one carry chain: the subtraction's borrow is the comparison (q_bit: r2 >= den)
+    /* verilator lint_off UNUSEDSIGNAL */ // below den when taken
+    wire [DENW+1:0] r_sub = {1'b0, r2} - {2'b00, den};
     /* verilator lint_on UNUSEDSIGNAL */
+    wire q_bit = !r_sub[DENW+1];
     reg [DENW-1:0] rem_d;
     reg [QB-1:0] q;
     reg q_ovf;
@@ -367,8 +376,8 @@ module adam_unit #(
     wire [SVW-1:0] mag = {1'b0, q, |rem_d};
     wire signed [SVW-1:0] u_wide;
     fxp_round #(.WI(SVW), .F(16), .HALF_EVEN(HALF_EVEN)) u_round_u (.v(sv), .q(u_wide));
-    /* verilator lint_off UNUSEDSIGNAL */ // |u| < 2^UW: its sign copies above UW + 1 bits
-    reg signed [SVW-1:0] u_r;
+    /* verilator lint_off UNUSEDSIGNAL */ // |u| <= 2^UW (+2^UW: a q just below 2^QB rounded up), so
+    reg signed [SVW-1:0] u_r;             // its low UW + 2 bits hold it, sign included
     /* verilator lint_on UNUSEDSIGNAL */
     reg signed [WW+2:0] wd;
     wire signed [WW-1:0] w_q;
@@ -380,7 +389,7 @@ module adam_unit #(
     always @(posedge clk) begin
         if (ph == P_OUT && cnt == 0) sv <= neg ? -mag : mag;
         if (ph == P_OUT && cnt == 1) u_r <= u_wide;
-        if (ph == P_OUT && cnt == 2) wd <= {{3{w_r[WW-1]}}, w_r} - {u_r[UW], u_r[UW:0]};
+        if (ph == P_OUT && cnt == 2) wd <= {{3{w_r[WW-1]}}, w_r} - u_r[UW+1:0];
         if (rst_r) out_valid <= 1'b0;
         else out_valid <= out_end;
         if (out_end) begin
@@ -415,13 +424,13 @@ endmodule
 
 // adam_round: requantize a value walked bit by bit, least significant first (start: the cycle
 // before the first bit; en: bit b is the value's next bit, the last its sign; q and ovf the
-// cycle after the last), dropping d bits
-// into a WO-bit result with golden::qformat::requantize's rounding (half-even, floor, or
-// stochastic: rb, a random bit beside each dropped bit, their serial sum's carry the rounding up)
-// and overflow (saturation or WRAP): the sticky and guard bits below the result, the result's
-// bits, and from its top bit up whether every bit copies the sign (fits) and from the bit above
-// (MIN - 1, which rounds back in). k, the bit's place in the result, is a counter from -d: each
-// test compares it with a constant.
+// cycle after the last), dropping d bits into a WO-bit result with golden::qformat::requantize's
+// rounding (half-even, floor, or stochastic: rb, a random bit beside each dropped bit, their
+// serial sum's carry the rounding up) and overflow (saturation or WRAP). It keeps the sticky and
+// guard bits below the result, the result's bits, whether every bit from the result's top bit
+// up copies the sign (fits), and whether every bit above the top bit is 1 (min_m1: the floor is
+// MIN - 1, which the rounding up brings back to MIN). k, the bit's place in the result, is a
+// counter from -d: each test compares it with a constant.
 module adam_round #(
     parameter integer WO = 32,
     parameter integer XW = 14,

@@ -385,7 +385,7 @@ module core (
     // the optimizer's write-back: tag = {kind (0 PE, 1 K-side bias, 2 N-side bias), unit, address}
     localparam integer TGW = 2 + UW + WIW;
     wire opt_valid;              // the optimizer's output; written back but in pass 1 of a clipped UPDATE
-    wire wb_valid = opt_valid && !norm_pass;
+    wire wb_valid;               // the Adam unit's output (below): it has none in pass 1
     wire [TGW-1:0] wb_tag;
     wire signed [OSW-1:0] wb_m;
     wire signed [WW-1:0] wb_w;
@@ -699,6 +699,9 @@ module core (
         .out_ovf_m(opt_ovf[1]), .out_ovf_v(opt_ovf[3]), .out_ovf_w(opt_ovf[2])
     );
     assign wb_m = {adam_v, adam_m};
+    // a write-back straight from the unit's output register: no pass test between it and the
+    // write decoders of the PEs and banks across the die
+    assign wb_valid = adam_valid;
     // UPDATE's count of parameters in flight: pass 1's leave sgd_unit, the others the Adam unit
     assign opt_valid = norm_pass ? sgd_valid : adam_valid;
     // the gradient's overflow flag, with sgd_unit's output (a write-back's comes later)

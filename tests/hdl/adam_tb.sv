@@ -197,6 +197,13 @@ module tb;
     lrts = 0; lrtm = {1'b1, 30'd0}; c2s = 0; c2m = 31'd1 << 30; m = 1 << 24; run(); // q saturates
     m = -m; run();
     eps = 0; run();
+    // u = +2^17 exactly (q just below 2^QB, rounded up), which is not a sign bit: w - u saturates
+    // low. Betas 1 and 0 keep m' = m and v' = v; v = 1.0 gives root 2^30, so with lr_t = c2 = 1
+    // (mantissa 2^30) q = |m| 2^(qs - 30) = |m| 2^5 in tiny's formats: m = 2^27 - 1, q = 2^32 - 32
+    b1m = 31'd1 << 30; b1s = 30; omb1m = 0; omb1s = 0; b2m = 31'd1 << 30; b2s = 30; omb2m = 0; omb2s = 0;
+    lrtm = 31'd1 << 30; lrts = 0; c2m = 31'd1 << 30; c2s = 0; eps = 0;
+    m = (1 << 27) - 1; v = 1 << V_F; w = 0; g = 0; run();
+    m = -m; run();
     paper_constants();
     // random: Adam's constants with a random lr and step, and random formats' values
     for (c = 0; c < 3000; c = c + 1) begin
