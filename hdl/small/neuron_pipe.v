@@ -160,18 +160,26 @@ module neuron_pipe #(
     end
     // visible: r1 NN + i1 < n_x, as i1 < (the visible neurons of bank r1), a constant a bank
     // (r1 * NN, NN not a power of two, was a multiplier and its carry chain in one stage: the tiny
-    // core's critical path at 53cba04)
-    wire [R*(LIW+1)-1:0] n_vis;
+    // core's critical path at 53cba04), compared bank by bank and OR-ed (a table of the constants
+    // indexed by r1 is a multiplexer of constants, which Yosys's memory_bmux2rom made a ROM that
+    // make fpga-check counted as a memory in flip-flops)
+    wire [R-1:0] vis_bank;
     genvar vbank;
     generate
         for (vbank = 0; vbank < R; vbank = vbank + 1) begin : g_vis
             localparam integer FIRST = vbank * NN;
             localparam integer NV = (K_SIDE == 0 || 64 <= FIRST) ? 0
                 : (64 - FIRST < NN) ? 64 - FIRST : NN;
-            assign n_vis[vbank*(LIW+1) +: LIW+1] = NV[LIW:0];
+            localparam [RW-1:0] VB = vbank;
+            localparam [LIW:0] NVX = NV[LIW:0];
+            if (NV == 0) begin : g_none
+                assign vis_bank[vbank] = 1'b0;
+            end else begin : g_some
+                assign vis_bank[vbank] = (r1 == VB) && ({1'b0, i1} < NVX);
+            end
         end
     endgenerate
-    wire vis1 = ({1'b0, i1} < n_vis[r1*(LIW+1) +: LIW+1]);
+    wire vis1 = |vis_bank;
     reg v1b, vis1b;
     reg [RW-1:0] r1b;
     reg [LW-1:0] l1b;

@@ -180,9 +180,8 @@ module unit_sel #(
         for (j = 0; j < NG; j = j + 1) begin : g_grp
             reg [2:0] s_j;
             (* keep *) always @(posedge clk) s_j <= s[2:0];
-            // an AND-OR over the group's units (hit: unit i's value where s_j picks it, else 0):
-            // a missing unit's slot is no constant input of a multiplexer, which Yosys's
-            // memory_bmux2rom would turn into a ROM of constants
+            // an AND-OR over the group's units that exist (hit: unit i's value where s_j picks
+            // it, else 0): a missing unit takes no input of the multiplexer
             wire [8*W-1:0] hit;
             for (i = 0; i < 8; i = i + 1) begin : g_slot
                 if (j * 8 + i < N) begin : g_unit
