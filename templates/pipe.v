@@ -178,26 +178,17 @@ module unit_sel #(
     genvar j, i;
     generate
         for (j = 0; j < NG; j = j + 1) begin : g_grp
-            reg [2:0] s_j;
-            (* keep *) always @(posedge clk) s_j <= s[2:0];
-            // an AND-OR over the group's units that exist (hit: unit i's value where s_j picks
-            // it, else 0): a missing unit takes no input of the multiplexer
-            wire [8*W-1:0] hit;
+            wire [8*W-1:0] vj;
             for (i = 0; i < 8; i = i + 1) begin : g_slot
                 if (j * 8 + i < N) begin : g_unit
-                    localparam [2:0] I3 = i;
-                    assign hit[i*W +: W] = (s_j == I3) ? v[(j*8+i)*W +: W] : {W{1'b0}};
+                    assign vj[i*W +: W] = v[(j*8+i)*W +: W];
                 end else begin : g_none
-                    assign hit[i*W +: W] = {W{1'b0}};
+                    assign vj[i*W +: W] = {W{1'b0}};
                 end
             end
-            reg [W-1:0] pick;
-            integer k;
-            always @* begin
-                pick = {W{1'b0}};
-                for (k = 0; k < 8; k = k + 1) pick = pick | hit[k*W +: W];
-            end
-            always @(posedge clk) grp[j*W +: W] <= pick;
+            reg [2:0] s_j;
+            (* keep *) always @(posedge clk) s_j <= s[2:0];
+            always @(posedge clk) grp[j*W +: W] <= vj[s_j*W +: W];
         end
     endgenerate
     always @(posedge clk) begin
